@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package the project needs to build, test and run its demo.
+# Idempotent: packages already present are skipped by apt. Run as root on Debian 12.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates
+  clang libclang-rt-14-dev
+  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev
+  libmnl-dev libnftables-dev prometheus-cpp-dev libcivetweb-dev libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev googletest libbenchmark-dev libsimdjson-dev
+  libgraphviz-dev graphviz
+  wireguard-go wireguard-tools nftables iptables iproute2 iputils-ping conntrack
+  bats python3 python3-yaml openssl curl procps time
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# kubectl: the machine image ships one; Debian's kubernetes-client is the fallback.
+if ! command -v kubectl >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends kubernetes-client || echo "install-deps: warning: no kubectl available; kubectl fidelity tests will be skipped"
+fi

@@ -1,0 +1,234 @@
+#include "core/ip.h"
+
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace kilo {
+namespace {
+
+// Parses a dotted quad exactly as Go's parseIPv4 does: four decimal fields
+// 0-255, no leading zeros, nothing else.
+bool ParseV4(std::string_view s, uint8_t out[4]) {
+  size_t i = 0;
+  for (int field = 0; field < 4; ++field) {
+    if (field > 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    size_t start = i;
+    int v = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      v = v * 10 + (s[i] - '0');
+      if (v > 255) return false;
+      ++i;
+    }
+    size_t n = i - start;
+    if (n == 0 || n > 3) return false;
+    if (n > 1 && s[start] == '0') return false;  // Go rejects leading zeros.
+    out[field] = static_cast<uint8_t>(v);
+  }
+  return i == s.size();
+}
+
+bool IsHex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+}  // namespace
+
+IPAddr IPAddr::V4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+  IPAddr ip;
+  ip.family_ = 4;
+  ip.b_[0] = a;
+  ip.b_[1] = b;
+  ip.b_[2] = c;
+  ip.b_[3] = d;
+  return ip;
+}
+
+IPAddr IPAddr::FromBytes(const uint8_t* bytes, int len) {
+  IPAddr ip;
+  if (len == 4) {
+    ip.family_ = 4;
+    std::memcpy(ip.b_.data(), bytes, 4);
+  } else if (len == 16) {
+    static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(bytes, kMapped, 12) == 0) {
+      ip.family_ = 4;
+      std::memcpy(ip.b_.data(), bytes + 12, 4);
+    } else {
+      ip.family_ = 6;
+      std::memcpy(ip.b_.data(), bytes, 16);
+    }
+  }
+  return ip;
+}
+
+std::optional<IPAddr> IPAddr::Parse(std::string_view s) {
+  if (s.empty() || s.size() > 64) return std::nullopt;
+  uint8_t buf[16];
+  if (s.find(':') == std::string_view::npos) {
+    if (!ParseV4(s, buf)) return std::nullopt;
+    return FromBytes(buf, 4);
+  }
+  // IPv6: validate the character set (Go allows hex, ':' and a dotted-quad
+  // tail) and let inet_pton do the work; then check the IPv4 tail with Go's
+  // stricter rules.
+  for (char c : s) {
+    if (!(IsHex(c) || c == ':' || c == '.')) return std::nullopt;
+  }
+  size_t dot = s.find('.');
+  if (dot != std::string_view::npos) {
+    size_t colon = s.rfind(':');
+    uint8_t tail[4];
+    if (colon == std::string_view::npos || colon > dot || !ParseV4(s.substr(colon + 1), tail))
+      return std::nullopt;
+  }
+  // Go rejects hex groups longer than 4 digits; inet_pton does too.
+  char tmp[65];
+  std::memcpy(tmp, s.data(), s.size());
+  tmp[s.size()] = '\0';
+  if (inet_pton(AF_INET6, tmp, buf) != 1) return std::nullopt;
+  return FromBytes(buf, 16);
+}
+
+std::string IPAddr::String() const {
+  if (family_ == 4) {
+    char out[16];
+    std::snprintf(out, sizeof out, "%u.%u.%u.%u", b_[0], b_[1], b_[2], b_[3]);
+    return out;
+  }
+  if (family_ != 6) return "<nil>";
+  // RFC 5952 as Go implements it: compress the longest run (>= 2) of zero
+  // groups, the first one on ties; lower-case hex without leading zeros.
+  uint16_t g[8];
+  for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(b_[2 * i] << 8 | b_[2 * i + 1]);
+  int best = -1, best_len = 0;
+  for (int i = 0; i < 8;) {
+    if (g[i] != 0) {
+      ++i;
+      continue;
+    }
+    int j = i;
+    while (j < 8 && g[j] == 0) ++j;
+    if (j - i > best_len && j - i >= 2) {
+      best = i;
+      best_len = j - i;
+    }
+    i = j;
+  }
+  std::string out;
+  out.reserve(40);
+  char hex[8];
+  for (int i = 0; i < 8; ++i) {
+    if (i == best) {
+      out += "::";
+      i += best_len - 1;
+      continue;
+    }
+    if (!out.empty() && out.back() != ':') out += ':';
+    std::snprintf(hex, sizeof hex, "%x", g[i]);
+    out += hex;
+  }
+  return out;
+}
+
+IPAddr IPAddr::Masked(int bits) const {
+  IPAddr r = *this;
+  int n = bytelen();
+  for (int i = 0; i < n; ++i) {
+    int keep = bits - i * 8;
+    if (keep >= 8) continue;
+    if (keep <= 0) {
+      r.b_[i] = 0;
+    } else {
+      r.b_[i] &= static_cast<uint8_t>(0xff << (8 - keep));
+    }
+  }
+  return r;
+}
+
+IPAddr IPAddr::Next() const {
+  IPAddr r = *this;
+  for (int i = bytelen() - 1; i >= 0; --i) {
+    if (++r.b_[i] != 0) break;
+  }
+  return r;
+}
+
+bool IPAddr::IsLoopback() const {
+  if (is4()) return b_[0] == 127;
+  if (!is6()) return false;
+  for (int i = 0; i < 15; ++i)
+    if (b_[i]) return false;
+  return b_[15] == 1;
+}
+
+bool IPAddr::IsLinkLocalUnicast() const {
+  if (is4()) return b_[0] == 169 && b_[1] == 254;
+  return is6() && b_[0] == 0xfe && (b_[1] & 0xc0) == 0x80;
+}
+
+bool IPAddr::IsUnspecified() const {
+  for (int i = 0; i < bytelen(); ++i)
+    if (b_[i]) return false;
+  return valid();
+}
+
+bool IPAddr::IsKiloPublic() const {
+  if (is4()) {
+    if (b_[0] == 10) return false;
+    if (b_[0] == 172 && (b_[1] & 0xf0) != 0) return false;
+    if (b_[0] == 192 && b_[1] == 168) return false;
+    return true;
+  }
+  if (is6()) return !(b_[0] == 0xfd && b_[1] == 0x00);
+  return false;
+}
+
+bool IPAddr::IsPrivate() const {
+  if (is4()) {
+    return b_[0] == 10 || (b_[0] == 172 && (b_[1] & 0xf0) == 16) ||
+           (b_[0] == 192 && b_[1] == 168);
+  }
+  return is6() && (b_[0] & 0xfe) == 0xfc;
+}
+
+std::optional<IPPrefix> IPPrefix::Parse(std::string_view s) {
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  auto addr = IPAddr::Parse(s.substr(0, slash));
+  if (!addr) return std::nullopt;
+  std::string_view bits_s = s.substr(slash + 1);
+  if (bits_s.empty() || bits_s.size() > 3) return std::nullopt;
+  int bits = 0;
+  for (char c : bits_s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    bits = bits * 10 + (c - '0');
+  }
+  if (bits_s.size() > 1 && bits_s[0] == '0') return std::nullopt;
+  // An IPv4-mapped IPv6 address was normalised to IPv4 above; Go keeps the
+  // 128-bit mask, so shift it into IPv4 terms.
+  bool mapped = addr->is4() && s.substr(0, slash).find(':') != std::string_view::npos;
+  int max = mapped ? 128 : addr->bitlen();
+  if (bits > max) return std::nullopt;
+  if (mapped) {
+    if (bits < 96) return std::nullopt;  // not representable as IPv4
+    bits -= 96;
+  }
+  return IPPrefix(*addr, bits);
+}
+
+bool IPPrefix::Contains(const IPAddr& ip) const {
+  if (ip.family() != addr_.family() || !valid()) return false;
+  return ip.Masked(bits_) == addr_.Masked(bits_);
+}
+
+std::string IPPrefix::String() const {
+  if (!valid()) return "<nil>";
+  return addr_.String() + "/" + std::to_string(bits_);
+}
+
+}  // namespace kilo

@@ -1,0 +1,76 @@
+#pragma once
+// The mesh model: Nodes and Peers as Kilo understands them, after translation
+// from Kubernetes objects (see translate.h).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/endpoint.h"
+#include "core/ip.h"
+#include "core/key.h"
+
+namespace kilo {
+
+enum class Granularity { kLocation, kFull };
+// "location" / "full".
+const char* GranularityName(Granularity g);
+std::optional<Granularity> ParseGranularity(std::string_view s);
+
+// Annotation keys (prefix kilo.squat.ai/).
+inline constexpr const char* kAnnotationPrefix = "kilo.squat.ai/";
+inline constexpr const char* kAnnForceEndpoint = "kilo.squat.ai/force-endpoint";
+inline constexpr const char* kAnnForceInternalIP = "kilo.squat.ai/force-internal-ip";
+inline constexpr const char* kAnnLeader = "kilo.squat.ai/leader";
+inline constexpr const char* kAnnLocation = "kilo.squat.ai/location";
+inline constexpr const char* kAnnPersistentKeepalive = "kilo.squat.ai/persistent-keepalive";
+inline constexpr const char* kAnnAllowedLocationIPs = "kilo.squat.ai/allowed-location-ips";
+inline constexpr const char* kAnnKey = "kilo.squat.ai/key";
+inline constexpr const char* kAnnEndpoint = "kilo.squat.ai/endpoint";
+inline constexpr const char* kAnnInternalIP = "kilo.squat.ai/internal-ip";
+inline constexpr const char* kAnnLastSeen = "kilo.squat.ai/last-seen";
+inline constexpr const char* kAnnWireGuardIP = "kilo.squat.ai/wireguard-ip";
+inline constexpr const char* kAnnGranularity = "kilo.squat.ai/granularity";
+inline constexpr const char* kAnnDiscoveredEndpoints = "kilo.squat.ai/discovered-endpoints";
+inline constexpr const char* kAnnCNICompatibilityIP = "kilo.squat.ai/cni-compatibility-ip";
+inline constexpr const char* kDefaultTopologyLabel = "topology.kubernetes.io/region";
+
+inline constexpr int kDefaultPort = 51820;
+inline constexpr int64_t kCheckInPeriodSeconds = 30;
+// The default WireGuard subnet, 10.4.0.0/16.
+IPPrefix DefaultKiloSubnet();
+
+struct Node {
+  std::string name;
+  std::optional<Endpoint> endpoint;
+  std::optional<IPPrefix> internal_ip;  // keeps host bits
+  bool no_internal_ip = false;          // force-internal-ip was "" or "-"
+  Key key;                              // zero when absent or invalid
+  int64_t last_seen = 0;
+  bool leader = false;
+  std::string location;
+  int persistent_keepalive = 0;  // seconds
+  std::optional<IPPrefix> subnet;  // the pod CIDR (network form)
+  std::optional<IPPrefix> wireguard_ip;
+  std::map<std::string, Endpoint> discovered_endpoints;  // public key -> endpoint
+  std::vector<IPPrefix> allowed_location_ips;
+  std::optional<Granularity> granularity;
+
+  // Ready per SPEC section 3 at time `now` (unix seconds).
+  bool Ready(int64_t now) const;
+};
+
+struct Peer {
+  std::string name;
+  std::vector<IPPrefix> allowed_ips;
+  std::optional<Endpoint> endpoint;
+  Key public_key;
+  std::optional<Key> preshared_key;
+  int persistent_keepalive = 0;  // seconds
+
+  bool Ready() const { return !allowed_ips.empty() && !public_key.IsZero(); }
+};
+
+}  // namespace kilo

@@ -1,0 +1,52 @@
+#pragma once
+// Raw Kubernetes objects as Kilo reads them: just the fields it uses, as
+// strings, before any validation. Decoding JSON/YAML into these is in
+// objects_json.h; turning them into the model (with warnings) in translate.h.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace kilo {
+
+struct NodeObject {
+  std::string name;
+  std::string resource_version;
+  std::string uid;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::string pod_cidr;  // spec.podCIDR
+};
+
+struct PeerObject {
+  std::string name;
+  std::string resource_version;
+  std::string uid;
+  std::vector<std::string> allowed_ips;  // spec.allowedIPs
+  bool has_allowed_ips = false;
+  std::string public_key;     // spec.publicKey
+  std::string preshared_key;  // spec.presharedKey
+  bool has_endpoint = false;  // spec.endpoint present
+  std::string endpoint_dns;   // spec.endpoint.dnsOrIP.dns
+  std::string endpoint_ip;    // spec.endpoint.dnsOrIP.ip
+  int64_t endpoint_port = 0;  // spec.endpoint.port
+  int64_t persistent_keepalive = 0;  // spec.persistentKeepalive
+  // Non-empty when a field had the wrong JSON type (e.g. port "abc"): the
+  // Peer is then invalid and reported, never half-used.
+  std::vector<std::string> type_errors;
+};
+
+// A kubectl List (or a watch/list response) split into Nodes and Peers, in
+// input order. Other kinds are skipped.
+struct ClusterObjects {
+  std::vector<NodeObject> nodes;
+  std::vector<PeerObject> peers;
+  // Items skipped (unknown kind), for a notice.
+  int skipped = 0;
+};
+
+}  // namespace kilo
