@@ -1,0 +1,96 @@
+#include "cli/cluster.h"
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+#include "core/objects_json.h"
+
+#ifdef KILO_HAVE_K8S
+#include "k8s/live_objects.h"
+#endif
+
+namespace kilo::cli {
+
+std::vector<Node> Cluster::ReadyNodes() const {
+  std::vector<Node> out;
+  for (const auto& n : nodes)
+    if (n.Ready(now)) out.push_back(n);
+  return out;
+}
+
+std::vector<Peer> Cluster::ReadyPeers() const {
+  std::vector<Peer> out;
+  for (const auto& p : peers)
+    if (p.Ready()) out.push_back(p);
+  return out;
+}
+
+std::string Cluster::LastReadyNode() const {
+  std::string last;
+  for (const auto& n : nodes)
+    if (n.Ready(now)) last = n.name;
+  return last;
+}
+
+Result<Cluster> BuildCluster(const ClusterObjects& objs, const GlobalOptions& opts, int64_t now) {
+  Cluster c;
+  c.now = now;
+  TranslateOptions topts;
+  topts.topology_label = opts.topology_label;
+  c.subnet = DefaultKiloSubnet();
+  std::optional<Granularity> annotated;
+  for (const auto& o : objs.nodes) {
+    Node n = TranslateNode(o, topts, &c.warnings);
+    if (n.wireguard_ip) c.subnet = n.wireguard_ip->Network();
+    if (!annotated && n.granularity) annotated = n.granularity;
+    c.nodes.push_back(std::move(n));
+  }
+  for (const auto& o : objs.peers) {
+    if (auto p = TranslatePeer(o, &c.warnings)) c.peers.push_back(std::move(*p));
+  }
+  if (opts.granularity.empty()) {
+    c.granularity = annotated.value_or(Granularity::kLocation);
+  } else if (auto g = ParseGranularity(opts.granularity)) {
+    c.granularity = *g;
+  } else {
+    return Result<Cluster>::Error("mesh granularity \"" + opts.granularity +
+                                  "\" unknown; possible values are: location, full");
+  }
+  return c;
+}
+
+Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
+  if (!opts.from_file.empty()) {
+    std::string text;
+    if (opts.from_file == "-") {
+      text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+      std::ifstream f(opts.from_file, std::ios::binary);
+      if (!f) {
+        return Result<ClusterObjects>::Error(
+            "cannot read cluster dump \"" + opts.from_file +
+            "\": no such file or not readable; create one with `kubectl get nodes,peers -o json > FILE`");
+      }
+      std::ostringstream ss;
+      ss << f.rdbuf();
+      text = ss.str();
+    }
+    auto objs = DecodeClusterObjects(text);
+    if (!objs.ok()) {
+      return Result<ClusterObjects>::Error(
+          "cannot parse cluster dump \"" + opts.from_file + "\": " + objs.error() +
+          "; expected the output of `kubectl get nodes,peers -o json` (or -o yaml)");
+    }
+    return objs;
+  }
+#ifdef KILO_HAVE_K8S
+  return k8s::LoadLiveObjects(opts.kubeconfig);
+#else
+  return Result<ClusterObjects>::Error(
+      "this kgctl was built without the Kubernetes client; use --from-file DUMP");
+#endif
+}
+
+}  // namespace kilo::cli

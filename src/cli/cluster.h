@@ -1,0 +1,46 @@
+#pragma once
+// kgctl's view of a cluster: the objects (from a dump file or the API), their
+// translation with warnings, and the derived facts every command needs.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/objects.h"
+#include "core/status.h"
+#include "core/topology.h"
+#include "core/translate.h"
+
+namespace kilo::cli {
+
+struct GlobalOptions {
+  std::string kubeconfig;
+  std::string backend = "kubernetes";
+  std::string granularity;  // "" = from the nodes' annotations
+  int port = kDefaultPort;
+  std::string topology_label = kDefaultTopologyLabel;
+  std::string from_file;  // "" = live cluster, "-" = stdin
+  std::optional<int64_t> now;
+};
+
+struct Cluster {
+  std::vector<Node> nodes;  // all nodes, input order
+  std::vector<Peer> peers;  // valid peers, input order
+  std::vector<Warning> warnings;
+  Granularity granularity = Granularity::kLocation;
+  IPPrefix subnet;  // from the last parseable wireguard-ip, else 10.4.0.0/16
+  int64_t now = 0;
+  std::vector<Node> ReadyNodes() const;
+  std::vector<Peer> ReadyPeers() const;
+  // The last ready node in input order (kgctl's vantage point), or "".
+  std::string LastReadyNode() const;
+};
+
+// Translates raw objects with the global options.
+Result<Cluster> BuildCluster(const ClusterObjects& objs, const GlobalOptions& opts, int64_t now);
+
+// Loads from --from-file or the live cluster.
+Result<ClusterObjects> LoadObjects(const GlobalOptions& opts);
+
+}  // namespace kilo::cli

@@ -1,0 +1,299 @@
+// kgctl: inspect a Kilo mesh — `graph`, `showconf`, `plan` — from a live
+// cluster or from a `kubectl get nodes,peers -o json` dump.
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cluster.h"
+#include "core/objects_json.h"
+#include "core/peer_object.h"
+#include "core/routes.h"
+#include "core/topology.h"
+
+namespace kilo::cli {
+namespace {
+
+// An error for the user: printed alone on the last stderr line, exit 1.
+struct Failure {
+  std::string message;
+};
+
+void PrintWarnings(const Cluster& c) {
+  for (const auto& w : c.warnings) std::cerr << "warning: " << w.String() << "\n";
+}
+
+struct Loaded {
+  Cluster cluster;
+};
+
+Cluster Load(const GlobalOptions& g) {
+  auto objs = LoadObjects(g);
+  if (!objs.ok()) throw Failure{objs.error()};
+  int64_t now = g.now ? *g.now
+                      : std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  auto c = BuildCluster(*objs, g, now);
+  if (!c.ok()) throw Failure{c.error()};
+  PrintWarnings(*c);
+  return std::move(*c);
+}
+
+Mesh BuildMesh(const Cluster& c, const IPPrefix& subnet) {
+  auto ready = c.ReadyNodes();
+  if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
+  MeshOptions mo;
+  mo.granularity = c.granularity;
+  mo.subnet = subnet;
+  auto mesh = Mesh::Build(std::move(ready), c.ReadyPeers(), mo, nullptr);
+  if (!mesh.ok()) throw Failure{"failed to create topology: " + mesh.error()};
+  return std::move(*mesh);
+}
+
+struct ShowConfOptions {
+  bool as_peer = false;
+  std::string output = "wireguard";
+  std::vector<std::string> allowed_ips;
+};
+
+// Validates -o and --allowed-ips like Kilo's runShowConf.
+std::vector<IPPrefix> CheckShowConf(const ShowConfOptions& o) {
+  if (o.output != "wireguard" && o.output != "yaml" && o.output != "json")
+    throw Failure{"output format " + o.output + " unknown; posible values are: json, wireguard, yaml"};
+  std::vector<IPPrefix> out;
+  for (const auto& a : o.allowed_ips) {
+    auto p = IPPrefix::Parse(a);
+    if (!p) throw Failure{"allowed-ips must contain only valid CIDRs; got \"" + a + "\""};
+    out.push_back(p->Network());
+  }
+  return out;
+}
+
+void PrintAsPeer(const std::string& name, WgPeer peer, const ShowConfOptions& o,
+                 const std::vector<IPPrefix>& extra) {
+  for (const auto& e : extra) peer.allowed_ips.push_back(e);
+  if (o.output == "wireguard") {
+    WgConf c;
+    c.peers.push_back(peer);
+    std::cout << c.Render();
+    return;
+  }
+  std::vector<std::string> aips;
+  for (const auto& a : peer.allowed_ips) aips.push_back(a.String());
+  std::cout << (o.output == "yaml" ? RenderPeerYaml(name, peer, aips)
+                                   : RenderPeerJson(name, peer, aips));
+}
+
+int ShowConfNode(const GlobalOptions& g, const ShowConfOptions& o, const std::string& name) {
+  auto extra = CheckShowConf(o);
+  Cluster c = Load(g);
+  Mesh mesh = [&] {
+    auto ready = c.ReadyNodes();
+    if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
+    bool found = false;
+    for (const auto& n : ready) found = found || n.name == name;
+    if (!found) throw Failure{"did not find any node named \"" + name + "\" in the cluster"};
+    return BuildMesh(c, c.subnet);
+  }();
+  HostOptions ho;
+  ho.port = g.port;
+  auto t = Topology::ForHost(mesh, name, ho);
+  if (!t->leader()) {
+    std::cerr << "Node \"" << name << "\" is not a leader node\n";
+    return 0;
+  }
+  if (!o.as_peer) {
+    std::cout << t->Conf().Render();
+    return 0;
+  }
+  PrintAsPeer(name, *t->AsPeer(), o, extra);
+  return 0;
+}
+
+int ShowConfPeer(const GlobalOptions& g, const ShowConfOptions& o, const std::string& name) {
+  auto extra = CheckShowConf(o);
+  Cluster c = Load(g);
+  auto ready = c.ReadyNodes();
+  if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
+  auto peers = c.ReadyPeers();
+  const Peer* peer = nullptr;
+  for (const auto& p : peers)
+    if (p.name == name) peer = &p;
+  if (!peer) throw Failure{"did not find any peer named \"" + name + "\" in the cluster"};
+  Peer self = *peer;
+  Mesh mesh = BuildMesh(c, c.subnet);
+  HostOptions ho;
+  ho.port = g.port;
+  auto t = Topology::ForHost(mesh, c.LastReadyNode(), ho);
+  if (!o.as_peer) {
+    std::cout << t->PeerConf(name).Render();
+    return 0;
+  }
+  WgPeer wp;
+  wp.public_key = self.public_key;
+  wp.endpoint = self.endpoint;
+  wp.persistent_keepalive = self.persistent_keepalive;
+  wp.preshared_key = self.preshared_key;
+  wp.allowed_ips = self.allowed_ips;
+  PrintAsPeer(name, wp, o, extra);
+  return 0;
+}
+
+int Graph(const GlobalOptions& g, const std::string& format) {
+  if (format != "dot") throw Failure{"output format " + format + " unknown; possible values are: dot"};
+  Cluster c = Load(g);
+  Mesh mesh = BuildMesh(c, c.subnet);
+  HostOptions ho;
+  ho.port = g.port;
+  auto t = Topology::ForHost(mesh, c.LastReadyNode(), ho);
+  std::cout << t->Dot() << "\n";
+  return 0;
+}
+
+struct PlanOptions {
+  std::string subnet = "10.4.0.0/16";
+  std::string encapsulate = "always";
+  bool local = true;
+  std::string compatibility = "none";
+  std::string iface = "kilo0";
+};
+
+int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) {
+  auto subnet = IPPrefix::Parse(p.subnet);
+  if (!subnet) throw Failure{"--subnet must be a CIDR, e.g. 10.4.0.0/16; got \"" + p.subnet + "\""};
+  auto enc = ParseEncapsulation(p.encapsulate);
+  if (!enc) throw Failure{"--encapsulate must be one of never, crosssubnet, always; got \"" + p.encapsulate + "\""};
+  auto compat = ParseCompatibility(p.compatibility);
+  if (!compat) throw Failure{"--compatibility must be one of none, flannel, cilium; got \"" + p.compatibility + "\""};
+  Cluster c = Load(g);
+  auto ready = c.ReadyNodes();
+  if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
+  bool found = false;
+  for (const auto& n : ready) found = found || n.name == name;
+  if (!found) throw Failure{"did not find any node named \"" + name + "\" in the cluster"};
+  Mesh mesh = BuildMesh(c, *subnet);
+  HostOptions ho;
+  // kg listens on the port of its own endpoint (force-endpoint may change it).
+  const Node* self = mesh.FindNode(name);
+  ho.port = self->endpoint && self->endpoint->port() ? self->endpoint->port() : g.port;
+  auto t = Topology::ForHost(mesh, name, ho);
+  auto opt = [](const std::optional<IPPrefix>& x) { return x ? x->String() : std::string("-"); };
+  std::cout << "node " << name << "\n"
+            << "location " << t->local_segment().location << "\n"
+            << "leader " << (t->leader() ? "true" : "false") << "\n"
+            << "wireguard-cidr " << t->wireguard_cidr().String() << "\n"
+            << "interface-address " << (t->leader() ? t->wireguard_cidr().String() : "-") << "\n"
+            << "private-ip " << opt(t->private_ip()) << "\n"
+            << "pod-subnet " << opt(t->subnet()) << "\n"
+            << "listen-port " << ho.port << "\n";
+  std::cout << "[wireguard]\n";
+  if (t->leader()) {
+    std::cout << t->Conf().Render();
+  } else {
+    std::cout << "# not a leader: the interface " << p.iface << " has no WireGuard peers\n";
+  }
+  RouteOptions ro;
+  ro.encapsulate = *enc;
+  ro.local = p.local;
+  ro.compatibility = *compat;
+  DevNames names;
+  names.kilo = p.iface;
+  std::cout << "[routes compatibility=" << CompatibilityName(*compat)
+            << " encapsulate=" << EncapsulationName(*enc) << " local=" << (p.local ? "true" : "false")
+            << "]\n";
+  std::cout << RenderPlan(PlanRoutes(*t, ro), names);
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"kgctl: inspect and manipulate a Kilo network"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  int64_t now = 0;
+  app.add_option("--kubeconfig", g.kubeconfig, "Path to a kubeconfig file (default: $KUBECONFIG)")
+      ->envname("KUBECONFIG");
+  app.add_option("--backend", g.backend, "The backend for the mesh. Possible values: kubernetes")
+      ->capture_default_str();
+  app.add_option("--mesh-granularity", g.granularity,
+                 "The granularity of the network mesh: location or full (default: read from the nodes)");
+  app.add_option("--port", g.port, "The WireGuard port over which the nodes communicate")
+      ->capture_default_str();
+  app.add_option("--topology-label", g.topology_label,
+                 "Kubernetes node label used to group nodes into logical locations")
+      ->capture_default_str();
+  app.add_option("--from-file", g.from_file,
+                 "Read Nodes and Peers from a `kubectl get nodes,peers -o json|yaml` dump (- for stdin)");
+  auto* now_opt = app.add_option("--now", now, "Evaluate readiness as of this unix time");
+
+  std::string graph_format = "dot";
+  auto* graph = app.add_subcommand("graph", "Produce a graph in DOT format of the Kilo network");
+  graph->add_option("-o,--output", graph_format, "Output format: dot")->capture_default_str();
+
+  ShowConfOptions sc;
+  auto* showconf = app.add_subcommand("showconf", "Show the WireGuard configuration for a node or peer");
+  showconf->require_subcommand(1);
+  for (auto* a : {showconf}) {
+    a->add_flag("--as-peer", sc.as_peer, "Show the resource as a peer of another WireGuard interface");
+    a->add_option("-o,--output", sc.output, "Output format: wireguard, yaml, json")->capture_default_str();
+    a->add_option("--allowed-ips", sc.allowed_ips, "Extra allowed IPs (CIDRs, comma-separated); with --as-peer")
+        ->delimiter(',');
+  }
+  std::string node_name, peer_name, plan_name;
+  auto* sc_node = showconf->add_subcommand("node", "Show the WireGuard configuration of a node");
+  sc_node->add_option("name", node_name, "Node name")->required();
+  auto* sc_peer = showconf->add_subcommand("peer", "Show the WireGuard configuration of a peer");
+  sc_peer->add_option("name", peer_name, "Peer name")->required();
+  for (auto* sub : {sc_node, sc_peer}) {
+    sub->fallthrough();
+  }
+  showconf->fallthrough();
+
+  PlanOptions po;
+  auto* plan = app.add_subcommand("plan", "Show everything kg would configure on a node");
+  plan->require_subcommand(1);
+  auto* plan_node = plan->add_subcommand("node", "Plan for a node");
+  plan_node->add_option("name", plan_name, "Node name")->required();
+  for (auto* a : {plan_node}) {
+    a->add_option("--subnet", po.subnet, "kg's --subnet")->capture_default_str();
+    a->add_option("--encapsulate", po.encapsulate, "never, crosssubnet or always")->capture_default_str();
+    a->add_option("--local", po.local, "kg's --local (true|false)")->capture_default_str();
+    a->add_option("--compatibility", po.compatibility, "none, flannel or cilium")->capture_default_str();
+    a->add_option("--interface", po.iface, "kg's --interface")->capture_default_str();
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << e.what() << "; run `kgctl --help` for usage\n";
+    return 1;
+  }
+  if (now_opt->count()) g.now = now;
+  if (g.backend != "kubernetes") {
+    std::cerr << "backend " << g.backend << " unknown; possible values are: kubernetes\n";
+    return 1;
+  }
+  try {
+    if (graph->parsed()) return Graph(g, graph_format);
+    if (sc_node->parsed()) return ShowConfNode(g, sc, node_name);
+    if (sc_peer->parsed()) return ShowConfPeer(g, sc, peer_name);
+    if (plan_node->parsed()) return Plan(g, po, plan_name);
+  } catch (const Failure& f) {
+    std::cout.flush();
+    std::cerr << f.message << "\n";
+    return 1;
+  }
+  return 1;
+}
+
+}  // namespace kilo::cli
+
+int main(int argc, char** argv) { return kilo::cli::Main(argc, argv); }

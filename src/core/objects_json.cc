@@ -1,0 +1,308 @@
+#include "core/objects_json.h"
+
+#include <simdjson.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <cstdio>
+
+namespace kilo {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+std::string StringOr(element e, const char* key) {
+  std::string_view v;
+  if (e[key].get(v)) return {};
+  return std::string(v);
+}
+
+void StringMap(element e, const char* key, std::map<std::string, std::string>* out) {
+  object o;
+  if (e[key].get(o)) return;
+  for (auto f : o) {
+    std::string_view v;
+    if (!f.value.get(v)) {
+      out->emplace(std::string(f.key), std::string(v));
+    } else if (f.value.is_null()) {
+      out->emplace(std::string(f.key), std::string());
+    }
+  }
+}
+
+Status DecodeNode(element item, NodeObject* n) {
+  element meta;
+  if (item["metadata"].get(meta)) return Status::Error("metadata missing");
+  n->name = StringOr(meta, "name");
+  if (n->name.empty()) return Status::Error("metadata.name missing");
+  n->resource_version = StringOr(meta, "resourceVersion");
+  n->uid = StringOr(meta, "uid");
+  StringMap(meta, "labels", &n->labels);
+  StringMap(meta, "annotations", &n->annotations);
+  element spec;
+  if (!item["spec"].get(spec)) n->pod_cidr = StringOr(spec, "podCIDR");
+  return Status::Ok();
+}
+
+// Reads an integer field that may be given as a JSON number; records a type
+// error otherwise.
+void IntField(element parent, const char* key, const char* path, int64_t* out,
+              std::vector<std::string>* errors) {
+  element v;
+  if (parent[key].get(v) || v.is_null()) return;
+  int64_t i;
+  if (!v.get(i)) {
+    *out = i;
+    return;
+  }
+  double d;
+  if (!v.get(d) && std::floor(d) == d && std::fabs(d) < 9e15) {
+    *out = static_cast<int64_t>(d);
+    return;
+  }
+  errors->push_back(std::string(path) + " is not an integer");
+}
+
+Status DecodePeer(element item, PeerObject* p) {
+  element meta;
+  if (item["metadata"].get(meta)) return Status::Error("metadata missing");
+  p->name = StringOr(meta, "name");
+  if (p->name.empty()) return Status::Error("metadata.name missing");
+  p->resource_version = StringOr(meta, "resourceVersion");
+  p->uid = StringOr(meta, "uid");
+  element spec;
+  if (item["spec"].get(spec)) {
+    p->type_errors.push_back("spec missing");
+    return Status::Ok();
+  }
+  element aips;
+  if (!spec["allowedIPs"].get(aips) && !aips.is_null()) {
+    simdjson::dom::array arr;
+    if (aips.get(arr)) {
+      p->type_errors.push_back("spec.allowedIPs is not a list");
+    } else {
+      p->has_allowed_ips = true;
+      for (auto a : arr) {
+        std::string_view s;
+        if (a.get(s)) {
+          p->type_errors.push_back("spec.allowedIPs has a non-string entry");
+          break;
+        }
+        p->allowed_ips.emplace_back(s);
+      }
+    }
+  }
+  auto str = [&](element parent, const char* key, const char* path, std::string* out) {
+    element v;
+    if (parent[key].get(v) || v.is_null()) return;
+    std::string_view s;
+    if (v.get(s)) {
+      p->type_errors.push_back(std::string(path) + " is not a string");
+      return;
+    }
+    *out = std::string(s);
+  };
+  str(spec, "publicKey", "spec.publicKey", &p->public_key);
+  str(spec, "presharedKey", "spec.presharedKey", &p->preshared_key);
+  IntField(spec, "persistentKeepalive", "spec.persistentKeepalive", &p->persistent_keepalive,
+           &p->type_errors);
+  element ep;
+  if (!spec["endpoint"].get(ep) && !ep.is_null()) {
+    if (!ep.is_object()) {
+      p->type_errors.push_back("spec.endpoint is not an object");
+    } else {
+      p->has_endpoint = true;
+      element d;
+      if (!ep["dnsOrIP"].get(d) && d.is_object()) {
+        str(d, "dns", "spec.endpoint.dnsOrIP.dns", &p->endpoint_dns);
+        str(d, "ip", "spec.endpoint.dnsOrIP.ip", &p->endpoint_ip);
+      }
+      IntField(ep, "port", "spec.endpoint.port", &p->endpoint_port, &p->type_errors);
+    }
+  }
+  return Status::Ok();
+}
+
+bool IsPeerKind(element item) {
+  return StringOr(item, "kind") == "Peer" &&
+         StringOr(item, "apiVersion").rfind("kilo.squat.ai/", 0) == 0;
+}
+
+void EmitYaml(const YAML::Node& node, std::string* out);
+
+void EmitJsonString(std::string_view s, std::string* out) {
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          *out += buf;
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// Emits a YAML scalar as JSON: plain scalars that look like numbers, booleans
+// or null become those JSON types (YAML 1.1 core schema as kubectl reads it).
+void EmitScalar(const YAML::Node& node, std::string* out) {
+  const std::string& s = node.Scalar();
+  if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") {  // quoted
+    EmitJsonString(s, out);
+    return;
+  }
+  if (s == "null" || s == "~" || s.empty()) {
+    *out += "null";
+    return;
+  }
+  if (s == "true" || s == "false") {
+    *out += s;
+    return;
+  }
+  char* end = nullptr;
+  std::strtoll(s.c_str(), &end, 10);
+  bool integer = end && *end == '\0' && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-');
+  if (integer) {
+    *out += s;
+    return;
+  }
+  EmitJsonString(s, out);
+}
+
+void EmitYaml(const YAML::Node& node, std::string* out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      *out += "null";
+      return;
+    case YAML::NodeType::Scalar:
+      EmitScalar(node, out);
+      return;
+    case YAML::NodeType::Sequence: {
+      out->push_back('[');
+      bool first = true;
+      for (const auto& child : node) {
+        if (!first) out->push_back(',');
+        first = false;
+        EmitYaml(child, out);
+      }
+      out->push_back(']');
+      return;
+    }
+    case YAML::NodeType::Map: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : node) {
+        if (!first) out->push_back(',');
+        first = false;
+        EmitJsonString(kv.first.Scalar(), out);
+        out->push_back(':');
+        EmitYaml(kv.second, out);
+      }
+      out->push_back('}');
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+Result<std::string> YamlToJson(std::string_view yaml) {
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    std::string out;
+    out.reserve(yaml.size());
+    EmitYaml(root, &out);
+    return out;
+  } catch (const YAML::Exception& e) {
+    return Result<std::string>::Error(std::string("not valid YAML: ") + e.what());
+  }
+}
+
+Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return Result<ClusterObjects>::Error("the input is empty");
+  std::string converted;
+  if (text[first] != '{' && text[first] != '[') {
+    auto j = YamlToJson(text);
+    if (!j.ok()) return j.status();
+    converted = std::move(*j);
+    text = converted;
+  }
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  element root;
+  if (auto err = parser.parse(padded).get(root)) {
+    return Result<ClusterObjects>::Error(std::string("not valid JSON: ") +
+                                         simdjson::error_message(err));
+  }
+  ClusterObjects out;
+  auto add = [&](element item, size_t index) -> Status {
+    std::string kind = StringOr(item, "kind");
+    if (kind == "Node") {
+      NodeObject n;
+      if (auto s = DecodeNode(item, &n); !s.ok())
+        return s.Wrap("item " + std::to_string(index) + " (Node)");
+      out.nodes.push_back(std::move(n));
+    } else if (IsPeerKind(item)) {
+      PeerObject p;
+      if (auto s = DecodePeer(item, &p); !s.ok())
+        return s.Wrap("item " + std::to_string(index) + " (Peer)");
+      out.peers.push_back(std::move(p));
+    } else {
+      ++out.skipped;
+    }
+    return Status::Ok();
+  };
+  simdjson::dom::array items;
+  if (root.is_array()) {
+    items = root.get_array().value();
+  } else if (!root.is_object()) {
+    return Result<ClusterObjects>::Error("expected a kubectl List object");
+  } else if (root["items"].get(items)) {
+    if (auto s = add(root, 0); !s.ok()) return s;
+    if (out.nodes.empty() && out.peers.empty())
+      return Result<ClusterObjects>::Error(
+          "expected a kubectl List with an \"items\" array (kubectl get nodes,peers -o json)");
+    return out;
+  }
+  size_t i = 0;
+  for (element item : items) {
+    if (auto s = add(item, i++); !s.ok()) return s;
+  }
+  return out;
+}
+
+Result<NodeObject> DecodeNodeObject(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  element root;
+  if (auto err = parser.parse(padded).get(root))
+    return Result<NodeObject>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
+  NodeObject n;
+  if (auto s = DecodeNode(root, &n); !s.ok()) return s;
+  return n;
+}
+
+Result<PeerObject> DecodePeerObject(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  element root;
+  if (auto err = parser.parse(padded).get(root))
+    return Result<PeerObject>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
+  PeerObject p;
+  if (auto s = DecodePeer(root, &p); !s.ok()) return s;
+  return p;
+}
+
+}  // namespace kilo

@@ -1,0 +1,194 @@
+#include "core/routes.h"
+
+namespace kilo {
+
+const char* EncapsulationName(Encapsulation e) {
+  switch (e) {
+    case Encapsulation::kNever: return "never";
+    case Encapsulation::kCrossSubnet: return "crosssubnet";
+    case Encapsulation::kAlways: return "always";
+  }
+  return "always";
+}
+
+std::optional<Encapsulation> ParseEncapsulation(std::string_view s) {
+  if (s == "never") return Encapsulation::kNever;
+  if (s == "crosssubnet") return Encapsulation::kCrossSubnet;
+  if (s == "always") return Encapsulation::kAlways;
+  return std::nullopt;
+}
+
+const char* CompatibilityName(Compatibility c) {
+  switch (c) {
+    case Compatibility::kNone: return "none";
+    case Compatibility::kFlannel: return "flannel";
+    case Compatibility::kCilium: return "cilium";
+  }
+  return "none";
+}
+
+std::optional<Compatibility> ParseCompatibility(std::string_view s) {
+  if (s == "none" || s.empty()) return Compatibility::kNone;
+  if (s == "flannel") return Compatibility::kFlannel;
+  if (s == "cilium") return Compatibility::kCilium;
+  return std::nullopt;
+}
+
+namespace {
+
+class Planner {
+ public:
+  Planner(const Topology& t, const RouteOptions& o) : t_(t), o_(o) {}
+
+  RoutePlan Run() {
+    if (o_.encapsulate != Encapsulation::kNever && o_.local && t_.subnet()) {
+      plan_.tunnel_address = IPPrefix::Host(t_.subnet()->addr().Next());
+    }
+    if (t_.leader()) {
+      Leader();
+    } else {
+      NonLeader();
+    }
+    return std::move(plan_);
+  }
+
+ private:
+  // The gateway towards a node of the own location: its private IP for IPIP,
+  // the tunnel address of its pod subnet (network address) for Cilium and
+  // Flannel.
+  IPAddr Gw(const IPAddr& priv, const IPPrefix& cidr) const {
+    return o_.compatibility == Compatibility::kNone ? priv : cidr.addr();
+  }
+  // Whether traffic to `gw` is encapsulated.
+  bool Encap(const IPAddr& gw) const {
+    if (o_.encapsulate == Encapsulation::kAlways) return true;
+    return o_.encapsulate == Encapsulation::kCrossSubnet && t_.private_ip() &&
+           !t_.private_ip()->Contains(gw);
+  }
+  // A route on the private interface, moved into the tunnel when encapsulated.
+  void PrivRoute(const IPPrefix& dst, const IPAddr& gw) {
+    PlannedRoute r{dst, gw, std::nullopt, RouteDev::kPriv, 0, true};
+    if (Encap(gw)) {
+      r.dev = RouteDev::kTunl;
+      if (t_.private_ip()) r.src = t_.private_ip()->addr();
+    }
+    plan_.routes.push_back(r);
+  }
+  void KiloRoute(const IPPrefix& dst, const std::optional<IPAddr>& gw) {
+    PlannedRoute r{dst, gw, std::nullopt, RouteDev::kKilo, 0, gw.has_value()};
+    if (t_.private_ip()) r.src = t_.private_ip()->addr();
+    plan_.routes.push_back(r);
+  }
+
+  // Routes to the other nodes of the own location (and the tunnel routes in
+  // table 1107 with their rules).
+  void LocalSegment(const Segment& s, bool leader) {
+    if (!t_.private_ip()) return;
+    if (!leader && !o_.local) return;
+    for (size_t i = 0; i < s.cidrs.size() && i < s.private_ips.size(); ++i) {
+      const IPAddr& priv = s.private_ips[i];
+      if (priv == t_.private_ip()->addr()) continue;
+      IPAddr gw = Gw(priv, s.cidrs[i]);
+      if (o_.local) PrivRoute(s.cidrs[i], gw);
+      bool encap = o_.encapsulate == Encapsulation::kAlways ||
+                   (o_.encapsulate == Encapsulation::kCrossSubnet &&
+                    !t_.private_ip()->Contains(priv));
+      if (!encap) continue;
+      PlannedRoute r{IPPrefix::Host(priv), gw, std::nullopt, RouteDev::kTunl, kKiloTable, true};
+      if (o_.local) r.src = t_.private_ip()->addr();
+      plan_.routes.push_back(r);
+      if (o_.local && t_.subnet()) {
+        plan_.rules.push_back(PlannedRule{*t_.subnet(), IPPrefix::Host(priv), false, kKiloTable});
+      }
+      if (leader) {
+        plan_.rules.push_back(PlannedRule{std::nullopt, IPPrefix::Host(priv), true, kKiloTable});
+      }
+    }
+  }
+
+  void Leader() {
+    const auto& segs = t_.mesh().segments();
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const Segment& s = segs[si];
+      if (static_cast<int>(si) == t_.local_segment_index()) {
+        LocalSegment(s, true);
+        continue;
+      }
+      auto ep = t_.UpdateEndpoint(s.endpoint, s.key, s.persistent_keepalive);
+      for (size_t i = 0; i < s.cidrs.size(); ++i) {
+        KiloRoute(s.cidrs[i], s.wireguard_ip);
+        // No route to a private IP that is also the endpoint: traffic to the
+        // endpoint cannot go through the tunnel it carries.
+        if (s.private_ips.empty() || i >= s.private_ips.size()) continue;
+        if (ep && ep->has_ip() && !ep->has_dns() && ep->ip() == s.private_ips[i]) continue;
+        KiloRoute(IPPrefix::Host(s.private_ips[i]), s.wireguard_ip);
+      }
+      for (const auto& alip : s.allowed_location_ips) KiloRoute(alip, s.wireguard_ip);
+    }
+    for (const Peer& p : t_.mesh().peers()) {
+      for (const auto& aip : p.allowed_ips) KiloRoute(aip, std::nullopt);
+    }
+  }
+
+  void NonLeader() {
+    const auto& segs = t_.mesh().segments();
+    const Segment& local = t_.local_segment();
+    IPAddr gw;
+    if (static_cast<size_t>(local.leader) < local.private_ips.size()) {
+      gw = Gw(local.private_ips[local.leader], local.cidrs[local.leader]);
+    }
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const Segment& s = segs[si];
+      PrivRoute(IPPrefix::Host(s.wireguard_ip), gw);
+      if (static_cast<int>(si) == t_.local_segment_index()) {
+        LocalSegment(s, false);
+        continue;
+      }
+      for (const auto& cidr : s.cidrs) PrivRoute(cidr, gw);
+      for (const auto& priv : s.private_ips) PrivRoute(IPPrefix::Host(priv), gw);
+      for (const auto& alip : s.allowed_location_ips) PrivRoute(alip, gw);
+    }
+    for (const Peer& p : t_.mesh().peers()) {
+      for (const auto& aip : p.allowed_ips) PrivRoute(aip, gw);
+    }
+  }
+
+  const Topology& t_;
+  const RouteOptions& o_;
+  RoutePlan plan_;
+};
+
+}  // namespace
+
+RoutePlan PlanRoutes(const Topology& t, const RouteOptions& opts) {
+  return Planner(t, opts).Run();
+}
+
+std::string RenderRoute(const PlannedRoute& r, const DevNames& names) {
+  std::string s = "route " + r.dst.String();
+  if (r.gw) s += " via " + r.gw->String();
+  if (r.src) s += " src " + r.src->String();
+  s += " dev " + names.Of(r.dev);
+  if (r.table) s += " table " + std::to_string(r.table);
+  if (r.onlink) s += " onlink";
+  return s;
+}
+
+std::string RenderRule(const PlannedRule& r, const DevNames& names) {
+  std::string s = "rule";
+  if (r.src) s += " from " + r.src->String();
+  if (r.dst) s += " to " + r.dst->String();
+  if (r.iif_kilo) s += " iif " + names.kilo;
+  s += " lookup " + std::to_string(r.table);
+  return s;
+}
+
+std::string RenderPlan(const RoutePlan& p, const DevNames& names) {
+  std::string out;
+  if (p.tunnel_address) out += "tunnel-address " + p.tunnel_address->String() + "\n";
+  for (const auto& r : p.routes) out += RenderRoute(r, names) + "\n";
+  for (const auto& r : p.rules) out += RenderRule(r, names) + "\n";
+  return out;
+}
+
+}  // namespace kilo

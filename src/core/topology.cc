@@ -1,0 +1,297 @@
+#include "core/topology.h"
+
+#include <algorithm>
+#include <set>
+
+namespace kilo {
+namespace {
+
+std::string LocationKey(const Node& n, Granularity g) {
+  if (g == Granularity::kLocation && n.internal_ip) return "location:" + n.location;
+  return "node:" + n.name;
+}
+
+bool EndpointIsPublic(const std::optional<Endpoint>& e) {
+  // A DNS endpoint is never public (Kilo looks at the unresolved IP).
+  return e && e->has_ip() && !e->has_dns() && e->ip().IsKiloPublic();
+}
+
+// Kilo's findLeader: the first annotated node with a public IP; else the
+// first annotated node; else the first node with a public IP; else the first.
+int FindLeader(const std::vector<const Node*>& nodes) {
+  int first_leader = -1, first_public = -1;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    bool pub = EndpointIsPublic(nodes[i]->endpoint);
+    if (nodes[i]->leader) {
+      if (pub) return static_cast<int>(i);
+      if (first_leader < 0) first_leader = static_cast<int>(i);
+    }
+    if (pub && first_public < 0) first_public = static_cast<int>(i);
+  }
+  if (first_leader >= 0) return first_leader;
+  if (first_public >= 0) return first_public;
+  return 0;
+}
+
+}  // namespace
+
+Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
+                         const MeshOptions& opts, std::vector<Warning>* warnings) {
+  Mesh m;
+  m.opts_ = opts;
+  m.opts_.subnet = opts.subnet.Network();
+  std::map<std::string, std::vector<const Node*>> groups;
+  m.nodes_.reserve(nodes.size());
+  for (auto& n : nodes) {
+    m.nodes_.push_back(std::make_unique<Node>(std::move(n)));
+    const Node* p = m.nodes_.back().get();
+    groups[LocationKey(*p, opts.granularity)].push_back(p);
+  }
+  m.segments_.reserve(groups.size());
+  for (auto& [loc, members] : groups) {
+    std::sort(members.begin(), members.end(),
+              [](const Node* a, const Node* b) { return a->name < b->name; });
+    Segment s;
+    s.location = loc;
+    s.leader = FindLeader(members);
+    std::set<std::string> seen_alips;
+    for (const Node* n : members) {
+      if (n->subnet) s.allowed_ips.push_back(*n->subnet);
+      for (const auto& ip : n->allowed_location_ips) {
+        if (seen_alips.insert(ip.String()).second) s.allowed_location_ips.push_back(ip);
+      }
+      if (n->internal_ip) {
+        s.allowed_ips.push_back(IPPrefix::Host(n->internal_ip->addr()));
+        s.private_ips.push_back(n->internal_ip->addr());
+      }
+      s.cidrs.push_back(n->subnet.value_or(IPPrefix()));
+      s.hostnames.push_back(n->name);
+    }
+    std::sort(s.allowed_location_ips.begin(), s.allowed_location_ips.end(),
+              [](const IPPrefix& a, const IPPrefix& b) { return a.String() < b.String(); });
+    const Node* leader = members[s.leader];
+    s.endpoint = leader->endpoint;
+    s.key = leader->key;
+    s.persistent_keepalive = leader->persistent_keepalive;
+    s.nodes = std::move(members);
+    m.segments_.push_back(std::move(s));
+  }
+  for (size_t si = 0; si < m.segments_.size(); ++si) {
+    for (size_t ni = 0; ni < m.segments_[si].nodes.size(); ++ni) {
+      m.index_[m.segments_[si].nodes[ni]->name] = {static_cast<int>(si), static_cast<int>(ni)};
+    }
+  }
+
+  // Peers by name; an allowed IP claimed by an earlier peer is dropped.
+  std::sort(peers.begin(), peers.end(),
+            [](const Peer& a, const Peer& b) { return a.name < b.name; });
+  std::set<std::string> claimed;
+  for (auto& p : peers) {
+    std::vector<IPPrefix> kept;
+    for (const auto& ip : p.allowed_ips) {
+      if (claimed.insert(ip.String()).second) {
+        kept.push_back(ip);
+      } else if (warnings) {
+        warnings->push_back(Warning{"peer", p.name, "spec.allowedIPs", ip.String(),
+                                    "already claimed by an earlier peer; dropped"});
+      }
+    }
+    p.allowed_ips = std::move(kept);
+  }
+  m.peers_ = std::move(peers);
+
+  // Allocate WireGuard IPs sequentially from the subnet, one per segment.
+  IPAddr current = m.opts_.subnet.addr();
+  for (size_t si = 0; si < m.segments_.size(); ++si) {
+    Segment& s = m.segments_[si];
+    current = current.Next();
+    if (!m.opts_.subnet.Contains(current) || current == m.opts_.subnet.addr()) {
+      return Result<Mesh>::Error("failed to allocate an IP address; ran out of IP addresses");
+    }
+    s.wireguard_ip = current;
+    s.allowed_ips.push_back(IPPrefix::Host(current));
+    for (const Node* n : s.nodes) {
+      for (const auto& [k, e] : n->discovered_endpoints) m.discovered_.emplace(k, e);
+    }
+    // Filter this segment's allowed-location-IPs against what is known so
+    // far, exactly in Kilo's order (later segments are not filtered yet and
+    // have no WireGuard IP yet).
+    std::vector<IPPrefix> kept;
+    for (const auto& ip : s.allowed_location_ips) {
+      std::string why;
+      for (size_t oi = 0; oi < m.segments_.size() && why.empty(); ++oi) {
+        const Segment& o = m.segments_[oi];
+        if (oi != si) {
+          for (const auto& other : o.allowed_location_ips) {
+            if (ip.Overlaps(other)) {
+              why = "overlaps allowed-location-ip " + other.String() + " of " + o.location;
+              break;
+            }
+          }
+          if (!why.empty()) break;
+        }
+        for (const auto& aip : o.allowed_ips) {
+          if (ip.Overlaps(aip)) {
+            why = "overlaps allowed IP " + aip.String() + " of " + o.location;
+            break;
+          }
+        }
+        if (!why.empty()) break;
+        for (const auto& priv : o.private_ips) {
+          if (ip.Contains(priv)) {
+            why = "contains private IP " + priv.String() + " of " + o.location;
+            break;
+          }
+        }
+      }
+      for (size_t pi = 0; pi < m.peers_.size() && why.empty(); ++pi) {
+        for (const auto& aip : m.peers_[pi].allowed_ips) {
+          if (ip.Overlaps(aip)) {
+            why = "overlaps allowed IP " + aip.String() + " of peer " + m.peers_[pi].name;
+            break;
+          }
+        }
+      }
+      if (why.empty()) {
+        kept.push_back(ip);
+      } else if (warnings) {
+        // Attribute the warning to the nodes of the segment that declare it.
+        for (const Node* n : s.nodes) {
+          if (std::find(n->allowed_location_ips.begin(), n->allowed_location_ips.end(), ip) !=
+              n->allowed_location_ips.end()) {
+            warnings->push_back(Warning{"node", n->name, kAnnAllowedLocationIPs, ip.String(),
+                                        why + "; dropped"});
+          }
+        }
+      }
+    }
+    s.allowed_location_ips = std::move(kept);
+  }
+  return m;
+}
+
+const Node* Mesh::FindNode(const std::string& name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) return nullptr;
+  return segments_[it->second.first].nodes[it->second.second];
+}
+
+int Mesh::SegmentOf(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? -1 : it->second.first;
+}
+
+std::optional<Topology> Topology::ForHost(const Mesh& mesh, const std::string& hostname,
+                                          const HostOptions& opts) {
+  const Node* n = mesh.FindNode(hostname);
+  if (!n) return std::nullopt;
+  Topology t;
+  t.mesh_ = &mesh;
+  t.hostname_ = hostname;
+  t.local_ = mesh.SegmentOf(hostname);
+  const Segment& s = mesh.segments()[t.local_];
+  t.leader_ = s.hostnames[s.leader] == hostname;
+  t.private_ip_ = n->internal_ip;
+  t.subnet_ = n->subnet;
+  t.port_ = opts.port;
+  t.private_key_ = opts.private_key;
+  t.keepalive_ = opts.persistent_keepalive.value_or(n->persistent_keepalive);
+  t.host_discovered_ = &n->discovered_endpoints;
+  t.wireguard_cidr_ = t.leader_ ? IPPrefix(s.wireguard_ip, mesh.options().subnet.bits())
+                                : mesh.options().subnet;
+  return t;
+}
+
+std::optional<Endpoint> Topology::UpdateEndpoint(const std::optional<Endpoint>& declared,
+                                                 const Key& key, int remote_keepalive) const {
+  if (remote_keepalive == 0) return declared;
+  std::string k = key.String();
+  if (host_discovered_) {
+    if (auto it = host_discovered_->find(k); it != host_discovered_->end()) return it->second;
+  }
+  if (auto it = mesh_->discovered().find(k); it != mesh_->discovered().end()) return it->second;
+  return declared;
+}
+
+void Topology::ForEachConfPeer(const std::function<void(const PeerView&)>& fn) const {
+  static const std::optional<Key> kNoPsk;
+  const auto& segs = mesh_->segments();
+  for (size_t i = 0; i < segs.size(); ++i) {
+    if (static_cast<int>(i) == local_) continue;
+    const Segment& s = segs[i];
+    fn(PeerView{&s.key, &kNoPsk, UpdateEndpoint(s.endpoint, s.key, s.persistent_keepalive),
+                keepalive_, &s.allowed_ips, &s.allowed_location_ips});
+  }
+  for (const Peer& p : mesh_->peers()) {
+    fn(PeerView{&p.public_key, &p.preshared_key,
+                UpdateEndpoint(p.endpoint, p.public_key, p.persistent_keepalive), keepalive_,
+                &p.allowed_ips, nullptr});
+  }
+}
+
+WgConf Topology::Conf() const {
+  WgConf c;
+  c.has_interface = true;
+  c.private_key = private_key_;
+  c.listen_port = port_;
+  c.peers.reserve(mesh_->segments().size() + mesh_->peers().size());
+  ForEachConfPeer([&](const PeerView& v) {
+    WgPeer p;
+    p.public_key = *v.public_key;
+    p.preshared_key = *v.preshared_key;
+    p.endpoint = v.endpoint;
+    p.persistent_keepalive = v.persistent_keepalive;
+    p.allowed_ips = *v.allowed_ips;
+    if (v.extra_allowed_ips)
+      p.allowed_ips.insert(p.allowed_ips.end(), v.extra_allowed_ips->begin(),
+                           v.extra_allowed_ips->end());
+    c.peers.push_back(std::move(p));
+  });
+  return c;
+}
+
+std::optional<WgPeer> Topology::AsPeer() const {
+  if (local_ < 0) return std::nullopt;
+  const Segment& s = local_segment();
+  WgPeer p;
+  p.public_key = s.key;
+  p.endpoint = s.endpoint;
+  p.allowed_ips = s.allowed_ips;
+  return p;
+}
+
+WgConf Topology::PeerConf(const std::string& name) const {
+  int pka = 0;
+  std::optional<Key> psk;
+  for (const Peer& p : mesh_->peers()) {
+    if (p.name == name) {
+      pka = p.persistent_keepalive;
+      psk = p.preshared_key;
+      break;
+    }
+  }
+  WgConf c;
+  for (const Segment& s : mesh_->segments()) {
+    WgPeer p;
+    p.public_key = s.key;
+    p.preshared_key = psk;
+    p.persistent_keepalive = pka;
+    p.endpoint = UpdateEndpoint(s.endpoint, s.key, s.persistent_keepalive);
+    p.allowed_ips = s.allowed_ips;
+    p.allowed_ips.insert(p.allowed_ips.end(), s.allowed_location_ips.begin(),
+                         s.allowed_location_ips.end());
+    c.peers.push_back(std::move(p));
+  }
+  for (const Peer& other : mesh_->peers()) {
+    if (other.name == name) continue;
+    WgPeer p;
+    p.public_key = other.public_key;
+    p.persistent_keepalive = pka;
+    p.endpoint = UpdateEndpoint(other.endpoint, other.public_key, other.persistent_keepalive);
+    p.allowed_ips = other.allowed_ips;
+    c.peers.push_back(std::move(p));
+  }
+  return c;
+}
+
+}  // namespace kilo

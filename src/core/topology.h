@@ -1,0 +1,144 @@
+#pragma once
+// The topology of SPEC section 4. Computed in two steps so that the work all
+// agents share is done once:
+//   Mesh: host-independent (segments, leaders, allowed IPs, WireGuard IPs,
+//         filtered allowed-location-IPs, deduplicated peers);
+//   Topology: one host's view of a Mesh (its segment, leadership, addresses),
+//         which renders WireGuard configs, routes and the graph.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+#include "core/translate.h"
+#include "core/wgconf.h"
+
+namespace kilo {
+
+struct Segment {
+  std::string location;  // "location:<name>" or "node:<hostname>"
+  std::vector<const Node*> nodes;  // sorted by name
+  std::vector<std::string> hostnames;
+  std::vector<IPPrefix> cidrs;        // pod subnets, one per node
+  std::vector<IPAddr> private_ips;    // only nodes that have one (as Kilo)
+  int leader = 0;                     // index into nodes
+  std::vector<IPPrefix> allowed_ips;  // cidrs, private IPs as /32|/128, WireGuard IP
+  std::vector<IPPrefix> allowed_location_ips;  // deduplicated, sorted, filtered
+  std::optional<Endpoint> endpoint;   // the leader's
+  Key key;                            // the leader's
+  int persistent_keepalive = 0;       // the leader's
+  IPAddr wireguard_ip;
+};
+
+struct MeshOptions {
+  Granularity granularity = Granularity::kLocation;
+  IPPrefix subnet = DefaultKiloSubnet();  // network form
+};
+
+class Mesh {
+ public:
+  // Builds the shared topology from ready nodes and ready peers (any order).
+  // Fails only when the WireGuard subnet runs out of addresses:
+  // "failed to allocate an IP address; ran out of IP addresses".
+  // Dropped allowed-location-IPs are reported in `warnings` (may be null).
+  static Result<Mesh> Build(std::vector<Node> nodes, std::vector<Peer> peers,
+                            const MeshOptions& opts, std::vector<Warning>* warnings);
+
+  const std::vector<Segment>& segments() const { return segments_; }
+  const std::vector<Peer>& peers() const { return peers_; }  // sorted, deduplicated
+  const MeshOptions& options() const { return opts_; }
+  // Returns the node with this name, or null.
+  const Node* FindNode(const std::string& name) const;
+  // Returns the index of the segment holding `name`, or -1.
+  int SegmentOf(const std::string& name) const;
+  // Discovered endpoints of all nodes, merged in segment then node order.
+  const std::map<std::string, Endpoint>& discovered() const { return discovered_; }
+
+  Mesh(Mesh&&) = default;
+  Mesh& operator=(Mesh&&) = default;
+
+ private:
+  Mesh() = default;
+  MeshOptions opts_;
+  std::vector<std::unique_ptr<Node>> nodes_;  // stable addresses
+  std::map<std::string, std::pair<int, int>> index_;  // name -> (segment, position)
+  std::vector<Segment> segments_;
+  std::vector<Peer> peers_;
+  std::map<std::string, Endpoint> discovered_;
+};
+
+// Options of the local host.
+struct HostOptions {
+  int port = kDefaultPort;
+  std::optional<Key> private_key;
+  // Keepalive the host uses towards its peers; defaults to its node's
+  // persistent-keepalive annotation.
+  std::optional<int> persistent_keepalive;
+};
+
+// One host's view. REQUIRES: the Mesh outlives it.
+class Topology {
+ public:
+  // Returns nullopt when `hostname` is not a (ready) node of the mesh.
+  static std::optional<Topology> ForHost(const Mesh& mesh, const std::string& hostname,
+                                         const HostOptions& opts = {});
+
+  const Mesh& mesh() const { return *mesh_; }
+  const std::string& hostname() const { return hostname_; }
+  const Segment& local_segment() const { return mesh_->segments()[local_]; }
+  int local_segment_index() const { return local_; }
+  bool leader() const { return leader_; }
+  const std::optional<IPPrefix>& private_ip() const { return private_ip_; }
+  const std::optional<IPPrefix>& subnet() const { return subnet_; }
+  // The leader's WireGuard IP with the subnet's length; the subnet otherwise.
+  const IPPrefix& wireguard_cidr() const { return wireguard_cidr_; }
+  int port() const { return port_; }
+  int persistent_keepalive() const { return keepalive_; }
+
+  // Kilo's updateEndpoint: a NATed remote (non-zero keepalive) is reached at
+  // its discovered endpoint when one is known (the host's own first).
+  std::optional<Endpoint> UpdateEndpoint(const std::optional<Endpoint>& declared, const Key& key,
+                                         int remote_keepalive) const;
+
+  // Visits the [Peer]s of Conf() without materialising them (for all-host
+  // computations). The allowed IPs are given as two spans.
+  struct PeerView {
+    const Key* public_key;
+    const std::optional<Key>* preshared_key;
+    std::optional<Endpoint> endpoint;
+    int persistent_keepalive;
+    const std::vector<IPPrefix>* allowed_ips;
+    const std::vector<IPPrefix>* extra_allowed_ips;  // may be null
+  };
+  void ForEachConfPeer(const std::function<void(const PeerView&)>& fn) const;
+
+  // The leader's device config (SPEC section 5): other segments, then peers.
+  WgConf Conf() const;
+  // This host's segment as a peer of another interface; nullopt if the host
+  // is not in any segment.
+  std::optional<WgPeer> AsPeer() const;
+  // The config of the Peer `name`: one [Peer] per segment and per other Peer.
+  WgConf PeerConf(const std::string& name) const;
+  // Graphviz DOT of the mesh, as Kilo's `kgctl graph`.
+  std::string Dot() const;
+
+ private:
+  const Mesh* mesh_ = nullptr;
+  std::string hostname_;
+  int local_ = -1;
+  bool leader_ = false;
+  std::optional<IPPrefix> private_ip_;
+  std::optional<IPPrefix> subnet_;
+  IPPrefix wireguard_cidr_;
+  int port_ = kDefaultPort;
+  std::optional<Key> private_key_;
+  int keepalive_ = 0;
+  const std::map<std::string, Endpoint>* host_discovered_ = nullptr;
+};
+
+}  // namespace kilo
