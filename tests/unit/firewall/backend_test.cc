@@ -1,0 +1,269 @@
+// The nftables and iptables backends against fake runners: convergence
+// decisions (write or not), one-transaction writes, what CleanUp touches. The
+// kernel-facing behaviour is covered by tests/integration/firewall.
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "fakes/firewall/fake_firewall.h"
+#include "fakes/firewall/sample_ruleset.h"
+#include "firewall/iptables.h"
+#include "firewall/nftables.h"
+
+namespace kilo::fw {
+namespace {
+
+using testing::SampleRuleSet;
+
+// Holds one table's listing like the kernel would: a replace script stores its
+// definition part; `list` returns it. Every command is recorded.
+class FakeNft : public NftRunner {
+ public:
+  struct State {
+    std::string table;  // "" = absent
+    std::vector<std::string> commands;
+    std::optional<std::string> fail;
+  };
+  explicit FakeNft(State* s) : s_(s) {}
+  Result<std::string> Run(std::string_view cmd) override {
+    s_->commands.emplace_back(cmd);
+    if (s_->fail) return Result<std::string>::Error(*s_->fail);
+    std::string c(cmd);
+    if (c == "list tables inet") return s_->table.empty() ? std::string("table inet other\n") : "table inet other\ntable inet kilo\n";
+    if (c == "list table inet kilo") return s_->table;
+    const std::string header = "table inet kilo {}\ndelete table inet kilo\n";
+    if (c.rfind(header, 0) == 0) {
+      s_->table = c.substr(header.size());
+      return std::string();
+    }
+    return Result<std::string>::Error("unexpected command: " + c);
+  }
+
+ private:
+  State* s_;
+};
+
+int Writes(const FakeNft::State& s) {
+  int n = 0;
+  for (const std::string& c : s.commands) n += c.rfind("list ", 0) != 0;
+  return n;
+}
+
+TEST(NftablesFirewall, ConvergesWithMinimalWrites) {
+  FakeNft::State st;
+  NftablesFirewall fw(std::make_unique<FakeNft>(&st));
+  RuleSet rs = SampleRuleSet();
+
+  Result<int> r = fw.Apply(rs);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, 1);
+  EXPECT_EQ(st.table, RenderNft(rs));
+  // The write is one buffer: create, delete, define.
+  EXPECT_EQ(Writes(st), 1);
+
+  r = fw.Apply(rs);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, 0);
+  EXPECT_EQ(Writes(st), 1);
+
+  // A fresh agent (no memory) with an identical table installed writes nothing.
+  NftablesFirewall fresh(std::make_unique<FakeNft>(&st));
+  EXPECT_EQ(*fresh.Apply(rs), 0);
+
+  // Hand-edited table: rewritten.
+  st.table.replace(st.table.find("10.96.0.0/12"), 12, "10.97.0.0/16");
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  EXPECT_EQ(st.table, RenderNft(rs));
+
+  // Changed plan: rewritten.
+  RuleSet changed = SampleRuleSet("10.5.0.2/32");
+  EXPECT_EQ(*fw.Apply(changed), 1);
+  EXPECT_EQ(st.table, RenderNft(changed));
+
+  EXPECT_EQ(*fw.Current(), RenderNft(changed));
+  ASSERT_TRUE(fw.CleanUp().ok());
+  EXPECT_EQ(st.commands.back(), "table inet kilo {}\ndelete table inet kilo\n");
+}
+
+// nft versions format listings differently; the backend must not rewrite the
+// table every tick because of it.
+TEST(NftablesFirewall, ToleratesForeignListingFormat) {
+  struct Reformatting : FakeNft {
+    using FakeNft::FakeNft;
+    Result<std::string> Run(std::string_view cmd) override {
+      Result<std::string> r = FakeNft::Run(cmd);
+      if (r.ok() && cmd == "list table inet kilo") {
+        std::string s = *r;
+        for (size_t p; (p = s.find("priority srcnat")) != std::string::npos;) s.replace(p, 15, "priority 100");
+        return s;
+      }
+      return r;
+    }
+  };
+  FakeNft::State st;
+  NftablesFirewall fw(std::make_unique<Reformatting>(&st));
+  RuleSet rs = SampleRuleSet();
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  EXPECT_EQ(*fw.Apply(rs), 0);
+  EXPECT_EQ(*fw.Apply(SampleRuleSet("10.5.0.9/32")), 1);
+}
+
+TEST(NftablesFirewall, ErrorsCarryContext) {
+  FakeNft::State st;
+  NftablesFirewall fw(std::make_unique<FakeNft>(&st));
+  RuleSet bad;
+  bad.AddChain(Family::kIPv4, Table::kNat, "NAT");
+  Result<int> r = fw.Apply(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().rfind("apply nftables: chain NAT", 0), 0u) << r.error();
+  EXPECT_TRUE(st.commands.empty());
+
+  st.fail = "Error: Could not process rule: Operation not permitted";
+  r = fw.Apply(SampleRuleSet());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "apply nftables: nftables: list tables: Error: Could not process rule: Operation not permitted");
+}
+
+// Answers iptables-save from canned text per binary/table and records restores.
+class FakeCommands : public CommandRunner {
+ public:
+  struct State {
+    std::map<std::string, std::string> save;  // "iptables-save nat" -> output
+    std::vector<std::pair<std::string, std::string>> restores;  // binary, input
+    int restore_exit = 0;
+  };
+  explicit FakeCommands(State* s) : s_(s) {}
+  Result<CommandOutput> Run(const std::vector<std::string>& argv, std::string_view input) override {
+    CommandOutput out;
+    if (argv[0].ends_with("-save")) {
+      out.out = s_->save[argv[0] + " " + argv.at(2)];
+    } else {
+      s_->restores.emplace_back(argv[0], std::string(input));
+      out.exit_code = s_->restore_exit;
+      if (out.exit_code) out.err = "iptables-restore: line 3 failed\n";
+    }
+    return out;
+  }
+
+ private:
+  State* s_;
+};
+
+std::string SaveOf(const RuleSet& rs, Family f, Table t, bool with_jump) {
+  std::string s = "*" + std::string(TableName(t)) + "\n:POSTROUTING ACCEPT [0:0]\n";
+  for (const std::string& c : IptablesChains(rs, f, t)) s += ":" + c + " - [0:0]\n";
+  s += "-A POSTROUTING -s 10.99.0.0/16 -j MASQUERADE\n";
+  if (with_jump) s += "-A " + IptablesJumpRule(t == Table::kNat ? "POSTROUTING" : "FORWARD") + "\n";
+  for (const std::string& l : RenderIptablesRules(rs, f, t)) s += l + "\n";
+  return s + "COMMIT\n";
+}
+
+void Install(FakeCommands::State& st, const RuleSet& rs, bool with_jump = true) {
+  for (Table t : {Table::kNat, Table::kFilter}) {
+    st.save["iptables-save " + std::string(TableName(t))] = SaveOf(rs, Family::kIPv4, t, with_jump);
+    st.save["ip6tables-save " + std::string(TableName(t))] = SaveOf(rs, Family::kIPv6, t, with_jump);
+  }
+}
+
+TEST(IptablesFirewall, NoWriteWhenSaveMatches) {
+  FakeCommands::State st;
+  RuleSet rs = SampleRuleSet();
+  Install(st, rs);
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
+  Result<int> r = fw.Apply(rs);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, 0);
+  EXPECT_TRUE(st.restores.empty());
+}
+
+TEST(IptablesFirewall, FreshHostGetsChainsAndJumps) {
+  FakeCommands::State st;
+  RuleSet rs = SampleRuleSet();
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
+  EXPECT_EQ(*fw.Apply(rs), 2);
+  ASSERT_EQ(st.restores.size(), 2u);
+  IptablesRestoreExtras ex;
+  ex.insert_jumps = {"POSTROUTING", "FORWARD"};
+  EXPECT_EQ(st.restores[0].first, "iptables-restore");
+  EXPECT_EQ(st.restores[0].second, RenderIptablesRestore(rs, Family::kIPv4, ex));
+  EXPECT_EQ(st.restores[1].first, "ip6tables-restore");
+  EXPECT_EQ(st.restores[1].second, RenderIptablesRestore(rs, Family::kIPv6, ex));
+}
+
+TEST(IptablesFirewall, RepairsOnlyWhatDiffers) {
+  FakeCommands::State st;
+  RuleSet rs = SampleRuleSet();
+  Install(st, rs);
+  // IPv4: a rule deleted by hand, a stale chain, a Go-Kilo rule in POSTROUTING.
+  std::string& nat = st.save["iptables-save nat"];
+  nat.erase(nat.find("-A KILO-NAT -d 10.96.0.0/12"), nat.find("\n", nat.find("-A KILO-NAT -d 10.96.0.0/12")) -
+                                                        nat.find("-A KILO-NAT -d 10.96.0.0/12") + 1);
+  nat.insert(nat.find("COMMIT"), ":KILO-OLD - [0:0]\n-A POSTROUTING -s 10.2.1.0/24 -m comment --comment "
+                                 "\"Kilo: jump to KILO-NAT chain\" -j KILO-NAT\n");
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  ASSERT_EQ(st.restores.size(), 1u);
+  IptablesRestoreExtras ex;
+  ex.delete_chains = {{Table::kNat, "KILO-OLD"}};
+  ex.delete_rules = {{Table::kNat, "POSTROUTING -s 10.2.1.0/24 -m comment --comment \"Kilo: jump to KILO-NAT chain\" -j KILO-NAT"}};
+  EXPECT_EQ(st.restores[0].second, RenderIptablesRestore(rs, Family::kIPv4, ex));
+}
+
+TEST(IptablesFirewall, CleanUpTouchesOnlyKilo) {
+  FakeCommands::State st;
+  RuleSet rs = SampleRuleSet();
+  Install(st, rs);
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st), IptablesOptions{.ipv6 = false});
+  ASSERT_TRUE(fw.CleanUp().ok());
+  ASSERT_EQ(st.restores.size(), 1u);
+  EXPECT_EQ(st.restores[0].second,
+            "*nat\n"
+            ":KILO-NAT - [0:0]\n"
+            ":KILO-POSTROUTING - [0:0]\n"
+            "-D POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j KILO-POSTROUTING\n"
+            "-X KILO-NAT\n"
+            "-X KILO-POSTROUTING\n"
+            "COMMIT\n"
+            "*filter\n"
+            ":KILO-FORWARD - [0:0]\n"
+            "-D FORWARD -m comment --comment \"Kilo: jump to KILO-FORWARD chain\" -j KILO-FORWARD\n"
+            "-X KILO-FORWARD\n"
+            "COMMIT\n");
+  // Nothing of ours left: no write.
+  st.save.clear();
+  st.restores.clear();
+  ASSERT_TRUE(fw.CleanUp().ok());
+  EXPECT_TRUE(st.restores.empty());
+  EXPECT_EQ(*fw.Current(), "");
+}
+
+TEST(IptablesFirewall, RestoreFailureIsReported) {
+  FakeCommands::State st;
+  st.restore_exit = 2;
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
+  Result<int> r = fw.Apply(SampleRuleSet());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "apply iptables: iptables-restore --noflush: exit 2: iptables-restore: line 3 failed");
+}
+
+TEST(FakeFirewall, RecordsWrites) {
+  FakeFirewall fw;
+  RuleSet rs = SampleRuleSet();
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  EXPECT_EQ(*fw.Apply(rs), 0);
+  EXPECT_EQ(fw.writes(), 1);
+  EXPECT_EQ(*fw.installed(), rs);
+  fw.FailNextApply(Status::Error("boom"));
+  EXPECT_EQ(fw.Apply(rs).error(), "boom");
+  fw.Tamper();
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  EXPECT_EQ(*fw.Current(), RenderNft(rs));
+  ASSERT_TRUE(fw.CleanUp().ok());
+  EXPECT_FALSE(fw.installed().has_value());
+  EXPECT_EQ(fw.apply_calls(), 4);
+  EXPECT_EQ(fw.writes(), 2);
+}
+
+}  // namespace
+}  // namespace kilo::fw
