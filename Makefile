@@ -1,0 +1,54 @@
+# Thin wrapper around CMake. `make test` and `make demo` work on a fresh
+# Debian 12 machine as root: both install what they need first.
+BUILD ?= build
+JOBS ?= 2
+PREFIX ?= /usr/local
+DESTDIR ?=
+CMAKE_FLAGS ?=
+
+.PHONY: all deps configure build test unit e2e fuzz asan bench demo demo-down install clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# Every test: unit, golden, integration, emulator/kubectl, e2e, fuzz (bounded).
+test: build
+	@bash scripts/test.sh $(BUILD)
+
+# Only the virtual-cluster end-to-end suite.
+e2e: build
+	@cd $(BUILD) && ctest -L e2e --output-on-failure
+
+fuzz: deps
+	@bash tests/fuzz/run.sh $(or $(SECONDS),20)
+
+asan: deps
+	@cmake -S . -B build-asan -DKILO_SANITIZE=ON -DKILO_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	@cd build-asan && ctest -LE "e2e|slow" --output-on-failure -j$(JOBS)
+
+bench: deps
+	@bash bench/run.sh
+
+demo: build
+	@bash scripts/demo.sh $(BUILD)
+
+demo-down:
+	@bash scripts/demo.sh --down
+
+install: build
+	@install -d $(DESTDIR)$(PREFIX)/bin
+	@install -m 0755 $(BUILD)/bin/kgctl $(DESTDIR)$(PREFIX)/bin/kgctl
+	@if [ -x $(BUILD)/bin/kg ]; then install -m 0755 $(BUILD)/bin/kg $(DESTDIR)$(PREFIX)/bin/kg; fi
+	@ln -sf kgctl $(DESTDIR)$(PREFIX)/bin/kubectl-kilo
+
+clean:
+	@rm -rf $(BUILD) build-asan build-fuzz build-bench

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of the project and ends with one summary line
+# "TOTAL: N passed, M failed". Exit status is non-zero on any failure.
+set -uo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+
+echo "== ctest (unit, golden, integration, emulator, e2e)"
+log=$(mktemp)
+(cd "$BUILD" && ctest --output-on-failure -j2 --timeout 900) 2>&1 | tee "$log"
+line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -1)
+if [ -n "$line" ]; then
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+  nfail=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
+  passed=$((passed + total - nfail))
+  failed=$((failed + nfail))
+else
+  echo "ctest did not report a summary"
+  failed=$((failed + 1))
+fi
+rm -f "$log"
+
+if [ -x tests/fuzz/run.sh ]; then
+  echo "== fuzz (${FUZZ_SECONDS:-20} s per target)"
+  flog=$(mktemp)
+  bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}" 2>&1 | tee "$flog"
+  fl=$(grep -E "^[0-9]+ passed, [0-9]+ failed" "$flog" | tail -1)
+  if [ -n "$fl" ]; then
+    passed=$((passed + $(cut -d' ' -f1 <<<"$fl")))
+    failed=$((failed + $(cut -d' ' -f3 <<<"$fl")))
+  else
+    echo "fuzz run did not report a summary"
+    failed=$((failed + 1))
+  fi
+  rm -f "$flog"
+fi
+
+echo "TOTAL: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
