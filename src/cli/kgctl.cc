@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/cluster.h"
+#include "core/firewall_plan.h"
 #include "core/objects_json.h"
 #include "core/peer_object.h"
 #include "core/routes.h"
@@ -159,6 +160,9 @@ struct PlanOptions {
   bool local = true;
   std::string compatibility = "none";
   std::string iface = "kilo0";
+  bool cni = true;
+  bool forward_rules = false;
+  std::vector<std::string> service_cidrs;
 };
 
 int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) {
@@ -205,6 +209,15 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
             << " encapsulate=" << EncapsulationName(*enc) << " local=" << (p.local ? "true" : "false")
             << "]\n";
   std::cout << RenderPlan(PlanRoutes(*t, ro), names);
+  FirewallPlanOptions fo;
+  fo.cni = p.cni;
+  fo.iptables_forward_rules = p.forward_rules;
+  for (const auto& sc : p.service_cidrs) {
+    auto pfx = IPPrefix::Parse(sc);
+    if (!pfx) throw Failure{"--service-cidr must be a CIDR; got \"" + sc + "\""};
+    fo.service_cidrs.push_back(*pfx);
+  }
+  std::cout << "[firewall nftables]\n" << fw::RenderNft(PlanFirewall(*t, fo));
   return 0;
 }
 
@@ -264,6 +277,11 @@ int Main(int argc, char** argv) {
     a->add_option("--local", po.local, "kg's --local (true|false)")->capture_default_str();
     a->add_option("--compatibility", po.compatibility, "none, flannel or cilium")->capture_default_str();
     a->add_option("--interface", po.iface, "kg's --interface")->capture_default_str();
+    a->add_option("--cni", po.cni, "kg's --cni (true|false)")->capture_default_str();
+    a->add_option("--iptables-forward-rules", po.forward_rules, "kg's --iptables-forward-rules")
+        ->capture_default_str();
+    a->add_option("--service-cidr", po.service_cidrs, "kg's --service-cidr (repeatable)")
+        ->delimiter(',');
   }
 
   try {
