@@ -1,0 +1,78 @@
+#include "netlink/socket.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <string.h>
+#include <time.h>
+
+#include <vector>
+
+namespace kilo::netlink {
+
+NetlinkSocket::NetlinkSocket(mnl_socket* s)
+    : sock_(s), portid_(mnl_socket_get_portid(s)), seq_(static_cast<unsigned>(time(nullptr))) {}
+
+NetlinkSocket::~NetlinkSocket() { mnl_socket_close(sock_); }
+
+Result<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open(int bus) {
+  mnl_socket* s = mnl_socket_open2(bus, SOCK_CLOEXEC);
+  if (!s) return Status::Error(std::string("open netlink socket: ") + strerror(errno));
+  if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
+    int e = errno;
+    mnl_socket_close(s);
+    return Status::Error(std::string("bind netlink socket: ") + strerror(e));
+  }
+  // Ask for extended ACKs so that error messages could carry the kernel's text;
+  // harmless when unsupported.
+  int one = 1;
+  mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &one, sizeof(one));
+  return std::unique_ptr<NetlinkSocket>(new NetlinkSocket(s));
+}
+
+Result<NlReply> NetlinkSocket::Transact(nlmsghdr* req,
+                                        const std::function<Status(const nlmsghdr*)>& on_msg) {
+  const unsigned seq = ++seq_;
+  req->nlmsg_seq = seq;
+  req->nlmsg_pid = 0;
+  if (mnl_socket_sendto(sock_, req, req->nlmsg_len) < 0)
+    return Status::Error(std::string("netlink send: ") + strerror(errno));
+  NlReply reply;
+  // Large dumps come in many datagrams of up to a page (or 8 KiB) each; a
+  // 32 KiB buffer is what iproute2 uses to avoid MSG_TRUNC.
+  std::vector<char> buf(32768);
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::Error(std::string("netlink recv: ") + strerror(errno));
+    }
+    size_t len = static_cast<size_t>(n);
+    for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
+         nlh = mnl_nlmsg_next(nlh, reinterpret_cast<int*>(&len))) {
+      if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;  // stale reply
+      /* Netlink returns NLM_F_DUMP_INTR if the set of objects changed during the
+       * dump; the data is then possibly inconsistent and the caller should retry. */
+      if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) reply.dump_interrupted = true;
+      if (nlh->nlmsg_type == NLMSG_ERROR) {
+        auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+        reply.error = -e->error;  // 0 is the ACK
+        return reply;
+      }
+      if (nlh->nlmsg_type == NLMSG_DONE) {
+        // A dump that failed part-way reports the error in the DONE payload.
+        if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
+          int err = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
+          if (err < 0) reply.error = -err;
+        }
+        return reply;
+      }
+      if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_OVERRUN) continue;
+      if (on_msg) {
+        Status s = on_msg(nlh);
+        if (!s.ok()) return s;
+      }
+    }
+  }
+}
+
+}  // namespace kilo::netlink
