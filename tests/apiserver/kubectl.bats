@@ -224,3 +224,46 @@ YAML
   run k get events -A -o jsonpath='{.items[*].reason}'
   [ "$output" = "InvalidAnnotation" ]
 }
+
+@test "apply and re-apply the project's kind of manifest (SA, RBAC, ConfigMap, DaemonSet)" {
+  run k apply -f "$HERE/testdata/kilo-manifest.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"daemonset.apps/kilo created"* ]]
+  [[ "$output" == *"clusterrolebinding.rbac.authorization.k8s.io/kilo created"* ]]
+  sed 's/kilo-cpp:latest/kilo-cpp:v2/' "$HERE/testdata/kilo-manifest.yaml" >"$TMP/m2.yaml"
+  run k apply -f "$TMP/m2.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"daemonset.apps/kilo configured"* ]]
+  [[ "$output" == *"configmap/kilo unchanged"* ]]
+  run k get ds -n kube-system kilo -o jsonpath='{.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].name} {.metadata.generation}'
+  [ "$output" = "kilo-cpp:v2 NODE_NAME 2" ]
+  run k delete -f "$TMP/m2.yaml"
+  [ "$status" -eq 0 ]
+  run k get ds -n kube-system
+  [[ "$output" == *"No resources found"* ]]
+}
+
+@test "SIGTERM exits cleanly; --state-dir keeps objects across a kill" {
+  kill -TERM "$EMU_PID"
+  wait "$EMU_PID"
+  EMU_PID=
+  rm -f "$KC"
+  "$HERE/serve" --kubeconfig "$KC" --state-dir "$TMP/state" >"$TMP/serve2.log" 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 1 200); do [ -s "$KC" ] && break; sleep 0.05; done
+  port="$(awk -F: '/server:/ {print $NF}' "$KC")"
+  # (`kubectl create namespace` sends protobuf, which the emulator does not decode.)
+  printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: kept\n' >"$TMP/ns.yaml"
+  run k apply -f "$TMP/ns.yaml"
+  [ "$status" -eq 0 ]
+  sleep 0.5
+  kill -KILL "$EMU_PID"
+  wait "$EMU_PID" || true
+  rm -f "$KC"
+  "$HERE/serve" --kubeconfig "$KC" --state-dir "$TMP/state" --port "$port" >"$TMP/serve3.log" 2>&1 &
+  EMU_PID=$!
+  for _ in $(seq 1 200); do [ -s "$KC" ] && break; sleep 0.05; done
+  run k get namespace kept -o name
+  [ "$status" -eq 0 ]
+  [ "$output" = "namespace/kept" ]
+}

@@ -39,12 +39,14 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def status(self):
+        # Same key order as kube-apiserver.
         s = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-             "message": self.message, "code": self.code}
+             "message": self.message}
         if self.reason:
             s["reason"] = self.reason
         if self.details is not None:
             s["details"] = self.details
+        s["code"] = self.code
         return s
 
 
