@@ -469,6 +469,20 @@ class EmulatorTest(unittest.TestCase):
         self.assertGreaterEqual(self.emu.admin("close-watches")["closed"], 1)
         self.assertIsNone(w.next())
 
+    def test_abandoned_watch_is_reaped(self):
+        emu = Emulator()
+        try:
+            w = emu.watch("/api/v1/namespaces?watch=1&resourceVersion=0")
+            w.next()
+            self.assertEqual(emu.admin("stats", "GET")["openWatches"], 1)
+            w.close()
+            deadline = time.time() + 5
+            while emu.admin("stats", "GET")["openWatches"] and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(emu.admin("stats", "GET")["openWatches"], 0)
+        finally:
+            emu.cleanup()
+
     def test_cut_mid_object(self):
         self.emu.ok("POST", "/api/v1/nodes", node("cut-1"))
         self.emu.admin("cut-watch-mid-object")

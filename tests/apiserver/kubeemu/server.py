@@ -3,6 +3,7 @@ injection and the /_emulator/ admin API."""
 
 import collections
 import json
+import select
 import socket
 import ssl
 import sys
@@ -551,6 +552,23 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
+    def peer_gone(self):
+        """True when the client closed its end (a watch client sends nothing
+        after its request, so readable + EOF means it went away)."""
+        sock = self.connection
+        try:
+            if not select.select([sock], [], [], 0)[0]:
+                return False
+            sock.settimeout(0.01)
+            try:
+                return sock.recv(1) == b""
+            finally:
+                sock.settimeout(None)
+        except (ssl.SSLWantReadError, socket.timeout):
+            return False
+        except (OSError, ValueError):
+            return True
+
     def watch(self, rtype, namespace):
         store = self.server.store
         faults = self.server.faults
@@ -596,6 +614,9 @@ class Handler(BaseHTTPRequestHandler):
                 try:
                     etype, obj, erv = watcher.q.get(timeout=min(wait, 1.0))
                 except Exception:  # queue.Empty
+                    if self.peer_gone():
+                        self.close_after = True
+                        return
                     continue
                 if etype == "CLOSE":
                     break
