@@ -1,0 +1,66 @@
+# shellcheck shell=bash
+# Shared setup for the e2e bats files: one virtual cluster per file (setup_file /
+# teardown_file), logs kept under $BATS_FILE_TMPDIR/cluster/logs and printed on failure.
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$E2E_DIR/lib.sh"
+
+# e2e_setup_file [no-agents]: starts the cluster with the KGE_* variables already set.
+e2e_setup_file() {
+  export KGE_STATE="$BATS_FILE_TMPDIR/cluster"
+  export KGE_PREFIX="kge$$-"
+  [ "${1:-}" = no-agents ] && export KGE_NO_AGENTS=1
+  local why
+  if ! why=$(KGE_NO_AGENTS=${KGE_NO_AGENTS:-} kge_preflight); then
+    skip "e2e: $why"
+  fi
+  cluster_up >"$BATS_FILE_TMPDIR/cluster-up.log" 2>&1 || {
+    cat "$BATS_FILE_TMPDIR/cluster-up.log" >&3
+    return 1
+  }
+}
+
+e2e_teardown_file() {
+  [ -n "${KGE_STATE:-}" ] || return 0
+  cluster_down >/dev/null 2>&1
+  if [ -n "${E2E_KEEP_LOGS:-}" ] && [ -d "$KGE_STATE/logs" ]; then
+    mkdir -p "$E2E_KEEP_LOGS" && cp -r "$KGE_STATE/logs" "$E2E_KEEP_LOGS/$(basename "$BATS_TEST_FILENAME" .bats)-logs"
+  fi
+}
+
+e2e_setup() { kge_load_env; }
+
+# Every test: a failed test prints the last agent log lines and the last ping matrix.
+e2e_teardown() {
+  if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -n "${BATS_TEST_SKIPPED:-}" ]; then return 0; fi
+  {
+    echo "# --- diagnostics after failure of: $BATS_TEST_DESCRIPTION"
+    [ -f "$KGE_STATE/last-ping-matrix" ] && sed 's/^/# /' "$KGE_STATE/last-ping-matrix"
+    local n
+    for n in $(node_names); do
+      echo "# --- $n kg.log (tail)"
+      tail -n 8 "$KGE_STATE/logs/$n.kg.log" 2>/dev/null | sed 's/^/#   /'
+    done
+  } >&3
+}
+
+# retry SECONDS CMD...: like wait_for but keeps the last output for the failure message.
+retry() {
+  local t=$1 end out
+  shift
+  end=$((SECONDS + t))
+  while :; do
+    if out=$("$@" 2>&1); then return 0; fi
+    if ((SECONDS >= end)); then
+      echo "still failing after ${t}s: $*" >&2
+      echo "$out" >&2
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+# pod_ping SRC_NODE DST_IP: one successful ping within 2 tries.
+pod_ping() { pod_exec "$1" ping -n -q -c1 -W2 "$2" >/dev/null || pod_exec "$1" ping -n -q -c1 -W2 "$2" >/dev/null; }
+# pod_unreachable SRC_NODE DST_IP: two pings both fail.
+pod_unreachable() { ! pod_exec "$1" ping -n -q -c2 -i0.3 -W1 "$2" >/dev/null 2>&1; }
