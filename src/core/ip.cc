@@ -202,13 +202,14 @@ std::optional<IPPrefix> IPPrefix::Parse(std::string_view s) {
   auto addr = IPAddr::Parse(s.substr(0, slash));
   if (!addr) return std::nullopt;
   std::string_view bits_s = s.substr(slash + 1);
-  if (bits_s.empty() || bits_s.size() > 3) return std::nullopt;
+  if (bits_s.empty()) return std::nullopt;
+  // Go's dtoi: decimal digits only, leading zeros allowed ("/08" is /8).
   int bits = 0;
   for (char c : bits_s) {
     if (c < '0' || c > '9') return std::nullopt;
     bits = bits * 10 + (c - '0');
+    if (bits > 128) return std::nullopt;
   }
-  if (bits_s.size() > 1 && bits_s[0] == '0') return std::nullopt;
   // An IPv4-mapped IPv6 address was normalised to IPv4 above; Go keeps the
   // 128-bit mask, so shift it into IPv4 terms.
   bool mapped = addr->is4() && s.substr(0, slash).find(':') != std::string_view::npos;

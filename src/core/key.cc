@@ -11,16 +11,32 @@ bool InitSodium() {
 }  // namespace
 
 std::optional<Key> Key::Parse(std::string_view b64) {
-  if (b64.size() != 44) return std::nullopt;  // 32 bytes in padded base64
-  InitSodium();
+  // Like Go's base64.StdEncoding.DecodeString (used by wgtypes.ParseKey):
+  // '\r' and '\n' are ignored and the unused low bits of the last
+  // character need not be zero. 32 bytes are 43 characters and one '='.
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string s;
+  s.reserve(b64.size());
+  for (char c : b64)
+    if (c != '\r' && c != '\n') s += c;
+  if (s.size() != 44 || s[43] != '=') return std::nullopt;
   std::array<uint8_t, kLen> out{};
-  size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), b64.data(), b64.size(), nullptr, &len, &end,
-                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      len != kLen || end != b64.data() + b64.size()) {
-    return std::nullopt;
+  uint32_t acc = 0;
+  int acc_bits = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < 43; ++i) {
+    size_t v = kAlphabet.find(s[i]);
+    if (v == std::string_view::npos) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    acc_bits += 6;
+    if (acc_bits >= 8) {
+      acc_bits -= 8;
+      if (n < kLen) out[n++] = static_cast<uint8_t>(acc >> acc_bits);
+      acc &= (1u << acc_bits) - 1;
+    }
   }
+  if (n != kLen) return std::nullopt;
   return Key(out);
 }
 
