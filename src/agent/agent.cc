@@ -1,0 +1,414 @@
+#include "agent/agent.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "agent/log.h"
+#include "core/cni.h"
+
+namespace kilo::agent {
+namespace {
+
+const NodeObject* FindObject(const Snapshot& s, const std::string& name) {
+  for (const auto& n : s.nodes)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+// The annotations the agent owns on its node (removed on clean-up).
+const std::vector<std::string>& OwnedAnnotations() {
+  static const std::vector<std::string> kKeys = {
+      kAnnEndpoint, kAnnInternalIP, kAnnKey, kAnnLastSeen, kAnnWireGuardIP,
+      kAnnDiscoveredEndpoints, kAnnGranularity};
+  return kKeys;
+}
+
+netlink::Route ToNetlink(const PlannedRoute& p, const DevNames& names) {
+  netlink::Route r;
+  r.dst = p.dst.Network();
+  if (p.gw) r.gw = *p.gw;
+  // The kernel refuses a preferred source of the other family (Kilo would
+  // fail the whole route); keep the route, drop the source.
+  if (p.src && p.src->family() == p.dst.addr().family()) r.src = *p.src;
+  r.dev = names.Of(p.dev);
+  r.table = p.table ? static_cast<uint32_t>(p.table) : netlink::kMainTable;
+  r.onlink = p.onlink;
+  r.protocol = netlink::kProtoStatic;
+  return r;
+}
+
+}  // namespace
+
+Agent::Agent(AgentOptions opts, AgentDeps deps) : opts_(std::move(opts)), deps_(std::move(deps)) {}
+
+void Agent::Fail(ReconcileReport* r, const std::string& event, const std::string& msg) {
+  r->errors.push_back(event + ": " + msg);
+  if (deps_.metrics) deps_.metrics->Error(event);
+  Error("reconcile step failed", {{"event", event}, {"err", msg}});
+}
+
+std::optional<wg::WgEndpoint> Agent::Resolve(const std::optional<Endpoint>& e) {
+  if (!e) return std::nullopt;
+  if (e->has_dns()) {
+    // DNS endpoints are re-resolved on every reconcile (dynamic DNS).
+    if (!deps_.resolve) return std::nullopt;
+    auto ip = deps_.resolve(e->dns());
+    if (!ip) return std::nullopt;
+    return wg::WgEndpoint{*ip, e->port()};
+  }
+  if (!e->has_ip()) return std::nullopt;
+  return wg::WgEndpoint{e->ip(), e->port()};
+}
+
+std::map<std::string, Endpoint> Agent::DiscoverNATEndpoints(const std::vector<Node>& nodes,
+                                                            const std::vector<Peer>& peers) {
+  std::map<std::string, Endpoint> out;
+  if (!last_device_) return out;
+  std::map<std::string, int> keepalive;  // public key -> its declared keepalive
+  for (const auto& n : nodes) keepalive[n.key.String()] = n.persistent_keepalive;
+  for (const auto& p : peers) keepalive[p.public_key.String()] = p.persistent_keepalive;
+  for (const auto& dp : last_device_->peers) {
+    std::string k = dp.public_key.String();
+    auto it = keepalive.find(k);
+    // Only NATed remotes (non-zero keepalive) that completed a handshake.
+    if (it == keepalive.end() || it->second == 0 || dp.last_handshake_unix == 0 || !dp.endpoint)
+      continue;
+    out[k] = Endpoint(dp.endpoint->ip, dp.endpoint->port);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> Agent::DesiredAnnotations(
+    bool leader, const IPPrefix& wg_cidr, const std::map<std::string, Endpoint>& discovered,
+    const NodeObject* current) {
+  std::map<std::string, std::string> a;
+  a[kAnnKey] = deps_.private_key.Public().String();
+  a[kAnnEndpoint] = Endpoint(deps_.external_ip, static_cast<uint16_t>(opts_.port)).String();
+  a[kAnnInternalIP] = deps_.internal_ip ? deps_.internal_ip->String() : "";
+  a[kAnnGranularity] = GranularityName(opts_.granularity);
+  a[kAnnWireGuardIP] = leader ? wg_cidr.String() : "";
+  a[kAnnDiscoveredEndpoints] = RenderDiscoveredEndpoints(discovered);
+  // Heartbeat: refresh last-seen every check-in period, keep it otherwise so
+  // that an unchanged node costs no API write.
+  int64_t now = deps_.now();
+  if (last_heartbeat_ == 0 && current) {
+    auto it = current->annotations.find(kAnnLastSeen);
+    if (it != current->annotations.end()) {
+      if (auto v = ParseGoInt64(it->second); v && now - *v < kCheckInPeriodSeconds && *v <= now)
+        last_heartbeat_ = *v;
+    }
+  }
+  if (now - last_heartbeat_ >= kCheckInPeriodSeconds) last_heartbeat_ = now;
+  a[kAnnLastSeen] = std::to_string(last_heartbeat_);
+  return a;
+}
+
+ReconcileReport Agent::Reconcile() {
+  auto started = std::chrono::steady_clock::now();
+  ReconcileReport r;
+  const int64_t now = deps_.now();
+  Snapshot snap = deps_.backend->Get();
+  const NodeObject* self_obj = FindObject(snap, opts_.hostname);
+  if (!self_obj) {
+    r.skipped_reason = "node " + opts_.hostname + " not found in the API";
+    Fail(&r, "backend", r.skipped_reason);
+    return r;
+  }
+
+  // Read the device first: its handshakes tell the NATed endpoints.
+  if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
+    last_device_ = std::move(*dev);
+  } else {
+    Fail(&r, "wireguard", dev.error());
+  }
+
+  // Translate, with our own node carrying the values we are about to publish
+  // (the API may not have them yet).
+  TranslateOptions topts;
+  topts.topology_label = opts_.topology_label;
+  std::vector<Warning> warnings;
+  std::vector<Node> all_nodes;
+  std::vector<Peer> all_peers;
+  NodeObject self_overlay = *self_obj;
+  auto pre = DesiredAnnotations(false, opts_.subnet, {}, self_obj);
+  for (const auto& k : {kAnnKey, kAnnEndpoint, kAnnInternalIP, kAnnLastSeen, kAnnGranularity})
+    self_overlay.annotations[k] = pre[k];
+  for (const auto& o : snap.nodes) {
+    all_nodes.push_back(TranslateNode(o.name == opts_.hostname ? self_overlay : o, topts, &warnings));
+  }
+  for (const auto& o : snap.peers) {
+    if (auto p = TranslatePeer(o, &warnings)) all_peers.push_back(std::move(*p));
+  }
+  std::vector<Node> ready;
+  std::vector<Peer> ready_peers;
+  for (auto& n : all_nodes)
+    if (n.Ready(now)) ready.push_back(n);
+  for (auto& p : all_peers)
+    if (p.Ready()) ready_peers.push_back(p);
+
+  auto nat = DiscoverNATEndpoints(ready, ready_peers);
+  Node* self = nullptr;
+  for (auto& n : ready)
+    if (n.name == opts_.hostname) self = &n;
+
+  std::optional<Mesh> mesh;
+  std::optional<Topology> topo;
+  int listen_port = opts_.port;
+  if (!self) {
+    r.skipped_reason = "the local node is not ready (it needs a pod CIDR, a key and an endpoint)";
+  } else {
+    self->discovered_endpoints = nat;
+    if (self->endpoint && self->endpoint->port()) listen_port = self->endpoint->port();
+    MeshOptions mo;
+    mo.granularity = opts_.granularity;
+    mo.subnet = opts_.subnet;
+    auto m = Mesh::Build(ready, ready_peers, mo, &warnings);
+    if (!m.ok()) {
+      r.skipped_reason = "failed to create topology: " + m.error();
+      Fail(&r, "reconcile", r.skipped_reason);
+    } else {
+      mesh.emplace(std::move(*m));
+      HostOptions ho;
+      ho.port = listen_port;
+      ho.private_key = deps_.private_key;
+      topo = Topology::ForHost(*mesh, opts_.hostname, ho);
+    }
+  }
+
+  // Report invalid values: every new warning once in the log; Events for our
+  // own node; fixed ones are forgotten so that a relapse is reported again.
+  {
+    std::set<std::string> current;
+    std::vector<std::string> lines;
+    for (const auto& w : warnings) {
+      std::string line = w.String();
+      lines.push_back(line);
+      current.insert(line);
+      if (reported_warnings_.count(line)) continue;
+      Warn("invalid value ignored", {{w.kind, w.name}, {"field", w.field}, {"value", w.value}, {"reason", w.reason}});
+      if (w.kind == "node" && w.name == opts_.hostname) {
+        auto s = deps_.backend->RecordNodeEvent(
+            w.name, "InvalidAnnotation",
+            "annotation " + w.field + "=\"" + w.value + "\" is invalid: " + w.reason);
+        if (!s.ok()) Fail(&r, "publish", "record event: " + s.message());
+      }
+    }
+    reported_warnings_ = std::move(current);
+    std::lock_guard<std::mutex> lock(mu_);
+    warnings_ = std::move(lines);
+  }
+  if (deps_.metrics) deps_.metrics->SetWarnings(static_cast<int>(warnings.size()));
+
+  // Publish our annotations (only what differs).
+  bool leader = topo && topo->leader();
+  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, nat, self_obj);
+  AnnotationChanges changes;
+  for (const auto& [k, v] : desired) {
+    auto it = self_obj->annotations.find(k);
+    if (it == self_obj->annotations.end() || it->second != v) changes[k] = v;
+  }
+  if (!changes.empty()) {
+    auto sent = deps_.backend->PatchNodeAnnotations(opts_.hostname, changes);
+    if (!sent.ok()) {
+      Fail(&r, "publish", sent.error());
+    } else if (*sent) {
+      r.annotation_writes = 1;
+    }
+  }
+  if (!topo) {
+    if (deps_.metrics) deps_.metrics->Reconciled(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return r;
+  }
+  r.leader = leader;
+  r.nodes = static_cast<int>(ready.size());
+  r.peers = static_cast<int>(ready_peers.size());
+
+  // WireGuard.
+  wg::WgDeviceConfig dev;
+  dev.private_key = deps_.private_key;
+  dev.listen_port = listen_port;
+  std::map<std::string, std::string> names;  // public key -> name, for metrics
+  if (leader) {
+    std::set<Key> seen;
+    for (const auto& p : topo->Conf().peers) {
+      if (!seen.insert(p.public_key).second) {
+        Fail(&r, "wireguard", "two peers share the public key " + p.public_key.String() + "; the second is skipped");
+        continue;
+      }
+      wg::WgPeerConfig pc;
+      pc.public_key = p.public_key;
+      pc.preshared_key = p.preshared_key;
+      pc.endpoint = Resolve(p.endpoint);
+      pc.persistent_keepalive = p.persistent_keepalive;
+      pc.allowed_ips = p.allowed_ips;
+      dev.peers.push_back(std::move(pc));
+    }
+  }
+  for (const auto& s : mesh->segments()) names[s.key.String()] = s.hostnames[s.leader];
+  for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
+  if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
+    r.wg_writes = *w;
+  } else {
+    Fail(&r, "wireguard", w.error());
+  }
+
+  // Interface: up, MTU, address.
+  if (auto link = deps_.nl->FindLink(opts_.iface); !link.ok() || !link->has_value()) {
+    Fail(&r, "interface", link.ok() ? "interface " + opts_.iface + " does not exist" : link.error());
+  } else {
+    if (!(*link)->up) {
+      if (auto s = deps_.nl->SetLinkUp(opts_.iface, true); !s.ok()) Fail(&r, "interface", s.message());
+      else ++r.addr_writes;
+    }
+    if (opts_.mtu && (*link)->mtu != *opts_.mtu) {
+      if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *opts_.mtu); !s.ok()) Fail(&r, "interface", s.message());
+      else ++r.addr_writes;
+    }
+    std::vector<IPPrefix> addrs;
+    if (leader) addrs.push_back(topo->wireguard_cidr());
+    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.iface, addrs); c.ok()) {
+      r.addr_writes += c->writes();
+    } else {
+      Fail(&r, "interface", c.error());
+    }
+  }
+
+  // Routes and rules.
+  RouteOptions ro;
+  ro.local = opts_.local;
+  ro.encapsulate = opts_.encapsulate;
+  ro.compatibility = opts_.compatibility;
+  RoutePlan plan = PlanRoutes(*topo, ro);
+  DevNames dn;
+  dn.kilo = opts_.iface;
+  dn.priv = deps_.internal_iface;
+  dn.tunl = opts_.tunnel_iface;
+  if (plan.tunnel_address && opts_.encapsulate != Encapsulation::kNever) {
+    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface, {*plan.tunnel_address}); c.ok())
+      r.addr_writes += c->writes();
+    else
+      Fail(&r, "interface", c.error());
+  }
+  std::vector<netlink::Route> routes;
+  std::set<std::string> priv_now;
+  for (const auto& p : plan.routes) {
+    if (p.dev == RouteDev::kPriv && dn.priv.empty()) continue;  // no private interface
+    netlink::Route nr = ToNetlink(p, dn);
+    if (p.dev == RouteDev::kPriv) priv_now.insert(nr.String());
+    routes.push_back(std::move(nr));
+  }
+  netlink::RouteOwnership own;
+  own.interfaces = {opts_.iface, opts_.tunnel_iface};
+  if (auto c = netlink::ConvergeRoutes(*deps_.nl, routes, own); c.ok()) {
+    r.route_writes += c->writes();
+  } else {
+    Fail(&r, "routes", c.error());
+  }
+  // Routes via the private interface are in the main table on a foreign
+  // interface: remove the ones we installed earlier and no longer want.
+  for (const auto& old : installed_routes_) {
+    if (old.dev != dn.priv || priv_now.count(old.String())) continue;
+    if (auto s = deps_.nl->DeleteRoute(old); !s.ok()) Fail(&r, "routes", s.message());
+    else ++r.route_writes;
+  }
+  installed_routes_ = routes;
+  std::vector<netlink::Rule> rules;
+  for (const auto& p : plan.rules) {
+    netlink::Rule nr;
+    nr.src = p.src;
+    nr.dst = p.dst;
+    const IPPrefix& any = p.dst ? *p.dst : *p.src;
+    nr.family = any.addr().is6() ? 6 : 4;
+    if (p.iif_kilo) nr.iif = opts_.iface;
+    nr.table = static_cast<uint32_t>(p.table);
+    rules.push_back(nr);
+  }
+  if (auto c = netlink::ConvergeRules(*deps_.nl, rules, netlink::kKiloTable); c.ok()) {
+    r.rule_writes += c->writes();
+  } else {
+    Fail(&r, "rules", c.error());
+  }
+
+  // Firewall.
+  FirewallPlanOptions fo;
+  fo.cni = opts_.cni;
+  fo.iptables_forward_rules = opts_.iptables_forward_rules;
+  fo.service_cidrs = opts_.service_cidrs;
+  if (auto w = deps_.firewall->Apply(PlanFirewall(*topo, fo)); w.ok()) {
+    r.fw_writes = *w;
+  } else {
+    Fail(&r, "firewall", w.error());
+  }
+
+  // CNI config.
+  if (opts_.cni && topo->subnet()) {
+    std::string content = RenderCNIConflist(*topo->subnet(), opts_.mtu.value_or(1420));
+    auto cur = deps_.fs->Read(opts_.cni_path);
+    if (!cur.ok()) {
+      Fail(&r, "cni", cur.error());
+    } else if (!cur->has_value() || **cur != content) {
+      if (auto s = deps_.fs->WriteAtomic(opts_.cni_path, content, 0644); s.ok()) ++r.cni_writes;
+      else Fail(&r, "cni", s.message());
+    }
+  }
+
+  r.applied = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    dot_ = topo->Dot();
+  }
+  if (deps_.metrics) {
+    deps_.metrics->SetLeader(leader);
+    deps_.metrics->SetNodes(r.nodes);
+    deps_.metrics->SetPeers(r.peers);
+    std::vector<WgPeerSample> samples;
+    if (last_device_) {
+      for (const auto& p : last_device_->peers) {
+        std::string k = p.public_key.String();
+        samples.push_back(WgPeerSample{k, names.count(k) ? names[k] : "", p.last_handshake_unix, p.rx_bytes, p.tx_bytes});
+      }
+    }
+    deps_.metrics->SetWireGuardPeers(samples);
+    deps_.metrics->UpdateProcess();
+    deps_.metrics->Reconciled(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  return r;
+}
+
+Status Agent::CleanUp() {
+  Status first;
+  auto keep = [&](const Status& s) {
+    if (!s.ok()) {
+      Error("clean-up step failed", {{"err", s.message()}});
+      if (first.ok()) first = s;
+    }
+  };
+  netlink::RouteOwnership own;
+  own.interfaces = {opts_.iface, opts_.tunnel_iface};
+  keep(netlink::ConvergeRoutes(*deps_.nl, {}, own).status());
+  for (const auto& old : installed_routes_) {
+    if (old.dev == deps_.internal_iface) keep(deps_.nl->DeleteRoute(old));
+  }
+  installed_routes_.clear();
+  keep(netlink::ConvergeRules(*deps_.nl, {}, netlink::kKiloTable).status());
+  keep(deps_.firewall->CleanUp());
+  keep(deps_.backend->RemoveNodeAnnotations(opts_.hostname, OwnedAnnotations()).status());
+  if (opts_.clean_up_interface) {
+    keep(deps_.nl->DeleteLink(opts_.iface));
+  } else {
+    keep(netlink::ConvergeAddresses(*deps_.nl, opts_.iface, {}).status());
+  }
+  return first;
+}
+
+std::string Agent::Dot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dot_;
+}
+
+std::vector<std::string> Agent::Warnings() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return warnings_;
+}
+
+}  // namespace kilo::agent

@@ -1,0 +1,124 @@
+#pragma once
+// The reconcile loop of kg (SPEC section 8). Every dependency is injected so
+// the loop is unit-tested against fakes (tests/fakes/*); the reconcile
+// function never creates an I/O client itself.
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/backend.h"
+#include "agent/files.h"
+#include "agent/metrics.h"
+#include "core/firewall_plan.h"
+#include "core/routes.h"
+#include "core/topology.h"
+#include "firewall/firewall.h"
+#include "netlink/netlink.h"
+#include "wg/wireguard.h"
+
+namespace kilo::agent {
+
+struct AgentOptions {
+  std::string hostname;
+  std::string iface = "kilo0";
+  std::string tunnel_iface = "tunl0";
+  int port = kDefaultPort;
+  IPPrefix subnet = DefaultKiloSubnet();
+  Granularity granularity = Granularity::kLocation;
+  Encapsulation encapsulate = Encapsulation::kAlways;
+  Compatibility compatibility = Compatibility::kNone;
+  bool local = true;
+  bool cni = true;
+  std::string cni_path = "/etc/cni/net.d/10-kilo.conflist";
+  bool create_interface = true;
+  bool clean_up = true;
+  bool clean_up_interface = false;
+  std::optional<int> mtu;  // nullopt = auto
+  std::optional<IPPrefix> internal_cidr;
+  bool prioritise_private_addresses = false;
+  std::vector<IPPrefix> service_cidrs;
+  bool iptables_forward_rules = false;
+  std::string topology_label = kDefaultTopologyLabel;
+  std::string key_path = "/var/lib/kilo/key";
+};
+
+// Injected dependencies. All pointers must outlive the Agent.
+struct AgentDeps {
+  MeshBackend* backend = nullptr;
+  wg::WireGuardClient* wg = nullptr;
+  netlink::NetlinkClient* nl = nullptr;
+  fw::Firewall* firewall = nullptr;
+  FileSystem* fs = nullptr;
+  AgentMetrics* metrics = nullptr;  // may be null
+  std::function<int64_t()> now;     // unix seconds
+  // Resolves a DNS name (endpoint re-resolution); nullopt when it fails.
+  std::function<std::optional<IPAddr>(const std::string&)> resolve;
+  // The private key (already loaded from disk by the caller).
+  Key private_key;
+  // Host addresses as discovered at start-up: internal (may be absent), external.
+  std::optional<IPPrefix> internal_ip;
+  std::string internal_iface;  // the interface of the internal IP ("priv")
+  IPAddr external_ip;
+};
+
+// What one reconcile did (for logs, metrics, tests).
+struct ReconcileReport {
+  bool applied = false;  // false: local node not ready / no topology
+  std::string skipped_reason;
+  bool leader = false;
+  int nodes = 0, peers = 0;
+  int wg_writes = 0, addr_writes = 0, route_writes = 0, rule_writes = 0, fw_writes = 0,
+      cni_writes = 0, annotation_writes = 0;
+  int writes() const {
+    return wg_writes + addr_writes + route_writes + rule_writes + fw_writes + cni_writes;
+  }
+  std::vector<std::string> errors;  // "event: message"
+};
+
+class Agent {
+ public:
+  Agent(AgentOptions opts, AgentDeps deps);
+
+  // One pass: publish the local node's annotations when they differ, compute
+  // the topology, converge WireGuard, address, routes, rules, firewall, CNI.
+  // Errors are collected (and counted in metrics), never thrown; a step that
+  // fails does not stop the others, and nothing working is torn down because
+  // the API is unreachable (the last snapshot is used).
+  ReconcileReport Reconcile();
+
+  // Removes kg's routes, rules, firewall and annotations (and the interface
+  // with clean_up_interface). Returns the first error, after trying all.
+  Status CleanUp();
+
+  // The latest topology as DOT, for /graph ("" before the first topology).
+  std::string Dot() const;
+  // Warnings of the last reconcile (bad annotations / Peers), one line each.
+  std::vector<std::string> Warnings() const;
+
+ private:
+  std::map<std::string, std::string> DesiredAnnotations(bool leader, const IPPrefix& wg_cidr,
+                                                        const std::map<std::string, Endpoint>& discovered,
+                                                        const NodeObject* current);
+  std::map<std::string, Endpoint> DiscoverNATEndpoints(const std::vector<Node>& nodes,
+                                                       const std::vector<Peer>& peers);
+  std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);
+  void Fail(ReconcileReport* r, const std::string& event, const std::string& msg);
+
+  AgentOptions opts_;
+  AgentDeps deps_;
+  int64_t last_heartbeat_ = 0;
+  std::set<std::string> installed_priv_routes_;  // rendered, for clean-up of stale ones
+  std::vector<netlink::Route> installed_routes_;
+  std::set<std::string> reported_warnings_;
+  std::optional<wg::WgDevice> last_device_;
+  mutable std::mutex mu_;
+  std::string dot_;                    // guarded by mu_
+  std::vector<std::string> warnings_;  // guarded by mu_
+};
+
+}  // namespace kilo::agent

@@ -1,0 +1,75 @@
+#include "agent/k8s_backend.h"
+
+#include "agent/log.h"
+
+namespace kilo::agent {
+
+K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport)
+    : transport_(transport), client_(transport) {}
+
+K8sMeshBackend::~K8sMeshBackend() { Stop(); }
+
+Status K8sMeshBackend::Start(std::function<void()> on_change) {
+  if (auto s = client_.CheckPeerCRD(); !s.ok()) return s;
+  k8s::InformerOptions io;
+  io.log = [](const std::string& m) { Warn("watch", {{"detail", m}}); };
+  k8s::InformerHandlers<NodeObject> nh;
+  nh.on_add = [on_change](const NodeObject&) { on_change(); };
+  nh.on_update = [on_change](const NodeObject&, const NodeObject&) { on_change(); };
+  nh.on_delete = [on_change](const NodeObject&) { on_change(); };
+  k8s::InformerHandlers<PeerObject> ph;
+  ph.on_add = [on_change](const PeerObject&) { on_change(); };
+  ph.on_update = [on_change](const PeerObject&, const PeerObject&) { on_change(); };
+  ph.on_delete = [on_change](const PeerObject&) { on_change(); };
+  nodes_ = std::make_unique<k8s::Informer<NodeObject>>(transport_, nh, io);
+  peers_ = std::make_unique<k8s::Informer<PeerObject>>(transport_, ph, io);
+  client_.SetNodeCache(nodes_.get());
+  nodes_->Start();
+  peers_->Start();
+  for (int i = 0; i < 600; ++i) {
+    if (nodes_->WaitForSync(std::chrono::milliseconds(100)) && peers_->WaitForSync(std::chrono::milliseconds(100)))
+      return Status::Ok();
+    if (i % 50 == 49) {
+      Warn("waiting for the API server", {{"nodes", nodes_->last_error()}, {"peers", peers_->last_error()}});
+    }
+  }
+  return Status::Error("could not list Nodes and Peers from " + transport_->server() + ": " +
+                       (nodes_->last_error().empty() ? peers_->last_error() : nodes_->last_error()));
+}
+
+void K8sMeshBackend::Stop() {
+  if (nodes_) nodes_->Stop();
+  if (peers_) peers_->Stop();
+}
+
+Snapshot K8sMeshBackend::Get() {
+  Snapshot s;
+  if (nodes_) s.nodes = nodes_->List();
+  if (peers_) s.peers = peers_->List();
+  return s;
+}
+
+Result<bool> K8sMeshBackend::PatchNodeAnnotations(const std::string& name,
+                                                  const AnnotationChanges& changes) {
+  return client_.PatchNodeAnnotations(name, changes);
+}
+
+Result<bool> K8sMeshBackend::RemoveNodeAnnotations(const std::string& name,
+                                                   const std::vector<std::string>& keys) {
+  return client_.RemoveNodeAnnotations(name, keys);
+}
+
+Status K8sMeshBackend::RecordNodeEvent(const std::string& node, const std::string& reason,
+                                       const std::string& message) {
+  k8s::NodeEvent ev;
+  ev.node_name = node;
+  ev.reason = reason;
+  ev.message = message;
+  ev.host = node;
+  if (nodes_) {
+    if (auto n = nodes_->Get(node)) ev.node_uid = n->uid;
+  }
+  return client_.CreateEvent(ev);
+}
+
+}  // namespace kilo::agent

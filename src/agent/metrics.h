@@ -1,0 +1,60 @@
+#pragma once
+// kg's Prometheus metrics (prometheus-cpp registry; served by http.h).
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace kilo::agent {
+
+struct WgPeerSample {
+  std::string public_key;  // public keys only; private keys never reach metrics
+  std::string name;        // node or peer name, "" if unknown
+  int64_t last_handshake = 0;
+  uint64_t rx = 0, tx = 0;
+};
+
+// Thread-safe (prometheus-cpp metrics are atomic; peer gauges under a mutex).
+class AgentMetrics {
+ public:
+  AgentMetrics();
+  prometheus::Registry& registry() { return *registry_; }
+  std::shared_ptr<prometheus::Registry> shared_registry() { return registry_; }
+
+  void Error(const std::string& event);
+  double ErrorCount(const std::string& event);
+  void Reconciled(double seconds);
+  void SetLeader(bool leader) { leader_->Set(leader ? 1 : 0); }
+  void SetNodes(int n) { nodes_->Set(n); }
+  void SetPeers(int n) { peers_->Set(n); }
+  void SetWarnings(int n) { warnings_->Set(n); }
+  void SetWireGuardPeers(const std::vector<WgPeerSample>& peers);
+  // Refreshes process metrics (RSS, CPU seconds, open fds) from /proc.
+  void UpdateProcess();
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* errors_;
+  prometheus::Counter* reconciles_;
+  prometheus::Histogram* duration_;
+  prometheus::Gauge* leader_;
+  prometheus::Gauge* nodes_;
+  prometheus::Gauge* peers_;
+  prometheus::Gauge* warnings_;
+  prometheus::Family<prometheus::Gauge>* wg_handshake_;
+  prometheus::Family<prometheus::Gauge>* wg_rx_;
+  prometheus::Family<prometheus::Gauge>* wg_tx_;
+  prometheus::Gauge* rss_;
+  prometheus::Gauge* cpu_;
+  prometheus::Gauge* fds_;
+  std::mutex mu_;
+  std::vector<prometheus::Labels> wg_labels_;  // guarded by mu_
+};
+
+}  // namespace kilo::agent

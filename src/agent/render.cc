@@ -1,0 +1,53 @@
+#include "agent/render.h"
+
+#include <graphviz/gvc.h>
+
+#include <mutex>
+#include <set>
+
+namespace kilo::agent {
+
+Status CheckGraphParams(const std::string& format, const std::string& layout) {
+  static const std::set<std::string> kFormats = {"dot", "svg", "png"};
+  static const std::set<std::string> kLayouts = {"circo", "dot", "fdp", "neato", "osage", "sfdp", "twopi"};
+  if (!kFormats.count(format))
+    return Status::Error("unsupported format \"" + format + "\"; use one of: dot, png, svg");
+  if (!kLayouts.count(layout))
+    return Status::Error("unsupported layout \"" + layout +
+                         "\"; use one of: circo, dot, fdp, neato, osage, sfdp, twopi");
+  return Status::Ok();
+}
+
+std::string GraphContentType(const std::string& format) {
+  if (format == "svg") return "image/svg+xml";
+  if (format == "png") return "image/png";
+  return "text/vnd.graphviz";
+}
+
+Result<std::string> RenderGraph(const std::string& dot, const std::string& format,
+                                const std::string& layout) {
+  if (auto s = CheckGraphParams(format, layout); !s.ok()) return s;
+  if (format == "dot") return dot;
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  static GVC_t* gvc = gvContext();
+  if (!gvc) return Result<std::string>::Error("graphviz: cannot create a context");
+  Agraph_t* g = agmemread(dot.c_str());
+  if (!g) return Result<std::string>::Error("graphviz: cannot parse the graph");
+  if (gvLayout(gvc, g, layout.c_str()) != 0) {
+    agclose(g);
+    return Result<std::string>::Error("graphviz: layout " + layout + " failed");
+  }
+  char* data = nullptr;
+  unsigned int len = 0;
+  int rc = gvRenderData(gvc, g, format.c_str(), &data, &len);
+  std::string out;
+  if (rc == 0 && data) out.assign(data, len);
+  if (data) gvFreeRenderData(data);
+  gvFreeLayout(gvc, g);
+  agclose(g);
+  if (rc != 0) return Result<std::string>::Error("graphviz: rendering " + format + " failed");
+  return out;
+}
+
+}  // namespace kilo::agent

@@ -1,0 +1,32 @@
+#include "core/cni.h"
+
+namespace kilo {
+
+std::string RenderCNIConflist(const IPPrefix& pod_cidr, int mtu) {
+  std::string subnet = pod_cidr.Network().String();
+  return "{\n"
+         "  \"cniVersion\": \"0.4.0\",\n"
+         "  \"name\": \"kilo\",\n"
+         "  \"plugins\": [\n"
+         "    {\n"
+         "      \"name\": \"kubernetes\",\n"
+         "      \"type\": \"bridge\",\n"
+         "      \"bridge\": \"kube-bridge\",\n"
+         "      \"isDefaultGateway\": true,\n"
+         "      \"forceAddress\": true,\n"
+         "      \"mtu\": " + std::to_string(mtu) + ",\n"
+         "      \"ipam\": {\n"
+         "        \"type\": \"host-local\",\n"
+         "        \"ranges\": [[{\"subnet\": \"" + subnet + "\"}]]\n"
+         "      }\n"
+         "    },\n"
+         "    {\n"
+         "      \"type\": \"portmap\",\n"
+         "      \"snat\": true,\n"
+         "      \"capabilities\": {\"portMappings\": true}\n"
+         "    }\n"
+         "  ]\n"
+         "}\n";
+}
+
+}  // namespace kilo
