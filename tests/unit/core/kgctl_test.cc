@@ -1,0 +1,256 @@
+// kgctl end to end: runs the built binary (KGCTL_PATH) on small dumps and
+// checks exit status, stdout and stderr.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/key.h"
+#include "test_util.h"
+
+namespace kilo {
+namespace {
+
+using testutil::K;
+
+struct RunResult {
+  int exit = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class KgctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/kgctl_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::system(("rm -rf '" + dir_ + "'").c_str()); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  // Runs kgctl with `args` (shell words, already quoted where needed).
+  RunResult Run(const std::string& args, const std::string& stdin_path = "/dev/null") {
+    std::string out = dir_ + "/stdout", err = dir_ + "/stderr";
+    std::string cmd = std::string(KGCTL_PATH) + " " + args + " <'" + stdin_path + "' >'" + out +
+                      "' 2>'" + err + "'";
+    int st = std::system(cmd.c_str());
+    RunResult r;
+    r.exit = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = ReadFile(out);
+    r.err = ReadFile(err);
+    return r;
+  }
+
+  std::string dir_;
+};
+
+constexpr const char* kNow = "1767225600";
+const std::string kGlobal = std::string("--now ") + kNow + " --mesh-granularity location ";
+
+// Two locations; n1 may carry an extra annotation.
+std::string JsonDump(const std::string& extra_n1_annotation = "") {
+  auto node = [](const std::string& name, const std::string& loc, const std::string& ep,
+                 const std::string& iip, const std::string& pod, const Key& key,
+                 const std::string& extra) {
+    return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" + name +
+           "\",\"labels\":{\"topology.kubernetes.io/region\":\"" + loc +
+           "\"},\"annotations\":{\"kilo.squat.ai/key\":\"" + key.String() +
+           "\",\"kilo.squat.ai/endpoint\":\"" + ep + "\",\"kilo.squat.ai/internal-ip\":\"" + iip +
+           "\",\"kilo.squat.ai/last-seen\":\"1767225590\"" + extra + "}},\"spec\":{\"podCIDR\":\"" +
+           pod + "\"}}";
+  };
+  return "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" +
+         node("n1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", K(1),
+              extra_n1_annotation) +
+         "," + node("n2", "b", "2.2.2.2:51820", "10.0.2.1/24", "10.10.2.0/24", K(2), "") +
+         ",{\"apiVersion\":\"kilo.squat.ai/v1alpha1\",\"kind\":\"Peer\",\"metadata\":{\"name\":"
+         "\"p1\"},\"spec\":{\"allowedIPs\":[\"10.5.0.1/32\"],\"publicKey\":\"" +
+         K(40).String() + "\",\"persistentKeepalive\":10}}]}";
+}
+
+// The same cluster as YAML (as `kubectl get nodes,peers -o yaml` writes it).
+std::string YamlDump() {
+  auto node = [](const std::string& name, const std::string& loc, const std::string& ep,
+                 const std::string& iip, const std::string& pod, const Key& key) {
+    return "- apiVersion: v1\n  kind: Node\n  metadata:\n    name: " + name +
+           "\n    labels:\n      topology.kubernetes.io/region: " + loc +
+           "\n    annotations:\n      kilo.squat.ai/key: " + key.String() +
+           "\n      kilo.squat.ai/endpoint: " + ep + "\n      kilo.squat.ai/internal-ip: " + iip +
+           "\n      kilo.squat.ai/last-seen: \"1767225590\"\n  spec:\n    podCIDR: " + pod + "\n";
+  };
+  return "apiVersion: v1\nkind: List\nitems:\n" +
+         node("n1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", K(1)) +
+         node("n2", "b", "2.2.2.2:51820", "10.0.2.1/24", "10.10.2.0/24", K(2)) +
+         "- apiVersion: kilo.squat.ai/v1alpha1\n  kind: Peer\n  metadata:\n    name: p1\n"
+         "  spec:\n    allowedIPs:\n    - 10.5.0.1/32\n    publicKey: " +
+         K(40).String() + "\n    persistentKeepalive: 10\n";
+}
+
+std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+TEST_F(KgctlTest, ShowConfNodeOnAGoodDump) {
+  std::string dump = Write("dump.json", JsonDump());
+  auto r = Run(kGlobal + "--from-file '" + dump + "' showconf node n1");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "[Interface]\nListenPort = 51820\n"
+            "\n[Peer]\nAllowedIPs = 10.10.2.0/24, 10.0.2.1/32, 10.4.0.2/32\n"
+            "Endpoint = 2.2.2.2:51820\nPersistentKeepalive = 0\nPublicKey = " + K(2).String() + "\n"
+            "\n[Peer]\nAllowedIPs = 10.5.0.1/32\nPersistentKeepalive = 0\nPublicKey = " +
+                K(40).String() + "\n");
+}
+
+TEST_F(KgctlTest, Errors) {
+  std::string good = Write("dump.json", JsonDump());
+  std::string bad = Write("bad.json", "{\"items\": [ this is not json");
+  const struct {
+    const char* name;
+    std::string args;
+    std::vector<std::string> must_contain;  // in the (single) stderr line
+  } cases[] = {
+      {"missing dump file", kGlobal + "--from-file '" + dir_ + "/nope.json' graph",
+       {dir_ + "/nope.json", "kubectl get nodes,peers -o json"}},
+      {"unparsable dump", kGlobal + "--from-file '" + bad + "' graph", {bad, "parse"}},
+      {"unknown node", kGlobal + "--from-file '" + good + "' showconf node X",
+       {"did not find any node named \"X\" in the cluster"}},
+      {"no ready node (heartbeats stale)",
+       "--now 1767229999 --from-file '" + good + "' showconf node n1",
+       {"did not find any valid Kilo nodes in the cluster"}},
+      {"no ready node for graph", "--now 1767229999 --from-file '" + good + "' graph",
+       {"did not find any valid Kilo nodes in the cluster"}},
+      {"unknown peer", kGlobal + "--from-file '" + good + "' showconf peer nobody",
+       {"did not find any peer named \"nobody\" in the cluster"}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto r = Run(c.args);
+    EXPECT_EQ(r.exit, 1);
+    EXPECT_EQ(r.out, "");
+    auto lines = Lines(r.err);
+    ASSERT_EQ(lines.size(), 1u) << r.err;
+    for (const auto& s : c.must_contain) EXPECT_NE(lines[0].find(s), std::string::npos) << lines[0];
+  }
+  // The exact messages Kilo prints.
+  EXPECT_EQ(Run(kGlobal + "--from-file '" + good + "' showconf node X").err,
+            "did not find any node named \"X\" in the cluster\n");
+  EXPECT_EQ(Run("--now 1767229999 --from-file '" + good + "' graph").err,
+            "did not find any valid Kilo nodes in the cluster\n");
+}
+
+TEST_F(KgctlTest, BadAnnotationWarnsButOutputIsKilos) {
+  std::string good = Write("good.json", JsonDump());
+  std::string bad =
+      Write("bad.json", JsonDump(",\"kilo.squat.ai/force-endpoint\":\"not-an-endpoint\""));
+  for (const char* cmd : {"showconf node n1", "showconf node n2", "graph", "showconf peer p1"}) {
+    SCOPED_TRACE(cmd);
+    auto want = Run(kGlobal + "--from-file '" + good + "' " + cmd);
+    auto got = Run(kGlobal + "--from-file '" + bad + "' " + cmd);
+    EXPECT_EQ(got.exit, 0);
+    EXPECT_EQ(got.out, want.out);
+    auto lines = Lines(got.err);
+    ASSERT_EQ(lines.size(), 1u) << got.err;
+    EXPECT_EQ(lines[0].rfind("warning: ", 0), 0u) << lines[0];
+    for (const char* s : {"n1", "kilo.squat.ai/force-endpoint", "not-an-endpoint"})
+      EXPECT_NE(lines[0].find(s), std::string::npos) << lines[0];
+  }
+}
+
+TEST_F(KgctlTest, KeepaliveOutOfRangeWarnsAndIsZero) {
+  std::string good = Write("good.json", JsonDump());
+  std::string bad =
+      Write("bad.json", JsonDump(",\"kilo.squat.ai/persistent-keepalive\":\"-5\""));
+  auto got = Run(kGlobal + "--from-file '" + bad + "' showconf node n1");
+  EXPECT_EQ(got.exit, 0);
+  EXPECT_EQ(got.out, Run(kGlobal + "--from-file '" + good + "' showconf node n1").out);
+  EXPECT_NE(got.out.find("PersistentKeepalive = 0\n"), std::string::npos);
+  EXPECT_EQ(got.out.find("18446744073709551611"), std::string::npos);
+  auto lines = Lines(got.err);
+  ASSERT_EQ(lines.size(), 1u) << got.err;
+  EXPECT_NE(lines[0].find("persistent-keepalive"), std::string::npos);
+  EXPECT_NE(lines[0].find("\"-5\""), std::string::npos);
+}
+
+TEST_F(KgctlTest, YamlDumpEqualsJsonDump) {
+  std::string json = Write("dump.json", JsonDump());
+  std::string yaml = Write("dump.yaml", YamlDump());
+  for (const char* cmd : {"graph", "showconf node n1", "showconf node n2 --as-peer",
+                          "showconf node n1 --as-peer -o yaml", "showconf peer p1",
+                          "plan node n1 --encapsulate crosssubnet"}) {
+    SCOPED_TRACE(cmd);
+    auto j = Run(kGlobal + "--from-file '" + json + "' " + cmd);
+    auto y = Run(kGlobal + "--from-file '" + yaml + "' " + cmd);
+    EXPECT_EQ(j.exit, 0) << j.err;
+    EXPECT_EQ(y.exit, 0) << y.err;
+    EXPECT_FALSE(j.out.empty());
+    EXPECT_EQ(y.out, j.out);
+    EXPECT_EQ(y.err, j.err);
+  }
+}
+
+TEST_F(KgctlTest, FromFileDashReadsStdin) {
+  std::string json = Write("dump.json", JsonDump());
+  std::string yaml = Write("dump.yaml", YamlDump());
+  for (const std::string& f : {json, yaml}) {
+    SCOPED_TRACE(f);
+    auto from_path = Run(kGlobal + "--from-file '" + f + "' showconf peer p1");
+    auto from_stdin = Run(kGlobal + "--from-file - showconf peer p1", f);
+    EXPECT_EQ(from_stdin.exit, 0) << from_stdin.err;
+    EXPECT_FALSE(from_stdin.out.empty());
+    EXPECT_EQ(from_stdin.out, from_path.out);
+  }
+  // Empty stdin is an unparsable dump.
+  auto empty = Run(kGlobal + "--from-file - graph");
+  EXPECT_EQ(empty.exit, 1);
+  EXPECT_EQ(Lines(empty.err).size(), 1u) << empty.err;
+}
+
+TEST_F(KgctlTest, AsPeerYamlWithDnsEndpoint) {
+  std::string dump = Write(
+      "dns.json", JsonDump(",\"kilo.squat.ai/force-endpoint\":\"kilo.example.com:51820\""));
+  auto r = Run(kGlobal + "--from-file '" + dump + "' showconf node n1 --as-peer -o yaml");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.out.find("    dnsOrIP:\n      dns: kilo.example.com\n    port: 51820\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("ip:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("<nil>"), std::string::npos) << r.out;
+}
+
+TEST_F(KgctlTest, SubnetTooSmall) {
+  // wireguard-ip annotations decide kgctl's subnet: a /31 holds 1 segment, not 2.
+  std::string dump =
+      Write("small.json", JsonDump(",\"kilo.squat.ai/wireguard-ip\":\"10.4.0.1/31\""));
+  auto r = Run(kGlobal + "--from-file '" + dump + "' showconf node n1");
+  EXPECT_EQ(r.exit, 1);
+  EXPECT_EQ(r.err,
+            "failed to create topology: failed to allocate an IP address; ran out of IP "
+            "addresses\n");
+}
+
+}  // namespace
+}  // namespace kilo
