@@ -69,6 +69,28 @@ std::vector<IPAddr> ResolveAll(const std::string& host) {
   return out;
 }
 
+// getaddrinfo with a deadline: a node whose resolver is unreachable must not
+// stall start-up or a reconcile. A late answer is dropped.
+std::vector<IPAddr> ResolveBounded(const std::string& host, std::chrono::milliseconds limit) {
+  struct Shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::vector<IPAddr> out;
+  };
+  auto sh = std::make_shared<Shared>();
+  std::thread([sh, host] {
+    auto r = ResolveAll(host);
+    std::lock_guard<std::mutex> lock(sh->mu);
+    sh->out = std::move(r);
+    sh->done = true;
+    sh->cv.notify_all();
+  }).detach();
+  std::unique_lock<std::mutex> lock(sh->mu);
+  if (!sh->cv.wait_for(lock, limit, [&] { return sh->done; })) return {};
+  return sh->out;
+}
+
 int Fatal(const std::string& msg) {
   Error("kg cannot start", {{"err", msg}});
   std::cerr << "kg: " << msg << "\n";
@@ -254,7 +276,7 @@ int Main(int argc, char** argv) {
   auto addrs = netlink::CollectHostAddresses(**nl);
   if (!addrs.ok()) return Fatal("list addresses: " + addrs.error());
   netlink::DiscoveryOptions dopts;
-  dopts.hostname_ips = ResolveAll(o.hostname);
+  dopts.hostname_ips = ResolveBounded(o.hostname, std::chrono::seconds(2));
   dopts.internal_cidr = internal_cidr;
   dopts.prioritise_private_addresses = o.prioritise_private_addresses;
   dopts.ignore_interfaces = {o.iface, o.tunnel_iface};
@@ -322,7 +344,7 @@ int Main(int argc, char** argv) {
   deps.metrics = &metrics;
   deps.now = [] { return static_cast<int64_t>(::time(nullptr)); };
   deps.resolve = [](const std::string& name) -> std::optional<IPAddr> {
-    auto all = ResolveAll(name);
+    auto all = ResolveBounded(name, std::chrono::seconds(2));
     if (all.empty()) return std::nullopt;
     return all.front();
   };
