@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -70,6 +71,9 @@ Result<CommandOutput> SystemCommandRunner::Run(const std::vector<std::string>& a
 
   CommandOutput res;
   size_t written = 0;
+  // Non-blocking, or a write larger than the pipe buffer would block until the
+  // child drained it, while the child blocks on its full stdout pipe.
+  fcntl(in_w.fd, F_SETFL, fcntl(in_w.fd, F_GETFL) | O_NONBLOCK);
   if (input.empty()) in_w.Close();
   // poll all three pipes: writing the whole input before reading could deadlock
   // against a child that fills its stdout pipe first.
@@ -87,7 +91,7 @@ Result<CommandOutput> SystemCommandRunner::Run(const std::vector<std::string>& a
       if (pfd[i].revents == 0) continue;
       if (pfd[i].fd == in_w.fd) {
         ssize_t w = write(in_w.fd, input.data() + written, input.size() - written);
-        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (w < 0) {
           if (errno == EPIPE) sigpipe_raised = true;
           in_w.Close();  // the child stopped reading; its exit code tells why
