@@ -1,5 +1,6 @@
 #include "cli/cluster.h"
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -8,7 +9,7 @@
 #include "core/objects_json.h"
 
 #ifdef KILO_HAVE_K8S
-#include "k8s/live_objects.h"
+#include "cli/live.h"
 #endif
 
 namespace kilo::cli {
@@ -73,11 +74,23 @@ Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
             "cannot read cluster dump \"" + opts.from_file +
             "\": no such file or not readable; create one with `kubectl get nodes,peers -o json > FILE`");
       }
-      std::ostringstream ss;
-      ss << f.rdbuf();
-      text = ss.str();
+      // Read straight into a buffer with room for the parser's padding, so
+      // that the dump is held in memory once (a real one is 50-150 MB).
+      std::error_code ec;
+      if (std::filesystem::is_regular_file(opts.from_file, ec)) {
+        auto size = std::filesystem::file_size(opts.from_file, ec);
+        if (!ec && size > 0) {
+          text.reserve(size + kJsonPadding);
+          text.resize(size);
+          f.read(text.data(), static_cast<std::streamsize>(size));
+          text.resize(static_cast<size_t>(f.gcount()));
+        }
+      }
+      // Not a regular file (a pipe, /dev/stdin): read what is left.
+      text.append(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     }
-    auto objs = DecodeClusterObjects(text);
+    if (text.capacity() < text.size() + kJsonPadding) text.reserve(text.size() + kJsonPadding);
+    auto objs = DecodeClusterObjectsPadded(text);
     if (!objs.ok()) {
       return Result<ClusterObjects>::Error(
           "cannot parse cluster dump \"" + opts.from_file + "\": " + objs.error() +
@@ -86,7 +99,7 @@ Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
     return objs;
   }
 #ifdef KILO_HAVE_K8S
-  return k8s::LoadLiveObjects(opts.kubeconfig);
+  return LoadLiveObjects(opts.kubeconfig);
 #else
   return Result<ClusterObjects>::Error(
       "this kgctl was built without the Kubernetes client; use --from-file DUMP");
