@@ -7,6 +7,7 @@
 #include <cstdio>
 
 namespace kilo {
+static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
 namespace {
 
 using simdjson::dom::element;
@@ -23,10 +24,11 @@ void StringMap(element e, const char* key, std::map<std::string, std::string>* o
   if (e[key].get(o)) return;
   for (auto f : o) {
     std::string_view v;
+    // kubectl sorts keys: hinting at the end makes each insertion O(1).
     if (!f.value.get(v)) {
-      out->emplace(std::string(f.key), std::string(v));
+      out->emplace_hint(out->end(), std::string(f.key), std::string(v));
     } else if (f.value.is_null()) {
-      out->emplace(std::string(f.key), std::string());
+      out->emplace_hint(out->end(), std::string(f.key), std::string());
     }
   }
 }
@@ -229,7 +231,10 @@ Result<std::string> YamlToJson(std::string_view yaml) {
   }
 }
 
-Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
+namespace {
+
+// `padded`: `text` may be read up to kJsonPadding bytes past its end.
+Result<ClusterObjects> DecodeClusterObjectsImpl(std::string_view text, bool padded) {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return Result<ClusterObjects>::Error("the input is empty");
   std::string converted;
@@ -238,11 +243,12 @@ Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
     if (!j.ok()) return j.status();
     converted = std::move(*j);
     text = converted;
+    padded = false;
   }
   simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
   element root;
-  if (auto err = parser.parse(padded).get(root)) {
+  // Without padding simdjson copies the input into a padded buffer of its own.
+  if (auto err = parser.parse(text.data(), text.size(), !padded).get(root)) {
     return Result<ClusterObjects>::Error(std::string("not valid JSON: ") +
                                          simdjson::error_message(err));
   }
@@ -265,6 +271,10 @@ Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
     return Status::Ok();
   };
   simdjson::dom::array items;
+  if (root.is_array() || !root["items"].get(items)) {
+    simdjson::dom::array arr = root.is_array() ? root.get_array().value() : items;
+    out.nodes.reserve(arr.size());
+  }
   if (root.is_array()) {
     items = root.get_array().value();
   } else if (!root.is_object()) {
@@ -281,6 +291,16 @@ Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
     if (auto s = add(item, i++); !s.ok()) return s;
   }
   return out;
+}
+
+}  // namespace
+
+Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
+  return DecodeClusterObjectsImpl(text, false);
+}
+
+Result<ClusterObjects> DecodeClusterObjectsPadded(const std::string& text) {
+  return DecodeClusterObjectsImpl(text, text.capacity() - text.size() >= kJsonPadding);
 }
 
 Result<NodeObject> DecodeNodeObject(std::string_view json) {
