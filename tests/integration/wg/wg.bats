@@ -171,9 +171,17 @@ EOF2
   ip -n "$NS_B" addr add 10.10.0.2/24 dev wg0
   ip -n "$NS_A" link set wg0 up
   ip -n "$NS_B" link set wg0 up
-  run ip netns exec "$NS_A" ping -c 3 -W 2 10.10.0.2
-  echo "$output"
+  # wireguard-go binds its UDP port only once it sees the link go up, which
+  # it learns asynchronously; an initiation that arrives before is lost and
+  # retried after REKEY_TIMEOUT (5 s). So allow a few attempts.
+  ok=0
+  for _ in $(seq 15); do
+    if ip netns exec "$NS_A" ping -c 1 -W 1 10.10.0.2 >/dev/null; then ok=1; break; fi
+  done
   in_ns a wg show all; in_ns b wg show all
+  [ "$ok" -eq 1 ]
+  run ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 10.10.0.2
+  echo "$output"
   [ "$status" -eq 0 ]
   # A handshake happened, and get reports it.
   run in_ns a "$KILO_WG_TOOL" get wg0
