@@ -308,6 +308,10 @@ ReconcileReport Agent::Reconcile() {
   // interface: remove the ones we installed earlier and no longer want.
   for (const auto& old : installed_routes_) {
     if (old.dev != dn.priv || priv_now.count(old.String())) continue;
+    // A desired route with the same key already replaced it in place.
+    bool replaced = std::any_of(routes.begin(), routes.end(),
+                                [&](const netlink::Route& n) { return n.SameKey(old); });
+    if (replaced) continue;
     if (auto s = deps_.nl->DeleteRoute(old); !s.ok()) Fail(&r, "routes", s.message());
     else ++r.route_writes;
   }

@@ -1,0 +1,401 @@
+// The reconcile loop against stateful fakes of every adapter: the fakes'
+// recorded state is rendered as text and compared, and repeated or reordered
+// transitions must converge with no spurious writes.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "agent/agent.h"
+#include "fakes/agent/fake_backend.h"
+#include "fakes/firewall/fake_firewall.h"
+#include "fakes/netlink/fake_netlink.h"
+#include "fakes/wg/fake_wireguard.h"
+
+namespace kilo::agent {
+namespace {
+
+constexpr int64_t kNow = 1767225600;
+
+class FakeFS : public FileSystem {
+ public:
+  Result<std::optional<std::string>> Read(const std::string& p) override {
+    auto it = files.find(p);
+    if (it == files.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  Status WriteAtomic(const std::string& p, const std::string& c, int) override {
+    files[p] = c;
+    ++writes;
+    return Status::Ok();
+  }
+  Status Remove(const std::string& p) override {
+    files.erase(p);
+    return Status::Ok();
+  }
+  std::map<std::string, std::string> files;
+  int writes = 0;
+};
+
+Key KeyFor(const std::string& name) {
+  std::array<uint8_t, 32> b{};
+  for (size_t i = 0; i < name.size() && i < 32; ++i) b[i] = static_cast<uint8_t>(name[i]);
+  b[31] = 0x42;
+  return Key(b);
+}
+
+NodeObject RemoteNode(const std::string& name, const std::string& location, const std::string& internal,
+                      const std::string& endpoint, const std::string& pod) {
+  NodeObject n;
+  n.name = name;
+  n.labels["topology.kubernetes.io/region"] = location;
+  n.pod_cidr = pod;
+  n.annotations[kAnnKey] = KeyFor(name).Public().String();
+  n.annotations[kAnnEndpoint] = endpoint;
+  n.annotations[kAnnInternalIP] = internal;
+  n.annotations[kAnnLastSeen] = std::to_string(kNow - 5);
+  return n;
+}
+
+struct Env {
+  explicit Env(const std::string& host = "n1", const std::string& internal = "10.10.0.1/24",
+               const std::string& external = "198.51.100.1") {
+    backend.SetNode(RemoteNode("n1", "a", "10.10.0.1/24", "198.51.100.1:51820", "10.42.1.0/24"));
+    backend.SetNode(RemoteNode("n2", "a", "10.10.0.2/24", "10.10.0.2:51820", "10.42.2.0/24"));
+    backend.SetNode(RemoteNode("n3", "b", "10.20.0.1/24", "203.0.113.3:51820", "10.42.3.0/24"));
+    // The local node as the API has it before kg ever ran: no annotations.
+    NodeObject self = *backend.Find(host);
+    self.annotations.clear();
+    backend.SetNode(self);
+    wg.AddDevice("kilo0");
+    nl.AddLinkNow({0, "kilo0", "wireguard", 1420, false, false});
+    nl.AddLinkNow({0, "eth0", "veth", 1500, true, false});
+    nl.AddAddressNow("eth0", *IPPrefix::Parse(internal));
+    // A foreign route kg must never touch.
+    netlink::Route foreign;
+    foreign.dst = *IPPrefix::Parse("192.0.2.0/24");
+    foreign.gw = *IPAddr::Parse("10.10.0.254");
+    foreign.dev = "eth0";
+    foreign.protocol = netlink::kProtoBoot;
+    nl.AddRouteNow(foreign);
+    opts.hostname = host;
+    opts.encapsulate = Encapsulation::kNever;
+    opts.mtu = 1420;
+    deps.backend = &backend;
+    deps.wg = &wg;
+    deps.nl = &nl;
+    deps.firewall = &fw;
+    deps.fs = &fs;
+    deps.metrics = &metrics;
+    deps.now = [this] { return now; };
+    deps.resolve = [](const std::string&) { return std::optional<IPAddr>(); };
+    deps.private_key = KeyFor(host);
+    deps.internal_ip = *IPPrefix::Parse(internal);
+    deps.internal_iface = "eth0";
+    deps.external_ip = *IPAddr::Parse(external);
+    agent = std::make_unique<Agent>(opts, deps);
+  }
+  std::string Routes() {
+    std::vector<std::string> lines;
+    for (const auto& r : nl.routes()) lines.push_back(r.String());
+    std::sort(lines.begin(), lines.end());
+    std::string out;
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+  std::string Peers() {
+    std::string out;
+    auto* d = wg.Device("kilo0");
+    std::vector<std::string> lines;
+    for (const auto& p : d->peers) {
+      std::string l = p.public_key.String() + " ->";
+      for (const auto& a : p.allowed_ips) l += " " + a.String();
+      if (p.endpoint) l += " @" + p.endpoint->String();
+      l += " ka=" + std::to_string(p.persistent_keepalive);
+      lines.push_back(l);
+    }
+    std::sort(lines.begin(), lines.end());
+    for (const auto& l : lines) out += l + "\n";
+    return out;
+  }
+
+  FakeBackend backend;
+  wg::FakeWireGuard wg;
+  netlink::FakeNetlink nl;
+  fw::FakeFirewall fw;
+  FakeFS fs;
+  AgentMetrics metrics;
+  int64_t now = kNow;
+  AgentOptions opts;
+  AgentDeps deps;
+  std::unique_ptr<Agent> agent;
+};
+
+TEST(Agent, LeaderConvergesWireGuardRoutesFirewallCNIAndAnnotations) {
+  Env e;
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front();
+  EXPECT_TRUE(r.leader);
+  EXPECT_EQ(r.nodes, 3);
+  // One WireGuard peer: location b, through its leader n3.
+  EXPECT_EQ(e.Peers(), KeyFor("n3").Public().String() +
+                           " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.2/32 @203.0.113.3:51820 ka=0\n");
+  EXPECT_EQ(e.Routes(),
+            "route 10.20.0.1/32 via 10.4.0.2 src 10.10.0.1 dev kilo0 onlink\n"
+            "route 10.42.2.0/24 via 10.10.0.2 dev eth0 onlink\n"
+            "route 10.42.3.0/24 via 10.4.0.2 src 10.10.0.1 dev kilo0 onlink\n"
+            "route 192.0.2.0/24 via 10.10.0.254 dev eth0\n");
+  ASSERT_TRUE(e.fw.installed().has_value());
+  EXPECT_EQ(e.fs.files.count("/etc/cni/net.d/10-kilo.conflist"), 1u);
+  EXPECT_NE(e.fs.files["/etc/cni/net.d/10-kilo.conflist"].find("10.42.1.0/24"), std::string::npos);
+  // Published: the public key (never the private one), endpoint, WireGuard IP.
+  const auto& ann = e.backend.Find("n1")->annotations;
+  EXPECT_EQ(ann.at(kAnnKey), KeyFor("n1").Public().String());
+  EXPECT_EQ(ann.at(kAnnEndpoint), "198.51.100.1:51820");
+  EXPECT_EQ(ann.at(kAnnInternalIP), "10.10.0.1/24");
+  EXPECT_EQ(ann.at(kAnnWireGuardIP), "10.4.0.1/16");
+  EXPECT_EQ(ann.at(kAnnLastSeen), std::to_string(kNow));
+  for (const auto& [k, v] : ann) EXPECT_EQ(v.find(KeyFor("n1").String()), std::string::npos) << k;
+  EXPECT_EQ(e.agent->Dot().find("digraph kilo"), 0u);
+}
+
+TEST(Agent, IdenticalStateMakesZeroWrites) {
+  Env e;
+  e.agent->Reconcile();
+  e.wg.ClearWrites();
+  e.nl.ClearWrites();
+  int fw_writes = e.fw.writes(), cni_writes = e.fs.writes, patches = e.backend.patches();
+  for (int i = 0; i < 10; ++i) {
+    e.now += 2;  // within the heartbeat period
+    ReconcileReport r = e.agent->Reconcile();
+    ASSERT_TRUE(r.applied);
+    EXPECT_EQ(r.writes(), 0) << "resync " << i;
+  }
+  EXPECT_TRUE(e.wg.writes().empty());
+  EXPECT_TRUE(e.nl.writes().empty()) << e.nl.writes().front();
+  EXPECT_EQ(e.fw.writes(), fw_writes);
+  EXPECT_EQ(e.fs.writes, cni_writes);
+  EXPECT_EQ(e.backend.patches(), patches);
+}
+
+TEST(Agent, HeartbeatRepublishesLastSeenOnlyAfterCheckInPeriod) {
+  Env e;
+  e.agent->Reconcile();
+  int patches = e.backend.patches();
+  e.now += 29;
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.patches(), patches);
+  e.now += 2;
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.patches(), patches + 1);
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnLastSeen), std::to_string(kNow + 31));
+}
+
+TEST(Agent, APIOutageKeepsTheMeshAndCountsErrors) {
+  Env e;
+  e.agent->Reconcile();
+  std::string routes = e.Routes(), peers = e.Peers();
+  e.backend.SetUnreachable(true);
+  e.now += 40;  // heartbeat due: the patch fails
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.applied);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors.front().find("publish"), std::string::npos);
+  EXPECT_EQ(e.metrics.ErrorCount("publish"), 1);
+  EXPECT_EQ(e.Routes(), routes);
+  EXPECT_EQ(e.Peers(), peers);
+  EXPECT_EQ(r.writes(), 0);
+  e.backend.SetUnreachable(false);
+  r = e.agent->Reconcile();
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnLastSeen), std::to_string(kNow + 40));
+}
+
+TEST(Agent, DeletedNodeLeavesWireGuardAndRoutes) {
+  Env e;
+  e.agent->Reconcile();
+  e.backend.DeleteNode("n3");
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.applied);
+  EXPECT_EQ(e.Peers(), "");
+  EXPECT_EQ(e.Routes(),
+            "route 10.42.2.0/24 via 10.10.0.2 dev eth0 onlink\n"
+            "route 192.0.2.0/24 via 10.10.0.254 dev eth0\n");
+}
+
+TEST(Agent, StaleHeartbeatDropsTheNode) {
+  Env e;
+  e.agent->Reconcile();
+  e.now += 56;  // n3's last-seen is now 61 s old
+  e.agent->Reconcile();
+  EXPECT_EQ(e.Peers(), "");
+}
+
+TEST(Agent, NonLeaderRoutesThroughItsLeaderAndHasNoPeers) {
+  Env e("n2", "10.10.0.2/24", "10.10.0.2");
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  EXPECT_FALSE(r.leader);
+  EXPECT_EQ(e.Peers(), "");
+  EXPECT_EQ(e.Routes(),
+            "route 10.20.0.1/32 via 10.10.0.1 dev eth0 onlink\n"
+            "route 10.4.0.1/32 via 10.10.0.1 dev eth0 onlink\n"
+            "route 10.4.0.2/32 via 10.10.0.1 dev eth0 onlink\n"
+            "route 10.42.1.0/24 via 10.10.0.1 dev eth0 onlink\n"
+            "route 10.42.3.0/24 via 10.10.0.1 dev eth0 onlink\n"
+            "route 192.0.2.0/24 via 10.10.0.254 dev eth0\n");
+  EXPECT_EQ(e.backend.Find("n2")->annotations.at(kAnnWireGuardIP), "");
+  // The leader moves here: routes through the old leader go away.
+  e.backend.Find("n2")->annotations[kAnnLeader] = "true";
+  e.backend.Find("n1")->annotations[kAnnEndpoint] = "10.10.0.1:51820";
+  r = e.agent->Reconcile();
+  EXPECT_TRUE(r.leader);
+  EXPECT_EQ(e.Routes(),
+            "route 10.20.0.1/32 via 10.4.0.2 src 10.10.0.2 dev kilo0 onlink\n"
+            "route 10.42.1.0/24 via 10.10.0.1 dev eth0 onlink\n"
+            "route 10.42.3.0/24 via 10.4.0.2 src 10.10.0.2 dev kilo0 onlink\n"
+            "route 192.0.2.0/24 via 10.10.0.254 dev eth0\n");
+}
+
+TEST(Agent, BadAnnotationOnOwnNodeIsReportedOnceAndClearedWhenFixed) {
+  Env e;
+  e.backend.Find("n1")->annotations[kAnnForceEndpoint] = "nonsense";
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.applied);  // falls back to the detected endpoint
+  ASSERT_EQ(e.backend.events().size(), 1u);
+  EXPECT_NE(e.backend.events()[0].find("InvalidAnnotation"), std::string::npos);
+  EXPECT_NE(e.backend.events()[0].find("kilo.squat.ai/force-endpoint=\"nonsense\""), std::string::npos);
+  ASSERT_EQ(e.agent->Warnings().size(), 1u);
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.events().size(), 1u);  // deduplicated
+  e.backend.Find("n1")->annotations.erase(kAnnForceEndpoint);
+  e.agent->Reconcile();
+  EXPECT_TRUE(e.agent->Warnings().empty());
+  e.backend.Find("n1")->annotations[kAnnForceEndpoint] = "nonsense";
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.events().size(), 2u);  // a relapse is reported again
+}
+
+TEST(Agent, BadAnnotationOnAnotherNodeDoesNotBreakTheMesh) {
+  Env e;
+  e.backend.Find("n3")->annotations[kAnnForceEndpoint] = "nonsense";
+  e.backend.Find("n3")->annotations[kAnnPersistentKeepalive] = "-7";
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.applied);
+  EXPECT_NE(e.Peers().find("@203.0.113.3:51820 ka=0"), std::string::npos);
+  EXPECT_EQ(e.agent->Warnings().size(), 2u);
+  EXPECT_TRUE(e.backend.events().empty());  // Events only for the agent's own node
+}
+
+TEST(Agent, NATedRemoteIsReachedAtItsDiscoveredEndpoint) {
+  Env e;
+  e.backend.Find("n3")->annotations[kAnnPersistentKeepalive] = "10";
+  e.agent->Reconcile();
+  // A handshake from behind a NAT: the device learned another source.
+  auto* d = e.wg.Device("kilo0");
+  ASSERT_EQ(d->peers.size(), 1u);
+  d->peers[0].endpoint = wg::WgEndpoint{*IPAddr::Parse("192.0.2.99"), 40000};
+  d->peers[0].last_handshake_unix = kNow;
+  e.wg.ClearWrites();
+  e.agent->Reconcile();
+  EXPECT_TRUE(e.wg.writes().empty());  // the roamed endpoint is kept, not reset
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints),
+            "{\"" + KeyFor("n3").Public().String() + "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}");
+}
+
+TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
+  Env e;
+  PeerObject p;
+  p.name = "laptop";
+  p.allowed_ips = {"10.5.0.1/32"};
+  p.public_key = KeyFor("laptop").Public().String();
+  e.backend.SetPeer(p);
+  e.agent->Reconcile();
+  EXPECT_NE(e.Peers().find(KeyFor("laptop").Public().String() + " -> 10.5.0.1/32 ka=0"), std::string::npos);
+  EXPECT_NE(e.Routes().find("route 10.5.0.1/32 src 10.10.0.1 dev kilo0\n"), std::string::npos);
+  e.backend.DeletePeer("laptop");
+  e.agent->Reconcile();
+  EXPECT_EQ(e.Peers().find("10.5.0.1"), std::string::npos);
+  EXPECT_EQ(e.Routes().find("10.5.0.1"), std::string::npos);
+}
+
+TEST(Agent, CleanUpRemovesOnlyWhatKgOwns) {
+  Env e;
+  e.backend.Find("n1")->annotations["example.com/foreign"] = "keep";
+  e.agent->Reconcile();
+  ASSERT_TRUE(e.agent->CleanUp().ok());
+  EXPECT_EQ(e.Routes(), "route 192.0.2.0/24 via 10.10.0.254 dev eth0\n");
+  EXPECT_TRUE(e.nl.rules().empty());
+  EXPECT_EQ(e.fw.cleanups(), 1);
+  const auto& ann = e.backend.Find("n1")->annotations;
+  EXPECT_EQ(ann.count(kAnnKey), 0u);
+  EXPECT_EQ(ann.count(kAnnLastSeen), 0u);
+  EXPECT_EQ(ann.at("example.com/foreign"), "keep");
+}
+
+TEST(Agent, FailingAdaptersAreRetriedAndCounted) {
+  Env e;
+  e.wg.FailNext("uapi: connection refused");
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_FALSE(r.errors.empty());
+  EXPECT_GE(e.metrics.ErrorCount("wireguard"), 1);
+  EXPECT_TRUE(e.fw.installed().has_value());  // other steps still ran
+  r = e.agent->Reconcile();
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_NE(e.Peers(), "");
+}
+
+// Replays cluster transitions in random orders: whatever the order, the end
+// state equals what a fresh agent computes for the final cluster.
+TEST(Agent, RandomOrderTransitionsConverge) {
+  using Step = std::function<void(FakeBackend&)>;
+  std::vector<Step> steps = {
+      [](FakeBackend& b) { b.SetNode(RemoteNode("n4", "c", "10.30.0.1/24", "192.0.2.40:51820", "10.42.4.0/24")); },
+      [](FakeBackend& b) { b.Find("n3")->annotations[kAnnLocation] = "c"; },
+      [](FakeBackend& b) {
+        PeerObject p;
+        p.name = "phone";
+        p.allowed_ips = {"10.5.0.9/32"};
+        p.public_key = KeyFor("phone").Public().String();
+        b.SetPeer(p);
+      },
+      [](FakeBackend& b) { b.Find("n2")->annotations[kAnnAllowedLocationIPs] = "10.10.9.0/24"; },
+      [](FakeBackend& b) { b.Find("n3")->annotations[kAnnPersistentKeepalive] = "25"; },
+  };
+  Env fresh;
+  for (auto& s : steps) s(fresh.backend);
+  fresh.agent->Reconcile();
+  std::string want_routes = fresh.Routes(), want_peers = fresh.Peers();
+  std::mt19937 rng(7);
+  for (int round = 0; round < 8; ++round) {
+    Env e;
+    std::vector<int> order = {0, 1, 2, 3, 4};
+    std::shuffle(order.begin(), order.end(), rng);
+    e.agent->Reconcile();
+    for (int i : order) {
+      steps[i](e.backend);
+      e.agent->Reconcile();
+    }
+    EXPECT_EQ(e.Routes(), want_routes) << "round " << round;
+    EXPECT_EQ(e.Peers(), want_peers) << "round " << round;
+    e.wg.ClearWrites();
+    ReconcileReport r = e.agent->Reconcile();
+    EXPECT_EQ(r.writes(), 0) << "round " << round;
+  }
+}
+
+TEST(Agent, LocalNodeWithoutPodCIDRIsNotApplied) {
+  Env e;
+  e.backend.Find("n1")->pod_cidr = "";
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_FALSE(r.applied);
+  EXPECT_NE(r.skipped_reason.find("not ready"), std::string::npos);
+  // It still publishes its key so that it becomes ready once it has a CIDR.
+  EXPECT_EQ(e.backend.Find("n1")->annotations.count(kAnnKey), 1u);
+}
+
+}  // namespace
+}  // namespace kilo::agent
