@@ -8,9 +8,8 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
 #include <time.h>
+#include <unistd.h>
 
 extern char** environ;
 
@@ -30,16 +29,19 @@ struct Fd {
 
 }  // namespace
 
-Result<CommandOutput> SystemCommandRunner::Run(const std::vector<std::string>& argv, std::string_view input) {
+Result<CommandOutput> SystemCommandRunner::Run(const std::vector<std::string>& argv,
+                                               std::string_view input) {
   const std::string& name = argv.at(0);
   int in[2], out[2], err[2];
   // O_CLOEXEC so that children spawned concurrently by other threads do not
   // inherit our pipe ends (which would keep them open and hang the reads).
   if (pipe2(in, O_CLOEXEC) != 0) return Result<CommandOutput>::Error(Errno(name + ": pipe", errno));
   Fd in_r{in[0]}, in_w{in[1]};
-  if (pipe2(out, O_CLOEXEC) != 0) return Result<CommandOutput>::Error(Errno(name + ": pipe", errno));
+  if (pipe2(out, O_CLOEXEC) != 0)
+    return Result<CommandOutput>::Error(Errno(name + ": pipe", errno));
   Fd out_r{out[0]}, out_w{out[1]};
-  if (pipe2(err, O_CLOEXEC) != 0) return Result<CommandOutput>::Error(Errno(name + ": pipe", errno));
+  if (pipe2(err, O_CLOEXEC) != 0)
+    return Result<CommandOutput>::Error(Errno(name + ": pipe", errno));
   Fd err_r{err[0]}, err_w{err[1]};
 
   // posix_spawn rather than fork+exec: safe in a multi-threaded agent (no

@@ -22,7 +22,8 @@ class CommandRunner {
   // Runs argv[0] (looked up in PATH) with `input` on stdin. Returns its output
   // whatever its exit code; an error only when it could not be run at all.
   // REQUIRES: !argv.empty().
-  virtual Result<CommandOutput> Run(const std::vector<std::string>& argv, std::string_view input) = 0;
+  virtual Result<CommandOutput> Run(const std::vector<std::string>& argv,
+                                    std::string_view input) = 0;
 };
 
 // fork/exec implementation. Thread-compatible (no shared state).

@@ -9,7 +9,8 @@ namespace kilo::fw {
 Result<Backend> ParseBackend(const std::string& s) {
   if (s == "nftables" || s == "nft") return Backend::kNftables;
   if (s == "iptables") return Backend::kIptables;
-  return Result<Backend>::Error("unknown firewall backend \"" + s + "\" (want nftables or iptables)");
+  return Result<Backend>::Error("unknown firewall backend \"" + s +
+                                "\" (want nftables or iptables)");
 }
 
 Result<std::unique_ptr<Firewall>> NewFirewall(const FirewallOptions& opts) {

@@ -6,7 +6,9 @@
 namespace kilo::fw {
 namespace {
 
-std::string BuiltinFor(Table t) { return std::string(t == Table::kNat ? kPostroutingChain : kForwardChain); }
+std::string BuiltinFor(Table t) {
+  return std::string(t == Table::kNat ? kPostroutingChain : kForwardChain);
+}
 
 bool StartsWith(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
 
@@ -60,7 +62,8 @@ Status IptablesFirewall::Restore(Family f, const std::string& input) {
   Result<CommandOutput> r = runner_->Run({bin, "-w", "--noflush"}, input);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
-    return Status::Error(bin + " --noflush: exit " + std::to_string(r->exit_code) + ": " + Trim(r->err));
+    return Status::Error(bin + " --noflush: exit " + std::to_string(r->exit_code) + ": " +
+                         Trim(r->err));
   }
   return Status::Ok();
 }

@@ -53,10 +53,10 @@ class IptablesFirewall : public Firewall {
 
   // The Kilo-owned part of one table's iptables-save output.
   struct Owned {
-    std::vector<std::string> chains;               // KILO-* chain names, save order
-    std::vector<std::string> rules;                // "-A KILO-..." lines, save order
-    std::vector<std::string> jumps;                // our jump lines in the built-in chain
-    std::vector<std::string> legacy;               // other "Kilo: " lines in POSTROUTING/FORWARD
+    std::vector<std::string> chains;  // KILO-* chain names, save order
+    std::vector<std::string> rules;   // "-A KILO-..." lines, save order
+    std::vector<std::string> jumps;   // our jump lines in the built-in chain
+    std::vector<std::string> legacy;  // other "Kilo: " lines in POSTROUTING/FORWARD
     bool empty() const { return chains.empty() && jumps.empty() && legacy.empty(); }
   };
   // Parses iptables-save output of `table`. Exposed for tests.

@@ -8,7 +8,8 @@ namespace kilo::fw {
 
 Result<std::unique_ptr<LibNftRunner>> LibNftRunner::Create() {
   nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (ctx == nullptr) return Result<std::unique_ptr<LibNftRunner>>::Error("nftables: nft_ctx_new failed");
+  if (ctx == nullptr)
+    return Result<std::unique_ptr<LibNftRunner>>::Error("nftables: nft_ctx_new failed");
   // Buffer both streams: by default libnftables prints listings to stdout and
   // errors to stderr, and we need them as strings.
   if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
@@ -80,7 +81,8 @@ Status NftablesFirewall::CleanUp() {
   last_desired_.reset();
   // nft 1.0.6 has no `destroy table`; declaring the table first makes the
   // delete succeed when it is absent, in the same transaction.
-  Result<std::string> r = runner_->Run("table inet " + table_ + " {}\ndelete table inet " + table_ + "\n");
+  Result<std::string> r =
+      runner_->Run("table inet " + table_ + " {}\ndelete table inet " + table_ + "\n");
   if (!r.ok()) return r.status().Wrap("clean up nftables: delete table inet " + table_);
   return Status::Ok();
 }

@@ -1,8 +1,8 @@
 #include "firewall/ruleset.h"
 
 #include <algorithm>
-#include <set>
 #include <cctype>
+#include <set>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -88,7 +88,8 @@ std::string NftRuleLine(const Rule& r) {
 }
 
 std::string IptChainFor(const Rule& r) {
-  if (r.table == Table::kNat && r.chain == kPostroutingChain) return std::string(kIptPostroutingChain);
+  if (r.table == Table::kNat && r.chain == kPostroutingChain)
+    return std::string(kIptPostroutingChain);
   if (r.table == Table::kFilter && r.chain == kForwardChain) return std::string(kIptForwardChain);
   return r.chain;
 }
@@ -113,7 +114,8 @@ Status Validate(const RuleSet& rs) {
   std::set<std::pair<std::string, Table>> name_table;
   for (const Chain& c : rs.chains) {
     if (c.name.rfind(kChainPrefix, 0) != 0 || c.name.size() == kChainPrefix.size()) {
-      return Status::Error("chain " + c.name + ": name must start with " + std::string(kChainPrefix));
+      return Status::Error("chain " + c.name + ": name must start with " +
+                           std::string(kChainPrefix));
     }
     if (c.name == kIptPostroutingChain || c.name == kIptForwardChain) {
       return Status::Error("chain " + c.name + ": name is reserved by the iptables backend");
@@ -138,7 +140,9 @@ Status Validate(const RuleSet& rs) {
     }
   }
   for (const Rule& r : rs.rules) {
-    auto fail = [&](const std::string& why) { return Status::Error("rule " + Describe(r) + ": " + why); };
+    auto fail = [&](const std::string& why) {
+      return Status::Error("rule " + Describe(r) + ": " + why);
+    };
     if (!IsBuiltin(r.table, r.chain) && !declared.count({r.family, r.table, r.chain})) {
       return fail("chain is neither built-in for the table nor declared");
     }
@@ -148,11 +152,13 @@ Status Validate(const RuleSet& rs) {
       if (FamilyOf(**p) != r.family) return fail("prefix family differs from the rule's");
     }
     if (r.verdict == Verdict::kJump) {
-      if (!declared.count({r.family, r.table, r.target})) return fail("jump target " + r.target + " not declared");
+      if (!declared.count({r.family, r.table, r.target}))
+        return fail("jump target " + r.target + " not declared");
     } else if (!r.target.empty()) {
       return fail("target set on a non-jump verdict");
     }
-    if (r.verdict == Verdict::kMasquerade && r.table != Table::kNat) return fail("MASQUERADE outside nat");
+    if (r.verdict == Verdict::kMasquerade && r.table != Table::kNat)
+      return fail("MASQUERADE outside nat");
   }
   return Status::Ok();
 }
@@ -177,7 +183,8 @@ std::string RenderNft(const RuleSet& rs, std::string_view table) {
   // Regular chains once each, in order of first declaration.
   std::vector<std::string> regular;
   for (const Chain& c : rs.chains) {
-    if (std::find(regular.begin(), regular.end(), c.name) == regular.end()) regular.push_back(c.name);
+    if (std::find(regular.begin(), regular.end(), c.name) == regular.end())
+      regular.push_back(c.name);
   }
   auto rules_of = [&](Table t, std::string_view chain) {
     std::string s;
@@ -253,7 +260,8 @@ std::vector<std::string> RenderIptablesRules(const RuleSet& rs, Family family, T
   return out;
 }
 
-std::string RenderIptablesRestore(const RuleSet& rs, Family family, const IptablesRestoreExtras& extras) {
+std::string RenderIptablesRestore(const RuleSet& rs, Family family,
+                                  const IptablesRestoreExtras& extras) {
   std::string out;
   for (Table t : {Table::kNat, Table::kFilter}) {
     out += "*" + std::string(TableName(t)) + "\n";

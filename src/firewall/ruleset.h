@@ -68,12 +68,12 @@ struct Chain {
 struct Rule {
   Family family = Family::kIPv4;
   Table table = Table::kNat;
-  std::string chain;             // "POSTROUTING", "FORWARD" or a declared chain
-  std::optional<IPPrefix> src;   // family must equal `family`; host bits are ignored
-  std::optional<IPPrefix> dst;   // idem
-  std::string comment;           // free text; see SanitizeComment
+  std::string chain;            // "POSTROUTING", "FORWARD" or a declared chain
+  std::optional<IPPrefix> src;  // family must equal `family`; host bits are ignored
+  std::optional<IPPrefix> dst;  // idem
+  std::string comment;          // free text; see SanitizeComment
   Verdict verdict = Verdict::kReturn;
-  std::string target;            // the chain to jump to; only for Verdict::kJump
+  std::string target;  // the chain to jump to; only for Verdict::kJump
 
   friend bool operator==(const Rule&, const Rule&) = default;
 };

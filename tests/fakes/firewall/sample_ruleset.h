@@ -25,32 +25,33 @@ inline RuleSet SampleRuleSet(const char* peer = "10.5.0.1/32") {
   RuleSet rs;
   rs.AddChain(Family::kIPv4, Table::kNat, nat);
   rs.AddChain(Family::kIPv6, Table::kNat, nat);
-  rs.AddRule(MakeRule(Table::kNat, "POSTROUTING", P("10.2.1.0/24"), {}, "Kilo: jump to KILO-NAT chain",
-                      Verdict::kJump, nat));
+  rs.AddRule(MakeRule(Table::kNat, "POSTROUTING", P("10.2.1.0/24"), {},
+                      "Kilo: jump to KILO-NAT chain", Verdict::kJump, nat));
   rs.AddRule(MakeRule(Table::kFilter, "FORWARD", P("10.2.1.0/24"), {},
                       "Kilo: forward packets from the pod subnet", Verdict::kAccept));
   rs.AddRule(MakeRule(Table::kFilter, "FORWARD", {}, P("10.2.1.0/24"),
                       "Kilo: forward packets to the pod subnet", Verdict::kAccept));
   rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.4.0.1/32"),
                       "Kilo: do not NAT packets destined for WireGuared IPs", Verdict::kReturn));
-  rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.2.1.0/24"), "Kilo: do not NAT packets destined for known IPs",
-                      Verdict::kReturn));
+  rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.2.1.0/24"),
+                      "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
   // Host bits set on purpose: IPPrefix keeps them, the renderings must not.
-  rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.2.2.7/24"), "Kilo: do not NAT packets destined for known IPs",
-                      Verdict::kReturn));
-  rs.AddRule(MakeRule(Table::kNat, "POSTROUTING", {}, P("192.168.50.0/24"), "Kilo: jump to NAT chain",
-                      Verdict::kJump, nat));
+  rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.2.2.7/24"),
+                      "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
+  rs.AddRule(MakeRule(Table::kNat, "POSTROUTING", {}, P("192.168.50.0/24"),
+                      "Kilo: jump to NAT chain", Verdict::kJump, nat));
   for (const char* p : {peer, "fd00:5::1/128"}) {
-    rs.AddRule(MakeRule(Table::kNat, "POSTROUTING", P(p), {}, "Kilo: jump to NAT chain", Verdict::kJump, nat));
+    rs.AddRule(MakeRule(Table::kNat, "POSTROUTING", P(p), {}, "Kilo: jump to NAT chain",
+                        Verdict::kJump, nat));
     rs.AddRule(MakeRule(Table::kNat, nat, {}, P(p), "Kilo: do not NAT packets destined for peers",
                         Verdict::kReturn));
   }
-  rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.96.0.0/12"), "Kilo: do not NAT packets destined for service CIDRs",
-                      Verdict::kReturn));
-  rs.AddRule(MakeRule(Table::kNat, nat, {}, {}, "Kilo: NAT remaining packets", Verdict::kMasquerade, "",
-                      Family::kIPv4));
-  rs.AddRule(MakeRule(Table::kNat, nat, {}, {}, "Kilo: NAT remaining packets", Verdict::kMasquerade, "",
-                      Family::kIPv6));
+  rs.AddRule(MakeRule(Table::kNat, nat, {}, P("10.96.0.0/12"),
+                      "Kilo: do not NAT packets destined for service CIDRs", Verdict::kReturn));
+  rs.AddRule(MakeRule(Table::kNat, nat, {}, {}, "Kilo: NAT remaining packets", Verdict::kMasquerade,
+                      "", Family::kIPv4));
+  rs.AddRule(MakeRule(Table::kNat, nat, {}, {}, "Kilo: NAT remaining packets", Verdict::kMasquerade,
+                      "", Family::kIPv6));
   return rs;
 }
 

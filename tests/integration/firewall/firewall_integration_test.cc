@@ -83,10 +83,12 @@ TEST_F(NftTest, ApplyShowsRulesAndIsIdempotent) {
   ASSERT_TRUE(r.ok()) << r.error();
   EXPECT_EQ(*r, 1);
   std::string listing = Listing();
-  EXPECT_NE(listing.find("ip saddr 10.2.1.0/24 jump KILO-NAT comment \"Kilo: jump to KILO-NAT chain\""),
-            std::string::npos)
+  EXPECT_NE(
+      listing.find("ip saddr 10.2.1.0/24 jump KILO-NAT comment \"Kilo: jump to KILO-NAT chain\""),
+      std::string::npos)
       << listing;
-  EXPECT_NE(listing.find("meta nfproto ipv6 masquerade comment \"Kilo: NAT remaining packets\""), std::string::npos);
+  EXPECT_NE(listing.find("meta nfproto ipv6 masquerade comment \"Kilo: NAT remaining packets\""),
+            std::string::npos);
   // The rendering is what nft lists, line for line.
   EXPECT_EQ(listing, NormaliseNft(RenderNft(rs)));
 
@@ -125,7 +127,8 @@ TEST_F(NftTest, FailedReplaceKeepsOldTable) {
   NftablesFirewall fw(std::move(poisoned));
   Result<int> r = fw.Apply(SampleRuleSet("10.5.0.2/32"));
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("apply nftables: replace table inet kilo"), std::string::npos) << r.error();
+  EXPECT_NE(r.error().find("apply nftables: replace table inet kilo"), std::string::npos)
+      << r.error();
   EXPECT_EQ(Listing(), before);
 }
 
@@ -133,7 +136,8 @@ TEST_F(NftTest, ForeignTablesUntouched) {
   Sh("nft add table ip foreign && "
      "nft add chain ip foreign post '{ type nat hook postrouting priority 100; }' && "
      "nft add rule ip foreign post ip saddr 10.99.0.0/16 masquerade && "
-     "nft add table inet other && nft add chain inet other fw1 '{ type filter hook forward priority 0; }' && "
+     "nft add table inet other && nft add chain inet other fw1 '{ type filter hook forward "
+     "priority 0; }' && "
      "nft add rule inet other fw1 ip daddr 10.98.0.0/16 drop");
   std::string foreign = Sh("nft list table ip foreign") + Sh("nft list table inet other");
   auto fw = New();
@@ -156,7 +160,8 @@ TEST_F(NftTest, RuleDeletedByHandIsRestored) {
   ASSERT_EQ(*fw->Apply(rs), 1);
   std::string chain = Sh("nft -a list chain inet kilo KILO-NAT");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(chain, m, std::regex("10\\.96\\.0\\.0/12 .* # handle ([0-9]+)"))) << chain;
+  ASSERT_TRUE(std::regex_search(chain, m, std::regex("10\\.96\\.0\\.0/12 .* # handle ([0-9]+)")))
+      << chain;
   Sh("nft delete rule inet kilo KILO-NAT handle " + m[1].str());
   EXPECT_EQ(Listing().find("10.96.0.0/12"), std::string::npos);
   EXPECT_EQ(*fw->Apply(rs), 1);
@@ -194,15 +199,18 @@ TEST_F(IptTest, ApplyCleanUpAndForeignRules) {
   EXPECT_EQ(*r, 2);  // one iptables-restore per family
 
   std::string nat = Save("iptables-save", "nat");
-  for (const std::string& l : RenderIptablesRules(rs, Family::kIPv4, Table::kNat)) EXPECT_TRUE(Has(nat, l)) << l;
+  for (const std::string& l : RenderIptablesRules(rs, Family::kIPv4, Table::kNat))
+    EXPECT_TRUE(Has(nat, l)) << l;
   EXPECT_TRUE(Has(nat, "-A " + IptablesJumpRule("POSTROUTING"))) << nat;
   EXPECT_TRUE(Has(nat, kForeignRule)) << nat;
   EXPECT_TRUE(Has(nat, "-A FOREIGN -d 10.98.0.0/16 -j RETURN")) << nat;
   std::string filter = Save("iptables-save", "filter");
   EXPECT_TRUE(Has(filter, "-A " + IptablesJumpRule("FORWARD"))) << filter;
-  for (const std::string& l : RenderIptablesRules(rs, Family::kIPv4, Table::kFilter)) EXPECT_TRUE(Has(filter, l)) << l;
+  for (const std::string& l : RenderIptablesRules(rs, Family::kIPv4, Table::kFilter))
+    EXPECT_TRUE(Has(filter, l)) << l;
   std::string nat6 = Save("ip6tables-save", "nat");
-  for (const std::string& l : RenderIptablesRules(rs, Family::kIPv6, Table::kNat)) EXPECT_TRUE(Has(nat6, l)) << l;
+  for (const std::string& l : RenderIptablesRules(rs, Family::kIPv6, Table::kNat))
+    EXPECT_TRUE(Has(nat6, l)) << l;
 
   // Idempotent: the saved state equals the rendering, nothing is written.
   EXPECT_EQ(*fw->Apply(rs), 0);
@@ -215,7 +223,9 @@ TEST_F(IptTest, ApplyCleanUpAndForeignRules) {
   nat = Save("iptables-save", "nat");
   EXPECT_EQ(nat.find("10.5.0.1/32"), std::string::npos) << nat;
   EXPECT_NE(nat.find("-A KILO-NAT -d 10.5.0.2/32"), std::string::npos) << nat;
-  EXPECT_EQ(nat.find("-j KILO-POSTROUTING"), nat.rfind("-j KILO-POSTROUTING")) << "jump duplicated:\n" << nat;
+  EXPECT_EQ(nat.find("-j KILO-POSTROUTING"), nat.rfind("-j KILO-POSTROUTING"))
+      << "jump duplicated:\n"
+      << nat;
   EXPECT_EQ(*fw->Apply(changed), 0);
 
   ASSERT_TRUE(fw->CleanUp().ok());
@@ -238,13 +248,16 @@ TEST_F(IptTest, HandEditsAreRepaired) {
   ASSERT_EQ(*fw->Apply(rs), 2);
   Sh("iptables -w -t nat -D KILO-NAT -d 10.96.0.0/12 -m comment "
      "--comment 'Kilo: do not NAT packets destined for service CIDRs' -j RETURN");
-  Sh("ip6tables -w -t nat -D POSTROUTING -m comment --comment 'Kilo: jump to KILO-POSTROUTING chain' "
+  Sh("ip6tables -w -t nat -D POSTROUTING -m comment --comment 'Kilo: jump to KILO-POSTROUTING "
+     "chain' "
      "-j KILO-POSTROUTING");
   Sh("iptables -w -t nat -A KILO-NAT -d 10.97.0.0/16 -j RETURN");  // an extra rule in our chain
   EXPECT_EQ(*fw->Apply(rs), 2);
   std::string nat = Save("iptables-save", "nat");
-  EXPECT_TRUE(Has(nat, "-A KILO-NAT -d 10.96.0.0/12 -m comment --comment \"Kilo: do not NAT packets destined for "
-                       "service CIDRs\" -j RETURN"))
+  EXPECT_TRUE(Has(
+      nat,
+      "-A KILO-NAT -d 10.96.0.0/12 -m comment --comment \"Kilo: do not NAT packets destined for "
+      "service CIDRs\" -j RETURN"))
       << nat;
   EXPECT_EQ(nat.find("10.97.0.0/16"), std::string::npos) << nat;
   EXPECT_TRUE(Has(Save("ip6tables-save", "nat"), "-A " + IptablesJumpRule("POSTROUTING")));
@@ -256,7 +269,8 @@ TEST_F(IptTest, HandEditsAreRepaired) {
 // KILO-NAT) is taken over: without this, CleanUp could not delete KILO-NAT.
 TEST_F(IptTest, TakesOverGoKiloRules) {
   Sh("iptables -w -t nat -N KILO-NAT && iptables -w -t nat -A KILO-NAT -j MASQUERADE && "
-     "iptables -w -t nat -I POSTROUTING -s 10.2.1.0/24 -m comment --comment 'Kilo: jump to KILO-NAT chain' -j KILO-NAT && "
+     "iptables -w -t nat -I POSTROUTING -s 10.2.1.0/24 -m comment --comment 'Kilo: jump to "
+     "KILO-NAT chain' -j KILO-NAT && "
      "iptables -w -t nat -A POSTROUTING -s 10.99.0.0/16 -j MASQUERADE");
   auto fw = New();
   ASSERT_EQ(*fw->Apply(SampleRuleSet()), 2);

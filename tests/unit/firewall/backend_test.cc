@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 
 #include "fakes/firewall/fake_firewall.h"
 #include "fakes/firewall/sample_ruleset.h"
@@ -30,7 +31,9 @@ class FakeNft : public NftRunner {
     s_->commands.emplace_back(cmd);
     if (s_->fail) return Result<std::string>::Error(*s_->fail);
     std::string c(cmd);
-    if (c == "list tables inet") return s_->table.empty() ? std::string("table inet other\n") : "table inet other\ntable inet kilo\n";
+    if (c == "list tables inet")
+      return s_->table.empty() ? std::string("table inet other\n")
+                               : "table inet other\ntable inet kilo\n";
     if (c == "list table inet kilo") return s_->table;
     const std::string header = "table inet kilo {}\ndelete table inet kilo\n";
     if (c.rfind(header, 0) == 0) {
@@ -95,7 +98,8 @@ TEST(NftablesFirewall, ToleratesForeignListingFormat) {
       Result<std::string> r = FakeNft::Run(cmd);
       if (r.ok() && cmd == "list table inet kilo") {
         std::string s = *r;
-        for (size_t p; (p = s.find("priority srcnat")) != std::string::npos;) s.replace(p, 15, "priority 100");
+        for (size_t p; (p = s.find("priority srcnat")) != std::string::npos;)
+          s.replace(p, 15, "priority 100");
         return s;
       }
       return r;
@@ -107,6 +111,33 @@ TEST(NftablesFirewall, ToleratesForeignListingFormat) {
   EXPECT_EQ(*fw.Apply(rs), 1);
   EXPECT_EQ(*fw.Apply(rs), 0);
   EXPECT_EQ(*fw.Apply(SampleRuleSet("10.5.0.9/32")), 1);
+}
+
+// Random sequences of plans and hand edits: after every Apply the table is the
+// rendering of the last plan, and an immediate second Apply writes nothing.
+TEST(NftablesFirewall, ConvergesFromAnyState) {
+  const char* peers[] = {"10.5.0.1/32", "10.5.0.2/32", "10.6.0.0/24"};
+  std::mt19937 rng(42);
+  FakeNft::State st;
+  NftablesFirewall fw(std::make_unique<FakeNft>(&st));
+  for (int i = 0; i < 200; ++i) {
+    switch (rng() % 3) {
+      case 0:
+        st.table.clear();  // table deleted by hand
+        break;
+      case 1:
+        if (!st.table.empty()) st.table.erase(st.table.find("\t\tip"), 2);  // indentation only
+        break;
+      case 2:
+        if (!st.table.empty()) st.table.insert(st.table.rfind('}'), "\tchain extra {\n\t}\n");
+        break;
+    }
+    RuleSet rs = SampleRuleSet(peers[rng() % 3]);
+    Result<int> r = fw.Apply(rs);
+    ASSERT_TRUE(r.ok()) << r.error();
+    ASSERT_EQ(NormaliseNft(st.table), NormaliseNft(RenderNft(rs))) << "step " << i;
+    ASSERT_EQ(*fw.Apply(rs), 0) << "step " << i;
+  }
 }
 
 TEST(NftablesFirewall, ErrorsCarryContext) {
@@ -122,14 +153,16 @@ TEST(NftablesFirewall, ErrorsCarryContext) {
   st.fail = "Error: Could not process rule: Operation not permitted";
   r = fw.Apply(SampleRuleSet());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), "apply nftables: nftables: list tables: Error: Could not process rule: Operation not permitted");
+  EXPECT_EQ(r.error(),
+            "apply nftables: nftables: list tables: Error: Could not process rule: Operation not "
+            "permitted");
 }
 
 // Answers iptables-save from canned text per binary/table and records restores.
 class FakeCommands : public CommandRunner {
  public:
   struct State {
-    std::map<std::string, std::string> save;  // "iptables-save nat" -> output
+    std::map<std::string, std::string> save;                    // "iptables-save nat" -> output
     std::vector<std::pair<std::string, std::string>> restores;  // binary, input
     int restore_exit = 0;
   };
@@ -162,7 +195,8 @@ std::string SaveOf(const RuleSet& rs, Family f, Table t, bool with_jump) {
 void Install(FakeCommands::State& st, const RuleSet& rs, bool with_jump = true) {
   for (Table t : {Table::kNat, Table::kFilter}) {
     st.save["iptables-save " + std::string(TableName(t))] = SaveOf(rs, Family::kIPv4, t, with_jump);
-    st.save["ip6tables-save " + std::string(TableName(t))] = SaveOf(rs, Family::kIPv6, t, with_jump);
+    st.save["ip6tables-save " + std::string(TableName(t))] =
+        SaveOf(rs, Family::kIPv6, t, with_jump);
   }
 }
 
@@ -197,16 +231,20 @@ TEST(IptablesFirewall, RepairsOnlyWhatDiffers) {
   Install(st, rs);
   // IPv4: a rule deleted by hand, a stale chain, a Go-Kilo rule in POSTROUTING.
   std::string& nat = st.save["iptables-save nat"];
-  nat.erase(nat.find("-A KILO-NAT -d 10.96.0.0/12"), nat.find("\n", nat.find("-A KILO-NAT -d 10.96.0.0/12")) -
-                                                        nat.find("-A KILO-NAT -d 10.96.0.0/12") + 1);
-  nat.insert(nat.find("COMMIT"), ":KILO-OLD - [0:0]\n-A POSTROUTING -s 10.2.1.0/24 -m comment --comment "
-                                 "\"Kilo: jump to KILO-NAT chain\" -j KILO-NAT\n");
+  nat.erase(nat.find("-A KILO-NAT -d 10.96.0.0/12"),
+            nat.find("\n", nat.find("-A KILO-NAT -d 10.96.0.0/12")) -
+                nat.find("-A KILO-NAT -d 10.96.0.0/12") + 1);
+  nat.insert(nat.find("COMMIT"),
+             ":KILO-OLD - [0:0]\n-A POSTROUTING -s 10.2.1.0/24 -m comment --comment "
+             "\"Kilo: jump to KILO-NAT chain\" -j KILO-NAT\n");
   IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
   EXPECT_EQ(*fw.Apply(rs), 1);
   ASSERT_EQ(st.restores.size(), 1u);
   IptablesRestoreExtras ex;
   ex.delete_chains = {{Table::kNat, "KILO-OLD"}};
-  ex.delete_rules = {{Table::kNat, "POSTROUTING -s 10.2.1.0/24 -m comment --comment \"Kilo: jump to KILO-NAT chain\" -j KILO-NAT"}};
+  ex.delete_rules = {{Table::kNat,
+                      "POSTROUTING -s 10.2.1.0/24 -m comment --comment \"Kilo: jump to KILO-NAT "
+                      "chain\" -j KILO-NAT"}};
   EXPECT_EQ(st.restores[0].second, RenderIptablesRestore(rs, Family::kIPv4, ex));
 }
 
@@ -221,7 +259,8 @@ TEST(IptablesFirewall, CleanUpTouchesOnlyKilo) {
             "*nat\n"
             ":KILO-NAT - [0:0]\n"
             ":KILO-POSTROUTING - [0:0]\n"
-            "-D POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j KILO-POSTROUTING\n"
+            "-D POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j "
+            "KILO-POSTROUTING\n"
             "-X KILO-NAT\n"
             "-X KILO-POSTROUTING\n"
             "COMMIT\n"
@@ -244,7 +283,8 @@ TEST(IptablesFirewall, RestoreFailureIsReported) {
   IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
   Result<int> r = fw.Apply(SampleRuleSet());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error(), "apply iptables: iptables-restore --noflush: exit 2: iptables-restore: line 3 failed");
+  EXPECT_EQ(r.error(),
+            "apply iptables: iptables-restore --noflush: exit 2: iptables-restore: line 3 failed");
 }
 
 TEST(FakeFirewall, RecordsWrites) {

@@ -94,11 +94,13 @@ TEST(RenderNft, TableNameAndEmptyPlan) {
 
 TEST(RenderNft, ReplaceIsOneScriptThatCreatesThenDeletes) {
   RuleSet rs = SampleRuleSet();
-  EXPECT_EQ(RenderNftReplace(rs), std::string("table inet kilo {}\ndelete table inet kilo\n") + kSampleNft);
+  EXPECT_EQ(RenderNftReplace(rs),
+            std::string("table inet kilo {}\ndelete table inet kilo\n") + kSampleNft);
 }
 
 TEST(NormaliseNft, DropsIndentAndBlankLines) {
-  EXPECT_EQ(NormaliseNft("table inet kilo {\n\tchain a {\n\t}\n\n  \n}\n"), "table inet kilo {\nchain a {\n}\n}");
+  EXPECT_EQ(NormaliseNft("table inet kilo {\n\tchain a {\n\t}\n\n  \n}\n"),
+            "table inet kilo {\nchain a {\n}\n}");
 }
 
 TEST(RenderIptablesRestore, SplitsFamilies) {
@@ -112,14 +114,16 @@ TEST(RenderIptablesRestore, Extras) {
   rs.AddChain(Family::kIPv4, Table::kNat, "KILO-NAT");
   IptablesRestoreExtras ex;
   ex.insert_jumps = {"POSTROUTING", "FORWARD"};
-  ex.delete_rules = {{Table::kNat, "POSTROUTING -s 10.0.0.0/8 -m comment --comment \"Kilo: old\" -j KILO-NAT"}};
+  ex.delete_rules = {
+      {Table::kNat, "POSTROUTING -s 10.0.0.0/8 -m comment --comment \"Kilo: old\" -j KILO-NAT"}};
   ex.delete_chains = {{Table::kFilter, "KILO-OLD"}};
   EXPECT_EQ(RenderIptablesRestore(rs, Family::kIPv4, ex),
             "*nat\n"
             ":KILO-NAT - [0:0]\n"
             ":KILO-POSTROUTING - [0:0]\n"
             "-D POSTROUTING -s 10.0.0.0/8 -m comment --comment \"Kilo: old\" -j KILO-NAT\n"
-            "-I POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j KILO-POSTROUTING\n"
+            "-I POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j "
+            "KILO-POSTROUTING\n"
             "COMMIT\n"
             "*filter\n"
             ":KILO-FORWARD - [0:0]\n"
@@ -133,8 +137,8 @@ struct CommentCase {
   const char* name;
   std::string in;
   std::string sanitized;
-  std::string nft_suffix;   // end of the nft rule line
-  std::string ipt_suffix;   // end of the iptables rule line
+  std::string nft_suffix;  // end of the nft rule line
+  std::string ipt_suffix;  // end of the iptables rule line
 };
 
 TEST(Comments, QuotingTable) {
@@ -148,8 +152,10 @@ TEST(Comments, QuotingTable) {
       {"bare_word", "kilo_nat-1", "kilo_nat-1", "return comment \"kilo_nat-1\"",
        "-m comment --comment kilo_nat-1 -j RETURN"},
       {"quotes_and_backslash", "say \"hi\" it's a\\b", "say _hi_ it_s a_b",
-       "return comment \"say _hi_ it_s a_b\"", "-m comment --comment \"say _hi_ it_s a_b\" -j RETURN"},
-      {"control_chars", "a\nb\tc", "a b c", "return comment \"a b c\"", "-m comment --comment \"a b c\" -j RETURN"},
+       "return comment \"say _hi_ it_s a_b\"",
+       "-m comment --comment \"say _hi_ it_s a_b\" -j RETURN"},
+      {"control_chars", "a\nb\tc", "a b c", "return comment \"a b c\"",
+       "-m comment --comment \"a b c\" -j RETURN"},
       {"too_long", long_in, long_out, "return comment \"" + long_out + "\"",
        "-m comment --comment " + long_out + " -j RETURN"},
       {"empty", "", "", "ip daddr 10.0.0.0/8 return", "-A KILO-NAT -d 10.0.0.0/8 -j RETURN"},
@@ -196,11 +202,17 @@ TEST(Validate, Table) {
       {"sample", SampleRuleSet(), nullptr},
       {"empty", RuleSet{}, nullptr},
       {"unprefixed_chain", unprefixed, "must start with KILO-"},
-      {"reserved_chain", [] { RuleSet r; r.AddChain(Family::kIPv4, Table::kNat, "KILO-POSTROUTING"); return r; }(),
+      {"reserved_chain",
+       [] {
+         RuleSet r;
+         r.AddChain(Family::kIPv4, Table::kNat, "KILO-POSTROUTING");
+         return r;
+       }(),
        "reserved"},
       {"duplicate_chain", dup, "declared twice"},
       {"chain_in_two_tables", both_tables, "both nat and filter"},
-      {"undeclared_chain", with_nat({MakeRule(Table::kNat, "KILO-X", {}, {}, "", Verdict::kReturn)}),
+      {"undeclared_chain",
+       with_nat({MakeRule(Table::kNat, "KILO-X", {}, {}, "", Verdict::kReturn)}),
        "neither built-in"},
       {"forward_in_nat", with_nat({MakeRule(Table::kNat, "FORWARD", {}, {}, "", Verdict::kAccept)}),
        "neither built-in"},
@@ -211,7 +223,8 @@ TEST(Validate, Table) {
       {"missing_jump_target",
        with_nat({MakeRule(Table::kNat, "POSTROUTING", {}, {}, "", Verdict::kJump, "KILO-Y")}),
        "jump target KILO-Y"},
-      {"target_on_return", with_nat({MakeRule(Table::kNat, "KILO-NAT", {}, {}, "", Verdict::kReturn, "KILO-NAT")}),
+      {"target_on_return",
+       with_nat({MakeRule(Table::kNat, "KILO-NAT", {}, {}, "", Verdict::kReturn, "KILO-NAT")}),
        "non-jump"},
       {"masquerade_in_filter", with_nat({masq_filter}), "MASQUERADE outside nat"},
   };
@@ -229,7 +242,8 @@ TEST(Validate, Table) {
 
 TEST(IptablesJumpRule, Form) {
   EXPECT_EQ(IptablesJumpRule("POSTROUTING"),
-            "POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j KILO-POSTROUTING");
+            "POSTROUTING -m comment --comment \"Kilo: jump to KILO-POSTROUTING chain\" -j "
+            "KILO-POSTROUTING");
   EXPECT_EQ(IptablesJumpRule("FORWARD"),
             "FORWARD -m comment --comment \"Kilo: jump to KILO-FORWARD chain\" -j KILO-FORWARD");
 }
