@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+bats_require_minimum_version 1.5.0
 # Shared setup for the e2e bats files: one virtual cluster per file (setup_file /
 # teardown_file), logs kept under $BATS_FILE_TMPDIR/cluster/logs and printed on failure.
 E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -64,3 +65,47 @@ retry() {
 pod_ping() { pod_exec "$1" ping -n -q -c1 -W2 "$2" >/dev/null || pod_exec "$1" ping -n -q -c1 -W2 "$2" >/dev/null; }
 # pod_unreachable SRC_NODE DST_IP: two pings both fail.
 pod_unreachable() { ! pod_exec "$1" ping -n -q -c2 -i0.3 -W1 "$2" >/dev/null 2>&1; }
+
+# ann NODE KEY=VALUE...: sets kilo.squat.ai/KEY annotations (overwriting).
+ann() {
+  local n=$1 a args=()
+  shift
+  for a in "$@"; do args+=("kilo.squat.ai/$a"); done
+  kctl annotate --overwrite node "$n" "${args[@]}" >/dev/null
+}
+# unann NODE KEY...: removes kilo.squat.ai/KEY annotations.
+unann() {
+  local n=$1 a args=()
+  shift
+  for a in "$@"; do args+=("kilo.squat.ai/$a-"); done
+  kctl annotate node "$n" "${args[@]}" >/dev/null
+}
+
+# wg_has_peer NODE PUBKEY / wg_lacks_peer NODE PUBKEY
+wg_has_peer() { wg_dump "$1" | awk -v k="$2" 'NR > 1 && $1 == k {f = 1} END {exit !f}'; }
+wg_lacks_peer() { ! wg_has_peer "$@"; }
+# wg_allowed_has NODE CIDR: some peer of NODE has CIDR in its allowed IPs.
+wg_allowed_has() { wg_dump "$1" | awk 'NR > 1 {print $4}' | tr ',' '\n' | grep -qx "$2"; }
+wg_allowed_lacks() { ! wg_allowed_has "$@"; }
+# peer_count_is NODE N
+peer_count_is() { [ "$(wg_peer_count "$1")" -eq "$2" ]; }
+
+# scrape NODE PATH: HTTP GET on the agent's --listen address from inside its namespace.
+scrape() { node_exec "$1" curl -sS --max-time 5 "http://$(node_lan_ip "$1"):1107$2"; }
+# metric NODE NAME: the sum of every series of NAME (labels ignored), e.g. metric aws-1 kilo_nodes.
+metric() {
+  scrape "$1" /metrics | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF; f = 1} END {if (!f) exit 1; printf "%g\n", s}'
+}
+
+# ping_loss_ok FILE MAX_LOST: a finished `ping` output lost at most MAX_LOST packets.
+ping_loss_ok() {
+  local tx rx
+  tx=$(awk '/packets transmitted/ {print $1}' "$1")
+  rx=$(awk '/packets transmitted/ {print $4}' "$1")
+  echo "ping: $tx transmitted, $rx received (max lost $2)" >&2
+  [ -n "$tx" ] && [ -n "$rx" ] && [ "$tx" -gt 0 ] && [ $((tx - rx)) -le "$2" ]
+}
+# wg_field_is NODE PUBKEY FIELD VALUE (re-evaluated on every call, for retry)
+wg_field_is() { [ "$(wg_peer_field "$1" "$2" "$3")" = "$4" ]; }
+# route_has NODE DEST WORDS: `ip route show DEST` on NODE (all tables) contains WORDS.
+route_has() { node_exec "$1" ip -4 route show table all "$2" | grep -q -- "$3"; }

@@ -453,7 +453,7 @@ kg_running() { pid_is "$(cat "$KGE_STATE/pids/$1.kg" 2>/dev/null)" "$KG"; }
 # the matrix; returns 0 when all answered. PING_TARGETS="pod"|"node" (node: private IPs
 # of the nodes, from the node namespaces). Optional: PING_NODES="list" restricts.
 ping_matrix() {
-  local kind=${PING_TARGETS:-pod} nodes out s d ip fail=0
+  local kind=${PING_TARGETS:-pod} nodes out s d ip fail=0 pids=()
   nodes=${PING_NODES:-$(node_names)}
   [ -n "$nodes" ] || { echo "ping_matrix: no nodes (KGE_NODES unset?)" >&2; return 2; }
   out=$(mktemp -d "$KGE_STATE/ping.XXXX")
@@ -469,9 +469,10 @@ ping_matrix() {
           echo FAIL >"$out/$s.$d"
         fi
       ) 3>&- &
+      pids+=($!)
     done
   done
-  wait
+  wait "${pids[@]}"
   printf '%-8s' "$kind:src\\dst" >"$out/matrix"
   for d in $nodes; do printf '%-7s' "$d" >>"$out/matrix"; done
   echo >>"$out/matrix"

@@ -43,8 +43,8 @@ teardown() { e2e_teardown; }
   echo "$output"
   [[ "$output" == *"dst=198.51.100.13"* ]]
   # No port forwarding: the internet cannot open anything towards the lab LAN.
-  ! ip netns exec "$(inet_ns)" ping -c1 -W1 10.30.0.11
-  ! ip netns exec "$(node_ns aws-1)" ping -c1 -W1 10.30.0.11
+  run ! ip netns exec "$(inet_ns)" ping -c1 -W1 10.30.0.11
+  run ! ip netns exec "$(node_ns aws-1)" ping -c1 -W1 10.30.0.11
 }
 
 @test "underlay: public nodes reach each other directly" {
@@ -72,7 +72,7 @@ teardown() { e2e_teardown; }
   [ -z "$(ls -A /var/lib/kilo)" ]
   node_exec aws-1 sh -c 'echo secret >/var/lib/kilo/probe'
   [ ! -e /var/lib/kilo/probe ]
-  ! node_exec lab-2 test -e /var/lib/kilo/probe
+  run ! node_exec lab-2 test -e /var/lib/kilo/probe
 }
 
 @test "underlay: teardown kills what it started and deletes every namespace" {
@@ -83,7 +83,7 @@ teardown() { e2e_teardown; }
   cluster_down
   run ip netns list
   [[ "$output" != *"$KGE_PREFIX"* ]]
-  ! pid_is "$wgpid" wireguard-go
+  run ! pid_is "$wgpid" wireguard-go
   [ -z "$(ls "$KGE_STATE/pids")" ]
   # the file's teardown_file runs again and must be harmless
   cluster_down

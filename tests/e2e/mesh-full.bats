@@ -1,0 +1,46 @@
+#!/usr/bin/env bats
+# Mesh granularity "full": every node is its own segment and keeps a WireGuard peer for
+# every other node. aws-1, aws-2, gcp-1, gcp-2 have public addresses; lab-1 and lab-2 are
+# behind the NAT router with persistent-keepalive (their endpoints are discovered).
+load common
+
+setup_file() {
+  export KGE_GRANULARITY=full KGE_PUBLIC="aws-1 aws-2 gcp-1 gcp-2"
+  e2e_setup_file
+}
+teardown_file() { e2e_teardown_file; }
+setup() { e2e_setup; }
+teardown() { e2e_teardown; }
+
+@test "full: every pod pings every other pod across the 3 locations" {
+  PING_VERBOSE=1 ping_matrix
+}
+
+@test "full: every node pings every other node's private IP" {
+  PING_VERBOSE=1 node_matrix
+}
+
+@test "full: every node has a WireGuard peer for each of the 5 others" {
+  for n in $(node_names); do
+    run wg_peer_count "$n"
+    echo "$n peers: $output"
+    [ "$output" -eq 5 ]
+    [ "$(node_annotation "$n" granularity)" = full ]
+    [ -n "$(node_annotation "$n" wireguard-ip)" ]
+  done
+}
+
+@test "full: traffic between two nodes goes over their direct tunnel (counters grow)" {
+  local k_a k_g a0 g0 a1 g1
+  k_a=$(node_pubkey aws-2)
+  k_g=$(node_pubkey gcp-2)
+  a0=$(wg_peer_field aws-2 "$k_g" rx)
+  g0=$(wg_peer_field gcp-2 "$k_a" rx)
+  pod_exec aws-2 ping -n -q -c 20 -i 0.05 -s 1000 -W 2 "$(node_pod_ip gcp-2)"
+  a1=$(wg_peer_field aws-2 "$k_g" rx)
+  g1=$(wg_peer_field gcp-2 "$k_a" rx)
+  echo "aws-2 rx from gcp-2: $a0 -> $a1; gcp-2 rx from aws-2: $g0 -> $g1"
+  [ $((a1 - a0)) -ge 20000 ]
+  [ $((g1 - g0)) -ge 20000 ]
+  [ "$(wg_peer_field aws-2 "$k_g" endpoint)" = 203.0.113.22:51820 ]
+}
