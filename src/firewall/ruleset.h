@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/ip.h"
@@ -156,9 +157,9 @@ std::string IptablesJumpComment(std::string_view kilo_chain);
 // `POSTROUTING -m comment --comment "Kilo: jump to KILO-POSTROUTING chain" -j KILO-POSTROUTING`.
 std::string IptablesJumpRule(std::string_view builtin_chain);
 
-// Returns the rules of one family as iptables-save lines ("-A CHAIN ..."),
-// grouped by table (nat first, then filter), in the exact form iptables-save
-// prints them. Rules of nat/POSTROUTING go to KILO-POSTROUTING and rules of
+// Returns the rules of one family and table as iptables-save lines
+// ("-A CHAIN ..."), in plan order and in the exact form iptables-save prints
+// them (so the backend can compare them with the saved state). Rules of nat/POSTROUTING go to KILO-POSTROUTING and rules of
 // filter/FORWARD to KILO-FORWARD. REQUIRES: Validate(rs).ok().
 std::vector<std::string> RenderIptablesRules(const RuleSet& rs, Family family, Table table);
 
