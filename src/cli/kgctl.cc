@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "agent/render.h"
+#include "cli/check.h"
 #include "cli/cluster.h"
+#include "cli/completion.h"
 #include "core/firewall_plan.h"
 #include "core/objects_json.h"
 #include "core/peer_object.h"
@@ -143,15 +146,38 @@ int ShowConfPeer(const GlobalOptions& g, const ShowConfOptions& o, const std::st
   return 0;
 }
 
-int Graph(const GlobalOptions& g, const std::string& format) {
-  if (format != "dot") throw Failure{"output format " + format + " unknown; possible values are: dot"};
+int Graph(const GlobalOptions& g, const std::string& format, const std::string& layout) {
+  if (auto s = agent::CheckGraphParams(format, layout); !s.ok()) throw Failure{s.message()};
   Cluster c = Load(g);
   Mesh mesh = BuildMesh(c, c.subnet);
   HostOptions ho;
   ho.port = g.port;
   auto t = Topology::ForHost(mesh, c.LastReadyNode(), ho);
-  std::cout << t->Dot() << "\n";
+  if (format == "dot") {
+    std::cout << t->Dot() << "\n";
+    return 0;
+  }
+  auto out = agent::RenderGraph(t->Dot(), format, layout);
+  if (!out.ok()) throw Failure{out.error()};
+  std::cout << *out;
   return 0;
+}
+
+int Check(const GlobalOptions& g, const std::string& subnet_flag) {
+  Cluster c = Load(g);
+  IPPrefix subnet = c.subnet;
+  if (!subnet_flag.empty()) {
+    auto p = IPPrefix::Parse(subnet_flag);
+    if (!p) throw Failure{"--subnet must be a CIDR; got \"" + subnet_flag + "\""};
+    subnet = *p;
+  }
+  int errors = 0, warnings = 0;
+  for (const auto& f : CheckCluster(c, subnet)) {
+    std::cout << (f.error ? "error: " : "warning: ") << f.message << "\n";
+    (f.error ? errors : warnings)++;
+  }
+  std::cout << errors << " errors, " << warnings << " warnings\n";
+  return errors ? 1 : 0;
 }
 
 struct PlanOptions {
@@ -243,9 +269,19 @@ int Main(int argc, char** argv) {
                  "Read Nodes and Peers from a `kubectl get nodes,peers -o json|yaml` dump (- for stdin)");
   auto* now_opt = app.add_option("--now", now, "Evaluate readiness as of this unix time");
 
-  std::string graph_format = "dot";
-  auto* graph = app.add_subcommand("graph", "Produce a graph in DOT format of the Kilo network");
-  graph->add_option("-o,--output", graph_format, "Output format: dot")->capture_default_str();
+  std::string graph_format = "dot", graph_layout = "circo";
+  auto* graph = app.add_subcommand("graph", "Produce a graph of the Kilo network (DOT, or SVG/PNG rendered with Graphviz)");
+  graph->add_option("-o,--output", graph_format, "Output format: dot, svg, png")->capture_default_str();
+  graph->add_option("--layout", graph_layout, "Graphviz layout for svg/png: circo, dot, fdp, neato, twopi, ...")->capture_default_str();
+
+  std::string check_subnet;
+  auto* check = app.add_subcommand("check", "Lint the cluster: invalid annotations and Peers, nodes not ready and why, "
+                                             "locations without a public endpoint, overlapping CIDRs (exit 1 on errors)");
+  check->add_option("--subnet", check_subnet, "kg's --subnet (default: from the nodes' wireguard-ip annotations)");
+
+  std::string shell;
+  auto* completion = app.add_subcommand("completion", "Print a shell completion script (bash or zsh)");
+  completion->add_option("shell", shell, "bash or zsh")->required();
 
   ShowConfOptions sc;
   auto* showconf = app.add_subcommand("showconf", "Show the WireGuard configuration for a node or peer");
@@ -300,7 +336,14 @@ int Main(int argc, char** argv) {
     return 1;
   }
   try {
-    if (graph->parsed()) return Graph(g, graph_format);
+    if (graph->parsed()) return Graph(g, graph_format, graph_layout);
+    if (check->parsed()) return Check(g, check_subnet);
+    if (completion->parsed()) {
+      if (shell == "bash") std::cout << BashCompletion();
+      else if (shell == "zsh") std::cout << ZshCompletion();
+      else throw Failure{"completion: unknown shell \"" + shell + "\"; use bash or zsh"};
+      return 0;
+    }
     if (sc_node->parsed()) return ShowConfNode(g, sc, node_name);
     if (sc_peer->parsed()) return ShowConfPeer(g, sc, peer_name);
     if (plan_node->parsed()) return Plan(g, po, plan_name);
