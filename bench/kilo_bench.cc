@@ -188,6 +188,44 @@ void BM_DotOnly(benchmark::State& state) {
   state.counters["dot_MB"] = static_cast<double>(bytes) / 1e6;
 }
 
+// The stages of ShowConf, one by one.
+void BM_StageDecode(benchmark::State& state) {
+  const std::string& text = Dump(state.range(0), state.range(1), state.range(2));
+  for (auto _ : state) {
+    auto objs = DecodeClusterObjects(text);
+    benchmark::DoNotOptimize(objs->nodes.data());
+  }
+}
+
+void BM_StageTranslate(benchmark::State& state) {
+  const std::string& text = Dump(state.range(0), state.range(1), state.range(2));
+  auto objs = DecodeClusterObjects(text);
+  for (auto _ : state) {
+    cli::Cluster c = Translate(*objs);
+    benchmark::DoNotOptimize(c.nodes.data());
+  }
+}
+
+void BM_StageBuild(benchmark::State& state) {
+  const std::string& text = Dump(state.range(0), state.range(1), state.range(2));
+  cli::Cluster c = Load(text);
+  for (auto _ : state) {
+    Mesh mesh = BuildMesh(c);
+    benchmark::DoNotOptimize(mesh.segments().data());
+  }
+}
+
+void BM_StageConf(benchmark::State& state) {
+  const std::string& text = Dump(state.range(0), state.range(1), state.range(2));
+  cli::Cluster c = Load(text);
+  Mesh mesh = BuildMesh(c);
+  auto t = Topology::ForHost(mesh, Host(mesh));
+  for (auto _ : state) {
+    std::string out = t->Conf().Render();
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
 void BM_DecodeStatus(benchmark::State& state) {
   const std::string& text = Dump(state.range(0), 10, 0, /*status=*/true);
   size_t nodes = 0;
@@ -213,6 +251,15 @@ BENCHMARK(BM_ShowConf)->Apply(Sizes);
 BENCHMARK(BM_AllConfs)->Apply(Sizes);
 BENCHMARK(BM_Graph)->Apply(Sizes);
 BENCHMARK(BM_DotOnly)->Apply(Sizes);
+void Large(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"nodes", "locs", "peers"});
+  b->Args({5000, 10, 0})->Args({5000, 0, 0})->Args({5000, 0, 1000});
+  b->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(BM_StageDecode)->Apply(Large);
+BENCHMARK(BM_StageTranslate)->Apply(Large);
+BENCHMARK(BM_StageBuild)->Apply(Large);
+BENCHMARK(BM_StageConf)->Apply(Large);
 BENCHMARK(BM_DecodeStatus)->ArgNames({"nodes"})->Arg(5000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
