@@ -219,16 +219,28 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::Create(ClusterConfig confi
       new CurlTransport(std::move(config), std::move(options), std::move(*creds))));
 }
 
-namespace {
-std::atomic<uint64_t> g_next_id{1};
-}
-
 CurlTransport::CurlTransport(ClusterConfig config, CurlTransportOptions options,
                              std::unique_ptr<CredentialProvider> creds)
-    : config_(std::move(config)),
-      options_(std::move(options)),
-      creds_(std::move(creds)),
-      id_(g_next_id.fetch_add(1)) {}
+    : config_(std::move(config)), options_(std::move(options)), creds_(std::move(creds)) {
+  base_url_ = config_.server;
+  if (!config_.tls_server_name.empty()) {
+    // Split "scheme://host[:port][/prefix]".
+    size_t hs = config_.server.find("://") + 3;
+    size_t pe = config_.server.find('/', hs);
+    std::string hostport = config_.server.substr(hs, pe == std::string::npos ? std::string::npos : pe - hs);
+    std::string prefix = pe == std::string::npos ? "" : config_.server.substr(pe);
+    std::string scheme = config_.server.substr(0, hs - 3);
+    std::string host = hostport, port = scheme == "https" ? "443" : "80";
+    size_t colon = hostport.rfind(':');
+    size_t bracket = hostport.rfind(']');
+    if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+      host = hostport.substr(0, colon);
+      port = hostport.substr(colon + 1);
+    }
+    base_url_ = scheme + "://" + config_.tls_server_name + ":" + port + prefix;
+    connect_to_ = config_.tls_server_name + ":" + port + ":" + host + ":" + port;
+  }
+}
 
 CurlTransport::~CurlTransport() = default;
 
@@ -274,7 +286,7 @@ Result<HttpResponse> CurlTransport::WithRetries(const HttpRequest& req, const Ch
 }
 
 Result<HttpResponse> CurlTransport::Perform(const HttpRequest& req, const ChunkCallback* on_chunk) {
-  const std::string url = config_.server + req.path;
+  const std::string url = base_url_ + req.path;
   auto fail = [&](const std::string& m) { return Result<HttpResponse>::Error(m); };
   auto creds = creds_->Get();
   if (!creds) return fail(req.method + " " + url + ": " + creds.error());
@@ -287,8 +299,10 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& req, const ChunkC
     CURL* h;
     bool own;
     curl_slist* headers = nullptr;
+    curl_slist* connect_to = nullptr;
     ~Cleanup() {
       if (headers) curl_slist_free_all(headers);
+      if (connect_to) curl_slist_free_all(connect_to);
       if (own) curl_easy_cleanup(h);
     }
   } cleanup{h, streaming};
@@ -303,6 +317,10 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& req, const ChunkC
 
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  if (!connect_to_.empty()) {
+    cleanup.connect_to = curl_slist_append(nullptr, connect_to_.c_str());
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, cleanup.connect_to);
+  }
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   if (CurlHasHttp2()) curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);

@@ -165,8 +165,11 @@ class CurlTransport final : public Transport {
   const ClusterConfig config_;
   const CurlTransportOptions options_;
   const std::unique_ptr<CredentialProvider> creds_;
-  const std::string ca_pem_;  // certificate-authority(-data), loaded once
-  const uint64_t id_;         // keys the per-thread handle cache
+  // The URL prefix requests go to; with tls-server-name it names that host and
+  // connect_to_ ("name:port:host:port") sends the connection to the real one,
+  // so the certificate is verified against tls-server-name.
+  std::string base_url_;
+  std::string connect_to_;
 };
 
 }  // namespace kilo::k8s

@@ -356,6 +356,67 @@ TEST_F(ApiServerTest, MismatchedCAIsATLSErrorAndNoRequest) {
   EXPECT_FALSE(stats["byPath"].contains("GET /api/v1/nodes/tls-probe")) << stats["byPath"].dump();
 }
 
+TEST_F(ApiServerTest, TLSServerNameIsVerified) {
+  // The emulator's certificate names 127.0.0.1 and localhost.
+  ClusterConfig cfg = emu_.config();
+  cfg.tls_server_name = "localhost";
+  auto good = CurlTransport::Create(cfg);
+  ASSERT_TRUE(good.ok());
+  EXPECT_TRUE(KubeClient(good->get()).CheckPeerCRD().ok());
+  cfg.tls_server_name = "not-the-server.example";
+  auto bad = CurlTransport::Create(cfg);
+  ASSERT_TRUE(bad.ok());
+  Status s = KubeClient(bad->get()).CheckPeerCRD();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("TLS"), std::string::npos) << s.message();
+}
+
+long RssKiB() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+TEST_F(ApiServerTest, FiveThousandNodesStaySmall) {
+  json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
+  for (int i = 0; i < 5000; ++i) {
+    std::string n = "bulk-" + std::to_string(i);
+    json node = NodeBody(n,
+                         {{"kilo.squat.ai/key", "GDDJ/4Y1sd+ErDXvIoEVTg5j2dvVh4C3hk7a6qIpTHA="},
+                          {"kilo.squat.ai/endpoint", "203.0.113." + std::to_string(i % 250) + ":51820"},
+                          {"kilo.squat.ai/internal-ip", "10.0." + std::to_string(i / 250) + "." +
+                                                            std::to_string(i % 250) + "/16"},
+                          {"kilo.squat.ai/last-seen", "1700000000"},
+                          {"kilo.squat.ai/wireguard-ip", ""},
+                          {"kilo.squat.ai/granularity", "location"}},
+                         {{"kubernetes.io/hostname", n}, {"topology.kubernetes.io/region", "r" + std::to_string(i % 7)}});
+    node["status"] = {{"addresses", json::array({{{"type", "InternalIP"}, {"address", "10.0.0.1"}}})},
+                      {"nodeInfo", {{"kubeletVersion", "v1.30.0"}, {"osImage", "Debian GNU/Linux 12"}}}};
+    list["items"].push_back(std::move(node));
+  }
+  long status = 0;
+  emu_.Call("POST", "/_emulator/load", list, "application/json", &status);
+  ASSERT_EQ(status, 200);
+  list = nullptr;
+  long before = RssKiB();
+  InformerOptions o;
+  o.log = [](const std::string& m) { std::fprintf(stderr, "informer: %s\n", m.c_str()); };
+  informer_ = std::make_unique<NodeInformer>(transport_.get(), InformerHandlers<NodeObject>{}, o);
+  auto t0 = std::chrono::steady_clock::now();
+  informer_->Start();
+  ASSERT_TRUE(informer_->WaitForSync(120s)) << informer_->last_error();
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  EXPECT_GE(informer_->size(), 5000u);
+  long grew = RssKiB() - before;
+  std::fprintf(stderr, "5000 nodes: synced in %lld ms, RSS grew by %ld KiB\n",
+               static_cast<long long>(took.count()), grew);
+  // ~1 KiB of strings per node plus map overhead; the JSON is not kept.
+  EXPECT_LT(grew, 40 * 1024) << "KiB";
+}
+
 TEST_F(ApiServerTest, WrongTokenIsAClearAuthenticationError) {
   ClusterConfig cfg = emu_.config();
   cfg.token = "wrong";
