@@ -151,14 +151,45 @@ std::optional<std::map<std::string, Endpoint>> ParseDiscoveredEndpoints(std::str
   return out;
 }
 
+namespace {
+
+// A JSON string as Go's encoding/json writes it (HTML-safe: <, >, & escaped).
+// Keys are public keys in practice, but the map comes from an annotation
+// anyone can write: without escaping it would render invalid JSON.
+void AppendGoJsonString(std::string_view s, std::string* out) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+          *out += "\\u00";
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xf]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+
 std::string RenderDiscoveredEndpoints(const std::map<std::string, Endpoint>& eps) {
   std::string out = "{";
   bool first = true;
   for (const auto& [k, e] : eps) {
     if (!first) out += ',';
     first = false;
-    out += "\"" + k + "\":{\"IP\":\"" + e.ip().String() + "\",\"Port\":" +
-           std::to_string(e.port()) + ",\"Zone\":\"\"}";
+    AppendGoJsonString(k, &out);
+    out += ":{\"IP\":\"" + e.ip().String() + "\",\"Port\":" + std::to_string(e.port()) +
+           ",\"Zone\":\"\"}";
   }
   return out + "}";
 }

@@ -1,7 +1,21 @@
 #include "core/wgconf.h"
 
+#include <optional>
+
 namespace kilo {
 namespace {
+
+// A decimal 0-65535 (ListenPort, PersistentKeepalive); nullopt otherwise.
+std::optional<int> ParsePort16(std::string_view val) {
+  if (val.empty() || val.size() > 5) return std::nullopt;
+  int v = 0;
+  for (char ch : val) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+    v = v * 10 + (ch - '0');
+  }
+  if (v > 65535) return std::nullopt;
+  return v;
+}
 
 std::string_view Trim(std::string_view s) {
   size_t b = s.find_first_not_of(" \t\r");
@@ -80,10 +94,7 @@ WgConf WgConf::Parse(std::string_view text, std::vector<std::string>* errors) {
     std::string_view val = Trim(line.substr(eq + 1));
     if (section == kIface) {
       if (key == "ListenPort") {
-        int v = 0;
-        bool ok = !val.empty() && val.size() <= 5;
-        for (char ch : val) ok = ok && ch >= '0' && ch <= '9', v = v * 10 + (ch - '0');
-        if (ok && v <= 65535) c.listen_port = v; else err(lineno, "bad ListenPort");
+        if (auto v = ParsePort16(val)) c.listen_port = *v; else err(lineno, "bad ListenPort");
       } else if (key == "PrivateKey") {
         if (auto k = Key::Parse(val)) c.private_key = *k; else err(lineno, "bad PrivateKey");
       }
@@ -100,10 +111,11 @@ WgConf WgConf::Parse(std::string_view text, std::vector<std::string>* errors) {
           p.persistent_keepalive = 0;
           continue;
         }
-        int v = 0;
-        bool ok = !val.empty() && val.size() <= 5;
-        for (char ch : val) ok = ok && ch >= '0' && ch <= '9', v = v * 10 + (ch - '0');
-        if (ok && v <= 65535) p.persistent_keepalive = v; else err(lineno, "bad PersistentKeepalive");
+        if (auto v = ParsePort16(val)) {
+          p.persistent_keepalive = *v;
+        } else {
+          err(lineno, "bad PersistentKeepalive");
+        }
       } else if (key == "AllowedIPs") {
         size_t start = 0;
         while (start <= val.size()) {
