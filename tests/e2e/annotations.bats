@@ -3,8 +3,7 @@
 # restores what it changed and waits for the full mesh again before finishing.
 #
 # Extra for this file: a "printer" namespace on the gcp LAN (10.20.0.50, no agent), for
-# allowed-location-ips; an nft port mapping 51821 <-> 51820 on gcp-1's public interface
-# (like a cloud load balancer), for force-endpoint with a changed port.
+# allowed-location-ips.
 load common
 
 setup_file() {
@@ -21,6 +20,7 @@ teardown() { e2e_teardown; }
   k2=$(node_pubkey aws-2)
   [ -n "$k2" ]
   wg_lacks_peer aws-1 "$k2"
+  on_teardown unann aws-2 location
   ann aws-2 location=aws-edge
   retry 40 wg_has_peer aws-1 "$k2"
   retry 40 wg_has_peer gcp-1 "$k2"
@@ -51,6 +51,7 @@ teardown() { e2e_teardown; }
   k1=$(node_pubkey gcp-1)
   k2=$(node_pubkey gcp-2)
   wg_has_peer aws-1 "$k1"
+  on_teardown unann gcp-2 leader
   ann gcp-2 leader=true
   retry 40 wg_has_peer aws-1 "$k2"
   retry 40 wg_has_peer lab-1 "$k2"
@@ -74,40 +75,31 @@ teardown() { e2e_teardown; }
 @test "annotation force-endpoint: peers use the forced address and port" {
   local k1
   k1=$(node_pubkey gcp-1)
-  # gcp-1 is reachable as 203.0.113.21:51821 only through this mapping
-  ip netns exec "$(node_ns gcp-1)" nft -f - <<'NFT'
-table ip kge-portmap {
-  chain pre {
-    type nat hook prerouting priority dstnat; policy accept;
-    iifname "pub0" udp dport 51821 dnat to :51820
-  }
-  chain post {
-    type nat hook postrouting priority srcnat; policy accept;
-    oifname "pub0" udp sport 51820 snat to :51821
-  }
-}
-NFT
-  ip netns exec "$(node_ns gcp-1)" conntrack -F 2>/dev/null || true
+  [ "$(wg_peer_field aws-1 "$k1" endpoint)" = 203.0.113.21:51820 ]
+  on_teardown unann gcp-1 force-endpoint
   ann gcp-1 force-endpoint=203.0.113.21:51821
   retry 40 wg_field_is aws-1 "$k1" endpoint 203.0.113.21:51821
   retry 40 wg_field_is lab-1 "$k1" endpoint 203.0.113.21:51821
+  # as in Kilo, the node's own endpoint port is also its WireGuard listen port
+  retry 40 bash -c "nsenter -t $(cat "$KGE_STATE/pids/gcp-1.wg") -n -m -- wg show kilo0 listen-port | grep -qx 51821"
+  [ "$(node_annotation gcp-1 force-endpoint)" = 203.0.113.21:51821 ]
   wait_mesh 60
   sleep 6 # one more resync: the forced endpoint stays
   [ "$(wg_peer_field aws-1 "$k1" endpoint)" = 203.0.113.21:51821 ]
-  # the packets really arrive on the mapped port
+  # the tunnel packets really go to the new port
   run ip netns exec "$(node_ns gcp-1)" conntrack -L -p udp --orig-port-dst 51821
   echo "$output"
   [[ "$output" == *"dport=51821"* ]]
 
   unann gcp-1 force-endpoint
   retry 40 wg_field_is aws-1 "$k1" endpoint 203.0.113.21:51820
-  ip netns exec "$(node_ns gcp-1)" nft delete table ip kge-portmap
-  ip netns exec "$(node_ns gcp-1)" conntrack -F 2>/dev/null || true
+  retry 40 wg_field_is lab-1 "$k1" endpoint 203.0.113.21:51820
   wait_mesh 60
 }
 
 @test "annotation persistent-keepalive: shows on the peers of that node" {
   local k
+  on_teardown unann aws-1 persistent-keepalive
   ann aws-1 persistent-keepalive=7
   for k in $(node_pubkey gcp-1) $(node_pubkey lab-1); do
     retry 40 wg_field_is aws-1 "$k" keepalive 7
@@ -123,6 +115,8 @@ NFT
 @test "annotation force-internal-ip: a CIDR replaces the detected private IP, '-' removes it" {
   local k2
   k2=$(node_pubkey aws-2)
+  on_teardown ip -n "$(node_ns aws-2)" addr del 10.10.0.112/24 dev lan0
+  on_teardown unann aws-2 force-internal-ip
   ip -n "$(node_ns aws-2)" addr add 10.10.0.112/24 dev lan0
   ann aws-2 force-internal-ip=10.10.0.112/24
   retry 40 route_has aws-1 "$(node_pod_cidr aws-2)" "via 10.10.0.112"
@@ -146,6 +140,7 @@ NFT
 
 @test "annotation allowed-location-ips: a host behind a location becomes reachable, and not after removal" {
   pod_unreachable aws-2 10.20.0.50
+  on_teardown unann gcp-2 allowed-location-ips
   ann gcp-2 allowed-location-ips=10.20.0.50/32
   retry 40 wg_allowed_has aws-1 10.20.0.50/32
   retry 30 pod_ping aws-2 10.20.0.50
@@ -158,6 +153,7 @@ NFT
 }
 
 @test "bad annotation force-endpoint=nonsense: the mesh keeps working and kg logs a warning" {
+  on_teardown unann gcp-2 force-endpoint
   ann gcp-2 force-endpoint=nonsense
   sleep 7 # more than one resync period
   wait_mesh 30

@@ -31,8 +31,24 @@ e2e_teardown_file() {
 
 e2e_setup() { kge_load_env; }
 
-# Every test: a failed test prints the last agent log lines and the last ping matrix.
+# on_teardown CMD...: undo a test's change after the test, pass or fail (so a failed test
+# does not break the next ones).
+on_teardown() { printf '%q ' "$@" >>"$KGE_STATE/undo" && echo >>"$KGE_STATE/undo"; }
+e2e_undo() {
+  [ -s "$KGE_STATE/undo" ] || return 0
+  local line
+  tac "$KGE_STATE/undo" | while read -r line; do eval "$line" >/dev/null 2>&1 || true; done
+  rm -f "$KGE_STATE/undo"
+  # after a failure, give the mesh a chance to settle before the next test
+  if [ -z "${BATS_TEST_COMPLETED:-}" ]; then wait_mesh 60 >/dev/null 2>&1 || true; fi
+}
+# kg_ensure NODE: start the node's agent if it is not running.
+kg_ensure() { kg_running "$1" || kg_start "$1"; }
+
+# Every test: undo its changes; a failed test prints the last agent log lines and the
+# last ping matrix.
 e2e_teardown() {
+  e2e_undo
   if [ -n "${BATS_TEST_COMPLETED:-}" ] || [ -n "${BATS_TEST_SKIPPED:-}" ]; then return 0; fi
   {
     echo "# --- diagnostics after failure of: $BATS_TEST_DESCRIPTION"
@@ -40,7 +56,7 @@ e2e_teardown() {
     local n
     for n in $(node_names); do
       echo "# --- $n kg.log (tail)"
-      tail -n 8 "$KGE_STATE/logs/$n.kg.log" 2>/dev/null | sed 's/^/#   /'
+      tail -n 4 "$KGE_STATE/logs/$n.kg.log" 2>/dev/null | sed 's/^/#   /'
     done
   } >&3
 }

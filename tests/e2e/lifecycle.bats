@@ -10,6 +10,7 @@ teardown_file() { e2e_teardown_file; }
 setup() { e2e_setup; }
 teardown() { e2e_teardown; }
 
+api_ensure() { pid_is "$(cat "$KGE_STATE/pids/api" 2>/dev/null)" serve || api_start; }
 kg_healthy() { [ "$(node_exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$(node_lan_ip "$1"):1107/health")" = 200 ]; }
 
 @test "lifecycle: a restarted agent converges without tearing down working tunnels" {
@@ -18,6 +19,7 @@ kg_healthy() { [ "$(node_exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-
   rx0=$(wg_peer_field aws-1 "$kg" rx)
   bg_start restartping pod_exec aws-2 ping -n -i 0.2 -W 1 -w 25 "$(node_pod_ip gcp-2)"
   sleep 3
+  on_teardown kg_ensure aws-1
   kg_stop aws-1 KILL
   sleep 2
   kg_start aws-1
@@ -36,6 +38,8 @@ kg_healthy() { [ "$(node_exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-
 
 @test "lifecycle: API server down for 60 s: the mesh keeps forwarding; a change after it returns is applied" {
   local t
+  on_teardown unann aws-1 persistent-keepalive
+  on_teardown api_ensure
   api_stop
   echo "API emulator stopped at $(date +%T)"
   for t in 20 40 65; do
@@ -79,6 +83,7 @@ EOF
   cidr=$(node_pod_cidr lab-2)
   wg_allowed_has aws-1 "$cidr"
   echo "lab-2 last-seen: $(node_annotation lab-2 last-seen), now $(date +%s)"
+  on_teardown kg_ensure lab-2
   kg_stop lab-2 KILL
   t0=$SECONDS
   retry 130 wg_allowed_lacks aws-1 "$cidr"

@@ -69,7 +69,7 @@ teardown() { e2e_teardown; }
     echo "$output" | python3 -c '
 import json, sys, time
 n = json.load(sys.stdin); a = n["metadata"].get("annotations", {}); name = n["metadata"]["name"]
-p = lambda k: a.get("kilo.squat.ai/" + k)
+p = lambda k, d=None: a.get("kilo.squat.ai/" + k, d)
 assert p("key") and len(p("key")) == 44, (name, "key", p("key"))
 assert p("endpoint"), (name, "endpoint")
 assert p("internal-ip", "").startswith("10."), (name, "internal-ip", p("internal-ip"))
