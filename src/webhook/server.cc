@@ -1,27 +1,35 @@
 #include "webhook/server.h"
 
-#include <civetweb.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "webhook/validate.h"
 
 namespace kilo::webhook {
 namespace {
 
-constexpr int kMgFeaturesSsl = 0x2;
-constexpr int kMgFeaturesIpv6 = 0x8;
+constexpr size_t kMaxHeaderBytes = 16 * 1024;
 
 // Drains OpenSSL's error queue into one message ("" when empty).
 std::string SslErrors() {
@@ -60,6 +68,19 @@ Status LoadCertificate(SSL_CTX* ctx, const std::string& cert_file, const std::st
   return Status::Ok();
 }
 
+Result<SSL_CTX*> NewServerContext(const std::string& cert_file, const std::string& key_file) {
+  if (Status s = CheckReadable("--cert-file", cert_file); !s.ok()) return s;
+  if (Status s = CheckReadable("--key-file", key_file); !s.ok()) return s;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) return Result<SSL_CTX*>::Error("TLS setup failed: " + SslErrors());
+  Status s = LoadCertificate(ctx, cert_file, key_file);
+  if (!s.ok()) {
+    SSL_CTX_free(ctx);
+    return s;
+  }
+  return ctx;
+}
+
 void StderrLog(std::string_view line) {
   std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
 }
@@ -80,63 +101,269 @@ std::string Q(std::string_view s) {
   return out + "\"";
 }
 
-// Collects civetweb's own error messages so that a failed start can say why.
-struct StartLog {
-  std::mutex mu;
-  std::string text;
-};
-StartLog* g_start_log = nullptr;  // only set while mg_start runs
-
-int CivetLog(const mg_connection*, const char* message) {
-  if (StartLog* l = g_start_log) {
-    std::lock_guard<std::mutex> lock(l->mu);
-    if (!l->text.empty()) l->text += "; ";
-    l->text += message;
-  }
-  return 1;  // don't let civetweb print it
-}
-
 const char* Reason(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
+    case 431: return "Request Header Fields Too Large";
     default: return "Internal Server Error";
   }
 }
 
-void Send(mg_connection* c, const HttpReply& r, bool close) {
-  // Headers written by hand: mg_response_header_* would decide keep-alive by
-  // itself, but we must close after a body we refused to read.
+HttpReply TextReply(int status, std::string body) {
+  HttpReply r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body) + "\n";
+  return r;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// One TLS connection. Blocking I/O bounded by socket timeouts.
+class Conn {
+ public:
+  Conn(SSL* ssl) : ssl_(ssl) {}
+  ~Conn() { SSL_free(ssl_); }
+
+  // Reads more bytes into buf_. false on EOF, error or timeout.
+  bool Fill() {
+    char tmp[16384];
+    int n = SSL_read(ssl_, tmp, sizeof tmp);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  bool Write(std::string_view s) {
+    while (!s.empty()) {
+      int n = SSL_write(ssl_, s.data(), static_cast<int>(std::min<size_t>(s.size(), 1 << 20)));
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  std::string& buf() { return buf_; }
+
+ private:
+  SSL* ssl_;
+  std::string buf_;
+};
+
+bool SendReply(Conn& c, const HttpReply& r, bool close) {
   std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " + Reason(r.status) +
                      "\r\nContent-Type: " + r.content_type +
                      "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
   for (const auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
-  if (close) head += "Connection: close\r\n";
-  head += "\r\n";
-  mg_write(c, head.data(), head.size());
-  mg_write(c, r.body.data(), r.body.size());
+  head += close ? "Connection: close\r\n\r\n" : "\r\n";
+  return c.Write(head + r.body);
 }
 
 }  // namespace
 
+struct WebhookServer::Impl {
+  ServerOptions opts;
+  SSL_CTX* ssl_ctx = nullptr;
+  int listen_fd = -1;
+  int wake[2] = {-1, -1};  // self-pipe: stops the accept loop
+  std::thread acceptor;
+  std::mutex mu;
+  std::condition_variable idle;
+  std::set<int> conns;  // guarded by mu: open connection sockets
+  bool stopping = false;  // guarded by mu
+
+  ~Impl() {
+    if (acceptor.joinable()) {
+      char b = 1;
+      (void)!write(wake[1], &b, 1);
+      acceptor.join();
+    }
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      stopping = true;
+      // Unblock reads of keep-alive connections; their threads then exit.
+      for (int fd : conns) shutdown(fd, SHUT_RDWR);
+      idle.wait(lock, [&] { return conns.empty(); });
+    }
+    if (listen_fd >= 0) close(listen_fd);
+    for (int fd : wake)
+      if (fd >= 0) close(fd);
+    if (ssl_ctx) SSL_CTX_free(ssl_ctx);
+  }
+
+  void Log(std::string_view line) { opts.log(line); }
+
+  void AcceptLoop() {
+    for (;;) {
+      pollfd p[2] = {{listen_fd, POLLIN, 0}, {wake[0], POLLIN, 0}};
+      if (poll(p, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        Log("level=error msg=" + Q("poll failed") + " err=" + Q(std::strerror(errno)));
+        return;
+      }
+      if (p[1].revents) return;
+      if (!(p[0].revents & POLLIN)) continue;
+      int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) continue;  // ECONNABORTED, EMFILE...: keep serving
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (stopping || conns.size() >= static_cast<size_t>(opts.max_connections)) {
+          close(fd);
+          continue;
+        }
+        conns.insert(fd);
+      }
+      std::thread([this, fd] { Serve(fd); }).detach();
+    }
+  }
+
+  void Serve(int fd) {
+    timeval tv{opts.io_timeout_ms / 1000, (opts.io_timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (SSL* ssl = SSL_new(ssl_ctx)) {
+      Conn c(ssl);
+      SSL_set_fd(ssl, fd);
+      if (SSL_accept(ssl) == 1) {
+        while (ServeOne(c)) {
+        }
+        SSL_shutdown(ssl);
+      } else {
+        Log("level=debug msg=" + Q("TLS handshake failed") + " err=" + Q(SslErrors()));
+      }
+    }
+    ERR_clear_error();  // the queue is per thread; leave nothing behind
+    close(fd);
+    std::lock_guard<std::mutex> lock(mu);
+    conns.erase(fd);
+    if (conns.empty()) idle.notify_all();
+  }
+
+  // Serves one request. Returns true to keep the connection open.
+  bool ServeOne(Conn& c) {
+    std::string& buf = c.buf();
+    size_t end;
+    while ((end = buf.find("\r\n\r\n")) == std::string::npos) {
+      if (buf.size() > kMaxHeaderBytes) {
+        SendReply(c, TextReply(431, "request headers too large"), true);
+        return false;
+      }
+      if (!c.Fill()) return false;  // closed, idle timeout, or TLS error
+    }
+    if (end > kMaxHeaderBytes) {
+      SendReply(c, TextReply(431, "request headers too large"), true);
+      return false;
+    }
+    std::string_view head(buf.data(), end);
+    size_t eol = head.find("\r\n");
+    std::string_view line = head.substr(0, eol);
+    size_t sp1 = line.find(' '), sp2 = line.rfind(' ');
+    if (sp1 == std::string_view::npos || sp2 == sp1 ||
+        line.substr(sp2 + 1).rfind("HTTP/1.", 0) != 0) {
+      SendReply(c, TextReply(400, "malformed request line"), true);
+      return false;
+    }
+    std::string method(line.substr(0, sp1));
+    std::string target(line.substr(sp1 + 1, sp2 - sp1 - 1));
+    bool http10 = line.substr(sp2 + 1) == "HTTP/1.0";
+    std::string path = target.substr(0, target.find('?'));
+
+    std::string content_type, expect;
+    bool has_length = false, chunked = false, close = http10;
+    uint64_t length = 0;
+    std::string_view rest = eol == std::string_view::npos ? "" : head.substr(eol + 2);
+    while (!rest.empty()) {
+      size_t nl = rest.find("\r\n");
+      std::string_view h = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? "" : rest.substr(nl + 2);
+      size_t colon = h.find(':');
+      if (colon == std::string_view::npos) continue;
+      std::string name = Lower(Trim(h.substr(0, colon)));
+      std::string_view value = Trim(h.substr(colon + 1));
+      if (name == "content-type") {
+        content_type = value;
+      } else if (name == "content-length") {
+        auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), length);
+        if (value.empty() || ec != std::errc() || p != value.data() + value.size()) {
+          SendReply(c, TextReply(400, "invalid Content-Length"), true);
+          return false;
+        }
+        has_length = true;
+      } else if (name == "transfer-encoding") {
+        chunked = true;
+      } else if (name == "connection") {
+        std::string v = Lower(value);
+        if (v == "close") close = true;
+        if (v == "keep-alive" && http10) close = false;
+      } else if (name == "expect") {
+        expect = Lower(value);
+      }
+    }
+    buf.erase(0, end + 4);
+
+    if (chunked) {
+      // The API server sends a Content-Length; a chunked body we would have
+      // to decode under the size limit is not worth the code.
+      SendReply(c, TextReply(411, "chunked bodies are not supported; send Content-Length"), true);
+      return false;
+    }
+    if (length > kMaxBodyBytes) {
+      // Refused unread: the connection cannot be reused.
+      SendReply(c,
+                TextReply(413, "request body larger than " + std::to_string(kMaxBodyBytes) +
+                                   " bytes"),
+                true);
+      Log("level=info msg=" + Q("request refused") + " method=" + Q(method) + " path=" +
+          Q(path) + " status=413");
+      return false;
+    }
+    if (has_length && length > 0 && expect == "100-continue" && buf.size() < length) {
+      if (!c.Write("HTTP/1.1 100 Continue\r\n\r\n")) return false;
+    }
+    while (buf.size() < length) {
+      if (!c.Fill()) return false;
+    }
+    std::string body = buf.substr(0, length);
+    buf.erase(0, length);
+
+    HttpReply r = HandleRequest(method, path, content_type, body);
+    if (!SendReply(c, r, close)) return false;
+    if (r.status != 200) {
+      Log("level=info msg=" + Q("request refused") + " method=" + Q(method) + " path=" + Q(path) +
+          " status=" + std::to_string(r.status));
+    } else if (path != "/healthz" && r.body.find("\"allowed\":false") != std::string::npos) {
+      Log("level=info msg=" + Q("Peer denied") + " response=" + Q(r.body));
+    }
+    return !close;
+  }
+};
+
 Status CheckCertificate(const std::string& cert_file, const std::string& key_file) {
-  if (Status s = CheckReadable("--cert-file", cert_file); !s.ok()) return s;
-  if (Status s = CheckReadable("--key-file", key_file); !s.ok()) return s;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) return Status::Error("TLS setup failed: " + SslErrors());
-  Status s = LoadCertificate(ctx, cert_file, key_file);
-  SSL_CTX_free(ctx);
-  return s;
+  auto ctx = NewServerContext(cert_file, key_file);
+  if (!ctx.ok()) return ctx.status();
+  SSL_CTX_free(*ctx);
+  return Status::Ok();
 }
 
-Result<std::string> ListenToPorts(std::string_view listen) {
+Result<ListenAddress> ParseListen(std::string_view listen) {
   auto bad = [&](std::string why) {
-    return Result<std::string>::Error("--listen " + std::string(listen) + ": " + why +
-                                      " (want [host]:port, e.g. :8443 or 127.0.0.1:8443)");
+    return Result<ListenAddress>::Error("--listen " + std::string(listen) + ": " + why +
+                                        " (want [host]:port, e.g. :8443 or 127.0.0.1:8443)");
   };
   size_t colon = listen.rfind(':');
   if (colon == std::string_view::npos) return bad("no port");
@@ -145,127 +372,101 @@ Result<std::string> ListenToPorts(std::string_view listen) {
   auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
   if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v > 65535)
     return bad("invalid port");
-  if (host.empty()) {
-    // Go's ":8443" listens on every address, IPv4 and IPv6 ("+" in civetweb).
-    bool v6 = mg_check_feature(kMgFeaturesIpv6) != 0;
-    return (v6 ? "+" : "") + std::to_string(v) + "s";
-  }
-  if (host.front() == '[') {
+  if (!host.empty() && host.front() == '[') {
     if (host.back() != ']' || host.size() < 3) return bad("unterminated IPv6 address");
-  } else if (host.find(':') != std::string_view::npos) {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos || host.find(']') != std::string_view::npos) {
     return bad("IPv6 addresses must be in brackets");
   }
-  return std::string(host) + ":" + std::to_string(v) + "s";
+  return ListenAddress{std::string(host), static_cast<uint16_t>(v)};
 }
+
+namespace {
+
+// Binds and listens. An empty host listens on every address: IPv6 with
+// IPV6_V6ONLY off (dual stack, like Go), else IPv4 where IPv6 is missing.
+Result<int> Listen(const ListenAddress& a, const std::string& flag) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(a.port);
+  int rc = getaddrinfo(a.host.empty() ? nullptr : a.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) return Result<int>::Error("--listen " + flag + ": " + gai_strerror(rc));
+  std::vector<addrinfo*> order;
+  for (addrinfo* ai = res; ai; ai = ai->ai_next) order.push_back(ai);
+  // Wildcard: IPv6 first, so that the dual-stack socket wins.
+  std::stable_sort(order.begin(), order.end(), [](addrinfo* x, addrinfo* y) {
+    return x->ai_family == AF_INET6 && y->ai_family != AF_INET6;
+  });
+  std::string err = "no address";
+  int fd = -1;
+  for (addrinfo* ai : order) {
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+      err = std::strerror(errno);
+      continue;
+    }
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ai->ai_family == AF_INET6 && a.host.empty())
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 128) == 0) break;
+    err = std::strerror(errno);
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) return Result<int>::Error("cannot listen on " + flag + ": " + err);
+  return fd;
+}
+
+int BoundPort(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<WebhookServer>> WebhookServer::Start(ServerOptions opts) {
   using R = Result<std::unique_ptr<WebhookServer>>;
   if (!opts.log) opts.log = StderrLog;
-  if (Status s = CheckCertificate(opts.cert_file, opts.key_file); !s.ok()) return R(s);
-  auto ports = ListenToPorts(opts.listen);
-  if (!ports.ok()) return R(ports.status());
-
-  static std::once_flag init;
-  std::call_once(init, [] { mg_init_library(kMgFeaturesSsl); });
-  if (!mg_check_feature(kMgFeaturesSsl))
-    return R::Error("TLS is not available: civetweb was built without SSL support");
+  if (opts.max_connections <= 0) opts.max_connections = 64;
+  if (opts.io_timeout_ms <= 0) opts.io_timeout_ms = 10000;
+  auto addr = ParseListen(opts.listen);
+  if (!addr.ok()) return R(addr.status());
+  auto ctx = NewServerContext(opts.cert_file, opts.key_file);
+  if (!ctx.ok()) return R(ctx.status());
+  signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<WebhookServer> s(new WebhookServer());
-  s->opts_ = std::move(opts);
-  std::string threads = std::to_string(s->opts_.threads > 0 ? s->opts_.threads : 8);
-  const char* options[] = {"listening_ports", ports->c_str(),
-                           "num_threads", threads.c_str(),
-                           "request_timeout_ms", "10000",
-                           "enable_keep_alive", "yes",
-                           "keep_alive_timeout_ms", "30000",
-                           nullptr};
-  mg_callbacks cb{};
-  cb.init_ssl = &WebhookServer::InitSsl;
-  cb.log_message = &CivetLog;
-
-  static std::mutex start_mu;  // g_start_log is process-wide
-  StartLog log;
-  {
-    std::lock_guard<std::mutex> lock(start_mu);
-    g_start_log = &log;
-    s->ctx_ = mg_start(&cb, s.get(), options);
-    g_start_log = nullptr;
-  }
-  if (!s->ctx_) {
-    std::string why = log.text.empty() ? "address in use or not a local IP address" : log.text;
-    // civetweb loads OpenSSL with dlopen("libssl.so"): say so when that fails.
-    if (why.find("libssl") != std::string::npos || why.find("libcrypto") != std::string::npos)
-      why += " (civetweb loads OpenSSL at run time: install libssl-dev or link libssl.so)";
-    return R::Error("cannot serve HTTPS on " + s->opts_.listen + ": " + why);
-  }
-  mg_set_request_handler(s->ctx_, "/", &WebhookServer::Handle, s.get());
-  mg_server_port sp[4];
-  int n = mg_get_server_ports(s->ctx_, 4, sp);
-  if (n > 0) s->port_ = sp[0].port;
+  s->impl_ = std::make_unique<Impl>();
+  Impl& impl = *s->impl_;
+  impl.ssl_ctx = *ctx;
+  impl.opts = std::move(opts);
+  auto fd = Listen(*addr, impl.opts.listen);
+  if (!fd.ok()) return R(fd.status());
+  impl.listen_fd = *fd;
+  if (pipe2(impl.wake, O_CLOEXEC) != 0)
+    return R::Error(std::string("pipe: ") + std::strerror(errno));
+  s->port_ = BoundPort(impl.listen_fd);
+  impl.acceptor = std::thread([&impl] { impl.AcceptLoop(); });
   return R(std::move(s));
 }
 
-WebhookServer::~WebhookServer() {
-  if (ctx_) mg_stop(ctx_);
-}
-
-int WebhookServer::InitSsl(void* ssl_ctx, void* self_ptr) {
-  auto* self = static_cast<WebhookServer*>(self_ptr);
-  Status s = LoadCertificate(static_cast<SSL_CTX*>(ssl_ctx), self->opts_.cert_file,
-                             self->opts_.key_file);
-  if (!s.ok()) {
-    self->opts_.log("level=error msg=" + Q("TLS setup failed") + " err=" + Q(s.message()));
-    return -1;
-  }
-  return 1;  // certificate set up here; civetweb must not look for its own
-}
-
-int WebhookServer::Handle(mg_connection* c, void* self_ptr) {
-  auto* self = static_cast<WebhookServer*>(self_ptr);
-  const mg_request_info* ri = mg_get_request_info(c);
-  std::string_view method = ri->request_method ? ri->request_method : "";
-  std::string_view path = ri->local_uri ? ri->local_uri : "";
-  const char* ct = mg_get_header(c, "Content-Type");
-  std::string body;
-  bool too_large = ri->content_length > static_cast<long long>(kMaxBodyBytes);
-  if (!too_large && method == "POST") {
-    // content_length is -1 for chunked bodies: read until the limit either way.
-    char buf[16384];
-    while (body.size() <= kMaxBodyBytes) {
-      int n = mg_read(c, buf, sizeof buf);
-      if (n <= 0) break;
-      body.append(buf, static_cast<size_t>(n));
-    }
-    too_large = body.size() > kMaxBodyBytes;
-  }
-  HttpReply r;
-  if (too_large) {
-    r.status = 413;
-    r.content_type = "text/plain; charset=utf-8";
-    r.body = "request body larger than " + std::to_string(kMaxBodyBytes) + " bytes\n";
-  } else {
-    r = HandleRequest(method, path, ct ? ct : "", body);
-  }
-  // After refusing a body we did not read, the connection cannot be reused.
-  Send(c, r, too_large);
-  if (r.status != 200) {
-    self->opts_.log("level=info msg=" + Q("request refused") + " method=" + Q(method) +
-                    " path=" + Q(path) + " status=" + std::to_string(r.status));
-  } else if (path != "/healthz" && r.body.find("\"allowed\":false") != std::string::npos) {
-    self->opts_.log("level=info msg=" + Q("Peer denied") + " response=" + Q(r.body));
-  }
-  return r.status;
-}
+WebhookServer::~WebhookServer() = default;
 
 int RunWebhook(int argc, char** argv) {
   CLI::App app{"kg webhook: HTTPS validating admission webhook that rejects invalid Kilo Peers",
                "webhook"};
   ServerOptions opts;
   std::string log_level = "info";
-  app.add_option("--cert-file", opts.cert_file, "PEM certificate for TLS")->required();
+  app.add_option("--cert-file", opts.cert_file, "PEM certificate (chain) for TLS")->required();
   app.add_option("--key-file", opts.key_file, "PEM private key for TLS")->required();
-  app.add_option("--listen", opts.listen, "Address to serve HTTPS on")
-      ->capture_default_str();
+  app.add_option("--listen", opts.listen, "Address to serve HTTPS on")->capture_default_str();
   app.add_option("--log-level", log_level, "Log level: all, debug, info, warn, error, none")
       ->check(CLI::IsMember({"all", "debug", "info", "warn", "error", "none"}))
       ->capture_default_str();
@@ -274,9 +475,17 @@ int RunWebhook(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  bool quiet = log_level == "warn" || log_level == "error" || log_level == "none";
-  opts.log = [quiet](std::string_view line) {
-    if (quiet && line.rfind("level=error", 0) != 0) return;
+  int min = log_level == "all" || log_level == "debug" ? 0
+            : log_level == "info"                      ? 1
+            : log_level == "warn"                      ? 2
+            : log_level == "error"                     ? 3
+                                                       : 4;
+  opts.log = [min](std::string_view line) {
+    int lvl = line.rfind("level=debug", 0) == 0  ? 0
+              : line.rfind("level=info", 0) == 0 ? 1
+              : line.rfind("level=warn", 0) == 0 ? 2
+                                                 : 3;
+    if (lvl < min) return;
     char ts[32];
     std::time_t now = std::time(nullptr);
     std::tm tm{};
@@ -285,15 +494,13 @@ int RunWebhook(int argc, char** argv) {
     std::fprintf(stderr, "ts=%s %.*s\n", ts, static_cast<int>(line.size()), line.data());
   };
 
-  // Block the stop signals before civetweb starts its threads (they inherit
-  // the mask), so that sigwait below is the only place they are delivered.
+  // Block the stop signals before any thread starts (threads inherit the
+  // mask), so that sigwait below is the only place they are delivered.
   sigset_t stop, old;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, &old);
-  // A client closing early must not kill the process with SIGPIPE.
-  signal(SIGPIPE, SIG_IGN);
 
   auto server = WebhookServer::Start(opts);
   if (!server.ok()) {

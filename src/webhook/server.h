@@ -1,17 +1,22 @@
 #pragma once
 // `kg webhook`: the HTTPS server of the Peer validating admission webhook.
 // Request handling is validate.h's HandleRequest; this file adds TLS,
-// listening, body limits and signal handling (civetweb + OpenSSL).
+// listening, HTTP/1.1 framing, limits and signal handling, on OpenSSL.
+//
+// Why not civetweb (which kg's metrics endpoint uses): Debian's civetweb 1.15
+// loads OpenSSL with dlopen and crashes (call through a null function pointer)
+// on the first TLS handshake against OpenSSL 3. The webhook needs little HTTP:
+// one POST endpoint with a bounded body, so a small server on OpenSSL is less
+// risk than a patched civetweb.
 
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <cstdint>
 
 #include "core/status.h"
 
-struct mg_context;
-struct mg_connection;
 
 namespace kilo::webhook {
 
@@ -21,7 +26,10 @@ struct ServerOptions {
   // "[host]:port": ":8443", "0.0.0.0:8443", "[::]:8443", "127.0.0.1:0" (port 0:
   // any free port, see WebhookServer::port()).
   std::string listen = ":8443";
-  int threads = 8;
+  // Connections served at once; more are closed on accept.
+  int max_connections = 64;
+  // Per read/write timeout (also bounds the TLS handshake and idle keep-alive).
+  int io_timeout_ms = 10000;
   // Receives one log line per event (no trailing newline). Defaults to stderr.
   std::function<void(std::string_view)> log;
 };
@@ -31,12 +39,19 @@ struct ServerOptions {
 // `--key-file /etc/kilo/tls.key: No such file or directory`.
 Status CheckCertificate(const std::string& cert_file, const std::string& key_file);
 
-// Converts a --listen value to civetweb's listening_ports syntax with TLS
-// ("8443s", "127.0.0.1:8443s", "[::1]:8443s"). Error for a malformed value.
-Result<std::string> ListenToPorts(std::string_view listen);
+struct ListenAddress {
+  std::string host;  // "" = every address (IPv6 and IPv4); no brackets
+  uint16_t port = 0;
+};
+// Parses a --listen value like Go's net.Listen: "[host]:port", IPv6 hosts in
+// brackets. Error for a malformed value.
+Result<ListenAddress> ParseListen(std::string_view listen);
 
-// A running webhook server. Thread-safe: requests are served on civetweb's
-// worker threads; destruction stops the server and waits for them.
+// A running webhook server: an accept thread and one thread per connection
+// (HTTP/1.1 keep-alive, no pipelining guarantees beyond in-order replies).
+// Destruction stops accepting, shuts down open connections and waits for
+// their threads. Start() ignores SIGPIPE process-wide (OpenSSL writes with
+// write(2), so a peer closing early would otherwise kill the process).
 class WebhookServer {
  public:
   // Starts serving. Errors: bad certificate/key, malformed or unusable listen
@@ -51,11 +66,8 @@ class WebhookServer {
 
  private:
   WebhookServer() = default;
-  static int Handle(::mg_connection* c, void* self);
-  static int InitSsl(void* ssl_ctx, void* self);
-
-  ServerOptions opts_;
-  mg_context* ctx_ = nullptr;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
   int port_ = 0;
 };
 

@@ -392,13 +392,21 @@ TEST(HttpMiscTest, DeeplyNestedBodyDoesNotCrash) {
 // ---- server helpers (no sockets) ----
 
 TEST(ListenTest, Forms) {
-  EXPECT_EQ(ListenToPorts("127.0.0.1:8443").value(), "127.0.0.1:8443s");
-  EXPECT_EQ(ListenToPorts("[::1]:8443").value(), "[::1]:8443s");
-  auto any = ListenToPorts(":8443");
-  ASSERT_TRUE(any.ok());
-  EXPECT_TRUE(*any == "8443s" || *any == "+8443s") << *any;
-  for (const char* bad : {"8443", ":", ":x", ":65536", "::1:8443", "[::1:8443", ""}) {
-    auto r = ListenToPorts(bad);
+  struct Ok {
+    const char* in;
+    const char* host;
+    uint16_t port;
+  };
+  for (const Ok& c : {Ok{":8443", "", 8443}, Ok{"127.0.0.1:8443", "127.0.0.1", 8443},
+                      Ok{"[::1]:9443", "::1", 9443}, Ok{"[::]:0", "::", 0},
+                      Ok{"localhost:8443", "localhost", 8443}}) {
+    auto r = ParseListen(c.in);
+    ASSERT_TRUE(r.ok()) << c.in << ": " << r.error();
+    EXPECT_EQ(r->host, c.host) << c.in;
+    EXPECT_EQ(r->port, c.port) << c.in;
+  }
+  for (const char* bad : {"8443", ":", ":x", ":65536", "::1:8443", "[::1:8443", "", ":-1"}) {
+    auto r = ParseListen(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
       EXPECT_NE(r.error().find("--listen"), std::string::npos) << r.error();
