@@ -106,6 +106,7 @@ class Informer {
   void Start();
   // Wakes the thread (cancelling an in-flight request) and joins it. No
   // handler runs after Stop() returns. Idempotent.
+  // REQUIRES: not called from a handler (it would join its own thread).
   void Stop();
 
   // True once the first LIST has been delivered to the handlers.
