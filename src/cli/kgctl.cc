@@ -11,6 +11,7 @@
 #include "cli/check.h"
 #include "cli/cluster.h"
 #include "cli/completion.h"
+#include "cli/connect.h"
 #include "core/firewall_plan.h"
 #include "core/objects_json.h"
 #include "core/peer_object.h"
@@ -320,6 +321,26 @@ int Main(int argc, char** argv) {
         ->delimiter(',');
   }
 
+  ConnectOptions co;
+  auto* connect = app.add_subcommand("connect", "Connect this Linux host to the cluster as a Peer over WireGuard");
+  connect->add_option("name", co.peer_name, "Name of the Peer (default: the hostname)");
+  connect->add_option("--interface,-i", co.iface, "Name of the Kilo interface to use; if it does not exist, it will be created")
+      ->capture_default_str();
+  connect->add_option("--allowed-ip,-a", co.allowed_ip, "Allowed IP of the peer (required unless the Peer exists)");
+  connect->add_option("--allowed-ips", co.allowed_ips, "Additional allowed IPs of the cluster, e.g. the service CIDR")
+      ->delimiter(',');
+  connect->add_option("--mtu", co.mtu, "The MTU for the WireGuard interface")->capture_default_str();
+  connect->add_option("--persistent-keepalive", co.persistent_keepalive,
+                      "How often should WireGuard send keepalives? Setting to 0 will disable sending keepalives")
+      ->capture_default_str();
+  connect->add_option("--private-key", co.private_key_file, "Path to an existing WireGuard private key file");
+  connect->add_option("--resync-period", co.resync_period, "How often should Kilo reconcile?")->capture_default_str();
+  connect->add_option("--log-level", co.log_level, "Log level to use. Possible values: all, debug, info, warn, error, none")
+      ->capture_default_str();
+  connect->add_flag("--clean-up", co.clean_up, "Should Kilo clean up the routes, interface and Peer when it shuts down?")
+      ->capture_default_str();
+  connect->fallthrough();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -347,6 +368,7 @@ int Main(int argc, char** argv) {
     if (sc_node->parsed()) return ShowConfNode(g, sc, node_name);
     if (sc_peer->parsed()) return ShowConfPeer(g, sc, peer_name);
     if (plan_node->parsed()) return Plan(g, po, plan_name);
+    if (connect->parsed()) return RunConnect(g, co);
   } catch (const Failure& f) {
     std::cout.flush();
     std::cerr << f.message << "\n";
