@@ -103,16 +103,26 @@ std::string Q(std::string_view s) {
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Internal Server Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return "Internal Server Error";
   }
 }
 
@@ -132,7 +142,8 @@ std::string Lower(std::string_view s) {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -165,13 +176,13 @@ class Conn {
   std::string buf_;
 };
 
-bool SendReply(Conn& c, const HttpReply& r, bool close) {
+bool SendReply(Conn& c, const HttpReply& r, bool close, bool head_only = false) {
   std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " + Reason(r.status) +
                      "\r\nContent-Type: " + r.content_type +
                      "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
   for (const auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
   head += close ? "Connection: close\r\n\r\n" : "\r\n";
-  return c.Write(head + r.body);
+  return c.Write(head_only ? head : head + r.body);
 }
 
 }  // namespace
@@ -184,7 +195,7 @@ struct WebhookServer::Impl {
   std::thread acceptor;
   std::mutex mu;
   std::condition_variable idle;
-  std::set<int> conns;  // guarded by mu: open connection sockets
+  std::set<int> conns;    // guarded by mu: open connection sockets
   bool stopping = false;  // guarded by mu
 
   ~Impl() {
@@ -248,9 +259,11 @@ struct WebhookServer::Impl {
       }
     }
     ERR_clear_error();  // the queue is per thread; leave nothing behind
-    close(fd);
+    // Erase and close under the lock: once closed, accept() may hand out the
+    // same number for a new connection, which must not be erased by us.
     std::lock_guard<std::mutex> lock(mu);
     conns.erase(fd);
+    close(fd);
     if (conns.empty()) idle.notify_all();
   }
 
@@ -324,12 +337,11 @@ struct WebhookServer::Impl {
     }
     if (length > kMaxBodyBytes) {
       // Refused unread: the connection cannot be reused.
-      SendReply(c,
-                TextReply(413, "request body larger than " + std::to_string(kMaxBodyBytes) +
-                                   " bytes"),
-                true);
-      Log("level=info msg=" + Q("request refused") + " method=" + Q(method) + " path=" +
-          Q(path) + " status=413");
+      SendReply(
+          c, TextReply(413, "request body larger than " + std::to_string(kMaxBodyBytes) + " bytes"),
+          true);
+      Log("level=info msg=" + Q("request refused") + " method=" + Q(method) + " path=" + Q(path) +
+          " status=413");
       return false;
     }
     if (has_length && length > 0 && expect == "100-continue" && buf.size() < length) {
@@ -342,7 +354,7 @@ struct WebhookServer::Impl {
     buf.erase(0, length);
 
     HttpReply r = HandleRequest(method, path, content_type, body);
-    if (!SendReply(c, r, close)) return false;
+    if (!SendReply(c, r, close, method == "HEAD")) return false;
     if (r.status != 200) {
       Log("level=info msg=" + Q("request refused") + " method=" + Q(method) + " path=" + Q(path) +
           " status=" + std::to_string(r.status));

@@ -9,14 +9,13 @@
 // one POST endpoint with a bounded body, so a small server on OpenSSL is less
 // risk than a patched civetweb.
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <cstdint>
 
 #include "core/status.h"
-
 
 namespace kilo::webhook {
 

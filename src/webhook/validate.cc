@@ -348,8 +348,8 @@ HttpReply HandleRequest(std::string_view method, std::string_view path,
       return r;
     }
     if (MediaType(content_type) != "application/json")
-      return Text(415, "unsupported Content-Type " + Quote(content_type) +
-                           "; expected application/json");
+      return Text(
+          415, "unsupported Content-Type " + Quote(content_type) + "; expected application/json");
     if (body.size() > kMaxBodyBytes)
       return Text(413, "request body larger than " + std::to_string(kMaxBodyBytes) + " bytes");
     json review;

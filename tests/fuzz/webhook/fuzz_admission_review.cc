@@ -31,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                      "problem not naming a field: %s", p.c_str());
       }
       FUZZ_CHECK(!d->uid.empty(), "decision without the request uid");
-      std::string out = AdmissionResponse(*d).dump(-1, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace);
+      std::string out =
+          AdmissionResponse(*d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       FUZZ_CHECK(!out.empty(), "empty response");
     } else {
       FUZZ_CHECK(!d.error().empty(), "error without a message");
