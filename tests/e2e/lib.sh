@@ -148,7 +148,7 @@ wait_for() {
 # pid_is PID WORD: the process exists and its command line mentions WORD (guards against
 # killing a recycled PID).
 pid_is() {
-  [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q -- "$2"
+  [ -n "$1" ] && [ -r "/proc/$1/cmdline" ] && { tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null | grep -q -- "$2"
 }
 
 # kill_pid PIDFILE WORD [GRACE]: SIGTERM, wait up to GRACE s, then SIGKILL.
@@ -345,10 +345,28 @@ host_ns() { echo "${KGE_PREFIX}h-$1"; }
 
 # ---------------------------------------------------------------------------- API
 
+# The emulator's certificates take seconds to make on a busy machine; they only depend on
+# the address, so every run reuses one set (a test-only CA in a root-only directory).
+KGE_CERT_CACHE=${KGE_CERT_CACHE:-/tmp/kilo-e2e-certs}
+kge_certs_from_cache() {
+  local f
+  for f in ca.crt ca.key server.crt server.key server.host; do
+    [ -s "$KGE_CERT_CACHE/$f" ] || return 0
+  done
+  [ -s "$KGE_STATE/api/server.host" ] && return 0
+  cp "$KGE_CERT_CACHE"/{ca.crt,ca.key,server.crt,server.key,server.host} "$KGE_STATE/api/" 2>/dev/null || true
+}
+kge_certs_to_cache() {
+  [ -s "$KGE_CERT_CACHE/server.host" ] && return 0
+  mkdir -p -m 0700 "$KGE_CERT_CACHE" && cp "$KGE_STATE"/api/{ca.crt,ca.key,server.crt,server.key,server.host} "$KGE_CERT_CACHE/" 2>/dev/null || true
+}
+
 api_start() {
   local inet
   inet=$(inet_ns)
   rm -f "$KGE_STATE/kubeconfig.ready"
+  mkdir -p "$KGE_STATE/api"
+  kge_certs_from_cache
   ip netns exec "$inet" "$REPO/tests/apiserver/serve" --host "$KGE_API_IP" --port "$KGE_API_PORT" \
     --kubeconfig "$KGE_STATE/kubeconfig.ready" --state-dir "$KGE_STATE/api" \
     >>"$KGE_STATE/logs/apiserver.log" 2>&1 </dev/null 3>&- &
@@ -356,7 +374,7 @@ api_start() {
   local i
   for ((i = 0; i < 300; i++)); do
     [ -s "$KGE_STATE/kubeconfig.ready" ] && break
-    pid_is "$(cat "$KGE_STATE/pids/api")" serve || {
+    kill -0 "$(cat "$KGE_STATE/pids/api")" 2>/dev/null || {
       tail -20 "$KGE_STATE/logs/apiserver.log" >&2
       kge_die "API emulator exited during start-up (log above)"
       return 1
@@ -365,6 +383,7 @@ api_start() {
   done
   [ -s "$KGE_STATE/kubeconfig.ready" ] || { kge_die "API emulator did not write its kubeconfig within 30 s"; return 1; }
   cp "$KGE_STATE/kubeconfig.ready" "$KGE_STATE/kubeconfig"
+  kge_certs_to_cache
 }
 
 api_stop() { kill_pid "$KGE_STATE/pids/api" serve 10; }
@@ -387,9 +406,11 @@ kge_node_objects() {
 
 # ---------------------------------------------------------------------------- agents
 
-# wg_start NODE: wireguard-go kilo0 in the node's netns and a new private mount namespace.
-wg_start() {
-  local n=$1 ns pid i
+# wg_start NODE: wireguard-go kilo0 in the node's netns and a new private mount namespace
+# (wg_launch starts it, wg_wait waits for its UAPI socket).
+wg_start() { wg_launch "$1" && wg_wait "$1"; }
+wg_launch() {
+  local n=$1 ns
   ns=$(node_ns "$n")
   ip netns exec "$ns" unshare -m --propagation private sh -c '
     set -e
@@ -398,8 +419,11 @@ wg_start() {
     mount -t tmpfs -o mode=0755 kge-cni /etc/cni/net.d
     LOG_LEVEL=error WG_PROCESS_FOREGROUND=1 exec wireguard-go kilo0' \
     >>"$KGE_STATE/logs/$n.wireguard-go.log" 2>&1 </dev/null 3>&- &
-  pid=$!
-  echo "$pid" >"$KGE_STATE/pids/$n.wg"
+  echo $! >"$KGE_STATE/pids/$n.wg"
+}
+wg_wait() {
+  local n=$1 pid i
+  pid=$(cat "$KGE_STATE/pids/$n.wg")
   for ((i = 0; i < 100; i++)); do
     pid_is "$pid" wireguard-go && nsenter -t "$pid" -m -- test -S /var/run/wireguard/kilo0.sock && return 0
     kill -0 "$pid" 2>/dev/null || break
@@ -570,8 +594,9 @@ cluster_up() {
     return 0
   fi
   log_step "step 4/5 wireguard-go + kg on every node"
+  for n in $(node_names); do wg_launch "$n"; done
   for n in $(node_names); do
-    wg_start "$n" || { kge_die "step 4/5 wireguard-go on $n"; cluster_down; return 1; }
+    wg_wait "$n" || { kge_die "step 4/5 wireguard-go on $n"; cluster_down; return 1; }
     kg_start "$n" || { kge_die "step 4/5 kg on $n"; cluster_down; return 1; }
   done
   sleep 1

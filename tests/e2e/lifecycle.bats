@@ -111,7 +111,8 @@ EOF
   run ip -n "$ns" -4 route show table all proto static
   echo "routes after: $output"
   [ -z "$output" ]
-  run ip -n "$ns" -4 route show table 1107
+  run bash -c "ip -n $ns -4 route show table 1107 2>/dev/null"
+  echo "table 1107 after: $output"
   [ -z "$output" ]
   run ip -n "$ns" -4 rule show
   echo "rules after: $output"

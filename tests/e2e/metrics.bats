@@ -66,9 +66,12 @@ EOF
   e0=$(metric aws-1 kilo_errors_total)
   on_teardown emu_admin reset-faults
   on_teardown unann aws-1 persistent-keepalive
+  # the agents' watches fail (re-list/re-watch answered 500) ...
   emu_admin 'fail?code=500&count=40'
   emu_admin close-watches
-  retry 60 metric_gt aws-1 kilo_errors_total "$e0"
+  # ... and aws-1's next heartbeat (PATCH of its Node, every 30 s) fails 3 times
+  emu_admin 'fail?code=500&count=3&method=PATCH&path_prefix=/api/v1/nodes/aws-1'
+  retry 45 metric_gt aws-1 kilo_errors_total "$e0"
   e1=$(metric aws-1 kilo_errors_total)
   echo "kilo_errors_total on aws-1: $e0 -> $e1"
   scrape aws-1 /metrics | grep '^kilo_errors_total'
