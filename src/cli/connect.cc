@@ -56,11 +56,16 @@ std::optional<std::chrono::milliseconds> ParseGoDuration(const std::string& s) {
     size_t u = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     std::string unit = s.substr(u, i - u);
-    if (unit == "ms") total += v;
-    else if (unit == "s") total += v * 1000;
-    else if (unit == "m") total += v * 60000;
-    else if (unit == "h") total += v * 3600000;
-    else return std::nullopt;
+    if (unit == "ms")
+      total += v;
+    else if (unit == "s")
+      total += v * 1000;
+    else if (unit == "m")
+      total += v * 60000;
+    else if (unit == "h")
+      total += v * 3600000;
+    else
+      return std::nullopt;
   }
   return std::chrono::milliseconds(static_cast<int64_t>(total));
 }
@@ -69,18 +74,23 @@ Result<ConnectConfig> ValidateConnectOptions(const ConnectOptions& o, const std:
   using R = Result<ConnectConfig>;
   ConnectConfig c;
   c.peer_name = o.peer_name.empty() ? hostname : o.peer_name;
-  if (c.peer_name.empty()) return R::Error("no Peer name given and the hostname is empty; run `kgctl connect NAME`");
+  if (c.peer_name.empty())
+    return R::Error("no Peer name given and the hostname is empty; run `kgctl connect NAME`");
   if (!IsDNS1123Subdomain(c.peer_name))
-    return R::Error("Peer name \"" + c.peer_name +
-                    "\" is not a valid Kubernetes object name (lower-case letters, digits, '-' and '.'); "
-                    "pass one as `kgctl connect NAME`");
+    return R::Error(
+        "Peer name \"" + c.peer_name +
+        "\" is not a valid Kubernetes object name (lower-case letters, digits, '-' and '.'); "
+        "pass one as `kgctl connect NAME`");
   if (o.iface.empty() || o.iface.size() > 15 || o.iface.find('/') != std::string::npos ||
       o.iface.find(' ') != std::string::npos || o.iface == "." || o.iface == "..")
-    return R::Error("--interface \"" + o.iface + "\" is not a valid interface name (1-15 characters, no '/' or spaces)");
+    return R::Error("--interface \"" + o.iface +
+                    "\" is not a valid interface name (1-15 characters, no '/' or spaces)");
   c.iface = o.iface;
   if (!o.allowed_ip.empty()) {
     auto p = IPPrefix::Parse(o.allowed_ip);
-    if (!p) return R::Error("--allowed-ip must be a CIDR such as 10.5.0.1/32; got \"" + o.allowed_ip + "\"");
+    if (!p)
+      return R::Error("--allowed-ip must be a CIDR such as 10.5.0.1/32; got \"" + o.allowed_ip +
+                      "\"");
     c.allowed_ip = *p;
   }
   for (const auto& a : o.allowed_ips) {
@@ -97,14 +107,16 @@ Result<ConnectConfig> ValidateConnectOptions(const ConnectOptions& o, const std:
   c.persistent_keepalive = o.persistent_keepalive;
   auto d = ParseGoDuration(o.resync_period);
   if (!d || d->count() <= 0)
-    return R::Error("--resync-period must be a positive duration such as 30s; got \"" + o.resync_period + "\"");
+    return R::Error("--resync-period must be a positive duration such as 30s; got \"" +
+                    o.resync_period + "\"");
   c.resync_period = *d;
   static const std::map<std::string, LogLevel> kLevels = {
       {"all", LogLevel::kAll},   {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
       {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}, {"none", LogLevel::kNone}};
   auto it = kLevels.find(o.log_level);
   if (it == kLevels.end())
-    return R::Error("log level " + o.log_level + " unknown; possible values are: all, debug, info, warn, error, none");
+    return R::Error("log level " + o.log_level +
+                    " unknown; possible values are: all, debug, info, warn, error, none");
   c.log_level = it->second;
   c.private_key_file = o.private_key_file;
   c.clean_up = o.clean_up;
@@ -125,8 +137,8 @@ Result<Key> LoadPrivateKeyFile(const std::string& path) {
   return *k;
 }
 
-PeerObject BuildPeerObject(const std::string& name, const IPPrefix& allowed_ip, const Key& public_key,
-                           int persistent_keepalive) {
+PeerObject BuildPeerObject(const std::string& name, const IPPrefix& allowed_ip,
+                           const Key& public_key, int persistent_keepalive) {
   PeerObject p;
   p.name = name;
   p.allowed_ips = {allowed_ip.String()};
@@ -199,16 +211,20 @@ namespace {
 class Logger {
  public:
   explicit Logger(LogLevel level) : level_(level) {}
-  void Debug(const std::string& msg, const std::vector<std::pair<std::string, std::string>>& kv = {}) {
+  void Debug(const std::string& msg,
+             const std::vector<std::pair<std::string, std::string> >& kv = {}) {
     Log(LogLevel::kDebug, "debug", msg, kv);
   }
-  void Info(const std::string& msg, const std::vector<std::pair<std::string, std::string>>& kv = {}) {
+  void Info(const std::string& msg,
+            const std::vector<std::pair<std::string, std::string> >& kv = {}) {
     Log(LogLevel::kInfo, "info", msg, kv);
   }
-  void Warn(const std::string& msg, const std::vector<std::pair<std::string, std::string>>& kv = {}) {
+  void Warn(const std::string& msg,
+            const std::vector<std::pair<std::string, std::string> >& kv = {}) {
     Log(LogLevel::kWarn, "warn", msg, kv);
   }
-  void Error(const std::string& msg, const std::vector<std::pair<std::string, std::string>>& kv = {}) {
+  void Error(const std::string& msg,
+             const std::vector<std::pair<std::string, std::string> >& kv = {}) {
     Log(LogLevel::kError, "error", msg, kv);
   }
   bool debug() const { return level_ <= LogLevel::kDebug; }
@@ -229,7 +245,7 @@ class Logger {
     return out + "\"";
   }
   void Log(LogLevel l, const char* name, const std::string& msg,
-           const std::vector<std::pair<std::string, std::string>>& kv) {
+           const std::vector<std::pair<std::string, std::string> >& kv) {
     if (level_ == LogLevel::kNone || l < level_) return;
     char ts[32];
     time_t now = time(nullptr);
@@ -264,9 +280,10 @@ std::optional<IPAddr> ResolveHost(const std::string& name) {
   std::optional<IPAddr> out;
   char buf[INET6_ADDRSTRLEN];
   for (addrinfo* a = res; a && !out; a = a->ai_next) {
-    const void* src = a->ai_family == AF_INET
-                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    const void* src =
+        a->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
     if (inet_ntop(a->ai_family, src, buf, sizeof buf)) out = IPAddr::Parse(buf);
   }
   freeaddrinfo(res);
@@ -279,9 +296,9 @@ std::optional<IPAddr> ResolveHost(const std::string& name) {
 class WireGuardGo {
  public:
   ~WireGuardGo() = default;
-  static Result<std::unique_ptr<WireGuardGo>> Start(const std::string& iface, bool debug,
-                                                    netlink::NetlinkClient& nl) {
-    using R = Result<std::unique_ptr<WireGuardGo>>;
+  static Result<std::unique_ptr<WireGuardGo> > Start(const std::string& iface, bool debug,
+                                                     netlink::NetlinkClient& nl) {
+    using R = Result<std::unique_ptr<WireGuardGo> >;
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t empty;
@@ -316,11 +333,14 @@ class WireGuardGo {
       int status = 0;
       if (waitpid(pid, &status, WNOHANG) == pid) {
         w->pid_ = 0;
-        return R::Error("wireguard-go " + iface + " exited during start-up (status " + std::to_string(status) + ")");
+        return R::Error("wireguard-go " + iface + " exited during start-up (status " +
+                        std::to_string(status) + ")");
       }
       struct stat stbuf;
       auto link = nl.FindLink(iface);
-      if (stat(sock.c_str(), &stbuf) == 0 && S_ISSOCK(stbuf.st_mode) && link.ok() && link->has_value()) return w;
+      if (stat(sock.c_str(), &stbuf) == 0 && S_ISSOCK(stbuf.st_mode) && link.ok() &&
+          link->has_value())
+        return w;
       usleep(50 * 1000);
     }
     w->Stop();
@@ -391,9 +411,10 @@ class Connector {
     if (!existing.ok()) return existing.status().Wrap("failed to get peer " + c_.peer_name);
     if (!existing->has_value()) {
       if (!c_.allowed_ip)
-        return Status::Error("the Peer \"" + c_.peer_name +
-                             "\" does not exist yet: give this host's WireGuard IP with --allowed-ip, e.g. "
-                             "--allowed-ip 10.5.0.1/32");
+        return Status::Error(
+            "the Peer \"" + c_.peer_name +
+            "\" does not exist yet: give this host's WireGuard IP with --allowed-ip, e.g. "
+            "--allowed-ip 10.5.0.1/32");
       auto created = client_->CreatePeer(
           BuildPeerObject(c_.peer_name, *c_.allowed_ip, public_key, c_.persistent_keepalive));
       if (!created.ok()) return created.status().Wrap("failed to create peer");
@@ -405,7 +426,8 @@ class Connector {
       if (!k || *k != public_key)
         return Status::Error("the Peer \"" + c_.peer_name +
                              "\" already exists with another public key: pass its private key with "
-                             "--private-key FILE, or remove it (kubectl delete peer " + c_.peer_name + ")");
+                             "--private-key FILE, or remove it (kubectl delete peer " +
+                             c_.peer_name + ")");
       if (!c_.allowed_ip) {
         for (const auto& a : p.allowed_ips)
           if (auto pfx = IPPrefix::Parse(a)) {
@@ -413,9 +435,11 @@ class Connector {
             break;
           }
         if (!c_.allowed_ip)
-          return Status::Error("the Peer \"" + c_.peer_name + "\" has no valid allowed IP; pass --allowed-ip");
+          return Status::Error("the Peer \"" + c_.peer_name +
+                               "\" has no valid allowed IP; pass --allowed-ip");
       }
-      log_->Info("using existing peer", {{"peer", c_.peer_name}, {"allowed-ip", c_.allowed_ip->String()}});
+      log_->Info("using existing peer",
+                 {{"peer", c_.peer_name}, {"allowed-ip", c_.allowed_ip->String()}});
     }
 
     auto nl = netlink::RtnlClient::Open();
@@ -438,11 +462,12 @@ class Connector {
     ph.on_add = [this](const PeerObject&) { dirty_ = true; };
     ph.on_update = [this](const PeerObject&, const PeerObject&) { dirty_ = true; };
     ph.on_delete = [this](const PeerObject&) { dirty_ = true; };
-    nodes_ = std::make_unique<k8s::Informer<NodeObject>>(transport_.get(), nh, io);
-    peers_ = std::make_unique<k8s::Informer<PeerObject>>(transport_.get(), ph, io);
+    nodes_ = std::make_unique<k8s::Informer<NodeObject> >(transport_.get(), nh, io);
+    peers_ = std::make_unique<k8s::Informer<PeerObject> >(transport_.get(), ph, io);
     nodes_->Start();
     peers_->Start();
-    if (!nodes_->WaitForSync(std::chrono::seconds(30)) || !peers_->WaitForSync(std::chrono::seconds(30)))
+    if (!nodes_->WaitForSync(std::chrono::seconds(30)) ||
+        !peers_->WaitForSync(std::chrono::seconds(30)))
       log_->Warn("the Node and Peer caches did not sync within 30 s; retrying in the background",
                  {{"err", nodes_->last_error() + peers_->last_error()}});
     return Status::Ok();
@@ -453,9 +478,11 @@ class Connector {
     if (!link.ok()) return link.status();
     if (link->has_value()) {
       if (!wg_->Exists(c_.iface))
-        return Status::Error("interface " + c_.iface +
-                             " exists but is not a WireGuard interface; choose another with --interface");
-      log_->Info("using existing WireGuard interface", {{"name", c_.iface}, {"backend", wg_->Backend()}});
+        return Status::Error(
+            "interface " + c_.iface +
+            " exists but is not a WireGuard interface; choose another with --interface");
+      log_->Info("using existing WireGuard interface",
+                 {{"name", c_.iface}, {"backend", wg_->Backend()}});
       return Status::Ok();
     }
     netlink::LinkSpec spec;
@@ -477,8 +504,9 @@ class Connector {
       return Status::Error("failed to create wg interface: " + ks.message() + "; and " + w.error());
     wggo_ = std::move(*w);
     made_link_ = true;
-    log_->Info("created WireGuard interface",
-               {{"name", c_.iface}, {"backend", "wireguard-go"}, {"pid", std::to_string(wggo_->pid())}});
+    log_->Info(
+        "created WireGuard interface",
+        {{"name", c_.iface}, {"backend", "wireguard-go"}, {"pid", std::to_string(wggo_->pid())}});
     return Status::Ok();
   }
 
@@ -553,15 +581,16 @@ class Connector {
     if (auto w = wg_->Apply(c_.iface, dev); !w.ok()) {
       log_->Error("failed to configure WireGuard", {{"err", w.error()}});
     } else if (*w > 0) {
-      log_->Info("configured WireGuard", {{"peers", std::to_string(dev.peers.size())},
-                                          {"writes", std::to_string(*w)}});
+      log_->Info("configured WireGuard",
+                 {{"peers", std::to_string(dev.peers.size())}, {"writes", std::to_string(*w)}});
     }
     // Interface (someone may have reset it).
     if (auto link = nl_->FindLink(c_.iface); link.ok() && link->has_value()) {
       if (!(*link)->up) (void)nl_->SetLinkUp(c_.iface, true);
       if ((*link)->mtu != c_.mtu) (void)nl_->SetLinkMTU(c_.iface, c_.mtu);
     }
-    if (auto s = ConvergeAddress(); !s.ok()) log_->Error("failed to set the interface address", {{"err", s.message()}});
+    if (auto s = ConvergeAddress(); !s.ok())
+      log_->Error("failed to set the interface address", {{"err", s.message()}});
     // Routes.
     std::vector<netlink::Route> routes;
     for (const auto& r : st->routes) {
@@ -578,8 +607,10 @@ class Connector {
     if (!rc.ok()) {
       log_->Error("failed to update route table", {{"err", rc.error()}});
     } else if (rc->writes() > 0) {
-      log_->Info("updated routes", {{"added", std::to_string(rc->added)}, {"removed", std::to_string(rc->removed)}});
-      if (log_->debug()) log_->Debug("routes", {{"routes", RenderConnectRoutes(st->routes, c_.iface)}});
+      log_->Info("updated routes",
+                 {{"added", std::to_string(rc->added)}, {"removed", std::to_string(rc->removed)}});
+      if (log_->debug())
+        log_->Debug("routes", {{"routes", RenderConnectRoutes(st->routes, c_.iface)}});
     }
   }
 
@@ -594,7 +625,8 @@ class Connector {
   }
 
   void Loop() {
-    log_->Info("starting syncer", {{"resync-period", std::to_string(c_.resync_period.count()) + "ms"}});
+    log_->Info("starting syncer",
+               {{"resync-period", std::to_string(c_.resync_period.count()) + "ms"}});
     auto next = std::chrono::steady_clock::now();
     for (;;) {
       if (dirty_.exchange(false) || std::chrono::steady_clock::now() >= next) {
@@ -616,7 +648,8 @@ class Connector {
     if (peers_) peers_->Stop();
     if (!c_.clean_up) {
       if (wggo_) {
-        log_->Info("leaving wireguard-go running (--clean-up=false)", {{"pid", std::to_string(wggo_->pid())}});
+        log_->Info("leaving wireguard-go running (--clean-up=false)",
+                   {{"pid", std::to_string(wggo_->pid())}});
         wggo_->Detach();
       }
       return;
@@ -655,8 +688,8 @@ class Connector {
   std::unique_ptr<netlink::NetlinkClient> nl_;
   std::unique_ptr<wg::WireGuardClient> wg_;
   std::unique_ptr<WireGuardGo> wggo_;
-  std::unique_ptr<k8s::Informer<NodeObject>> nodes_;
-  std::unique_ptr<k8s::Informer<PeerObject>> peers_;
+  std::unique_ptr<k8s::Informer<NodeObject> > nodes_;
+  std::unique_ptr<k8s::Informer<PeerObject> > peers_;
   std::atomic<bool> dirty_{true};
   std::set<std::string> warned_;
   bool created_peer_ = false;

@@ -2,6 +2,8 @@
 // WireGuard config and routes (Kilo's PeerConf + PeerRoutes) for a small
 // cluster, compared as text.
 
+#include "cli/connect.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -9,7 +11,6 @@
 #include <string>
 #include <vector>
 
-#include "cli/connect.h"
 #include "core/peer_routes.h"
 #include "core/translate.h"
 
@@ -28,8 +29,9 @@ Key KeyFrom(uint8_t seed) {
   return Key(b).Public();
 }
 
-NodeObject MakeNode(const std::string& name, const std::string& location, const std::string& endpoint,
-                    const std::string& internal_ip, const std::string& pod_cidr, uint8_t key_seed,
+NodeObject MakeNode(const std::string& name, const std::string& location,
+                    const std::string& endpoint, const std::string& internal_ip,
+                    const std::string& pod_cidr, uint8_t key_seed,
                     const std::string& wireguard_ip = "") {
   NodeObject n;
   n.name = name;
@@ -44,7 +46,8 @@ NodeObject MakeNode(const std::string& name, const std::string& location, const 
   return n;
 }
 
-PeerObject MakePeer(const std::string& name, const std::string& aip, uint8_t key_seed, int keepalive) {
+PeerObject MakePeer(const std::string& name, const std::string& aip, uint8_t key_seed,
+                    int keepalive) {
   PeerObject p;
   p.name = name;
   p.allowed_ips = {aip};
@@ -59,9 +62,11 @@ PeerObject MakePeer(const std::string& name, const std::string& aip, uint8_t key
 // Peers: laptop (us) and phone.
 ClusterObjects SmallCluster() {
   ClusterObjects o;
-  o.nodes.push_back(MakeNode("a1", "a", "198.51.100.1:51820", "10.0.1.1/24", "10.2.1.0/24", 1, "10.4.0.1/16"));
+  o.nodes.push_back(
+      MakeNode("a1", "a", "198.51.100.1:51820", "10.0.1.1/24", "10.2.1.0/24", 1, "10.4.0.1/16"));
   o.nodes.push_back(MakeNode("a2", "a", "10.0.1.2:51820", "10.0.1.2/24", "10.2.3.0/24", 2));
-  NodeObject b1 = MakeNode("b1", "b", "10.0.2.1:51820", "10.0.2.1/24", "10.2.2.0/24", 3, "10.4.0.2/16");
+  NodeObject b1 =
+      MakeNode("b1", "b", "10.0.2.1:51820", "10.0.2.1/24", "10.2.2.0/24", 3, "10.4.0.2/16");
   b1.annotations["kilo.squat.ai/allowed-location-ips"] = "192.168.50.0/24";
   b1.annotations["kilo.squat.ai/persistent-keepalive"] = "10";
   o.nodes.push_back(b1);
@@ -123,7 +128,8 @@ TEST(PeerRoutes, AdditionalIPsViaFirstSegmentWhenNotAlreadyPlanned) {
   std::string text = RenderConnectRoutes(routes, "kilo0");
   EXPECT_NE(text.find("route 10.5.0.1/32 dev kilo0\n"), std::string::npos) << text;
   EXPECT_EQ(text.find("10.5.0.2/32"), std::string::npos) << text;
-  const std::string tail = "route 10.5.0.1/32 dev kilo0\nroute 10.96.0.0/12 via 10.4.0.1 dev kilo0 onlink\n";
+  const std::string tail =
+      "route 10.5.0.1/32 dev kilo0\nroute 10.96.0.0/12 via 10.4.0.1 dev kilo0 onlink\n";
   ASSERT_GE(text.size(), tail.size());
   EXPECT_EQ(text.substr(text.size() - tail.size()), tail) << text;
 }
@@ -135,7 +141,8 @@ TEST(ConnectState, PeerConfIsShowconfPeerAndNattedKeepalives) {
   ASSERT_EQ(st->conf.peers.size(), 3u);  // two segments and the phone
   EXPECT_FALSE(st->conf.private_key.has_value());
   std::string text = st->conf.Render();
-  EXPECT_NE(text.find("AllowedIPs = 10.2.1.0/24, 10.0.1.1/32, 10.2.3.0/24, 10.0.1.2/32, 10.4.0.1/32, 10.96.0.0/12"),
+  EXPECT_NE(text.find("AllowedIPs = 10.2.1.0/24, 10.0.1.1/32, 10.2.3.0/24, 10.0.1.2/32, "
+                      "10.4.0.1/32, 10.96.0.0/12"),
             std::string::npos)
       << text;
   EXPECT_NE(text.find("Endpoint = 198.51.100.1:51820"), std::string::npos) << text;
@@ -178,22 +185,30 @@ ConnectOptions With(void (*f)(ConnectOptions&)) {
 TEST(Flags, Table) {
   const std::vector<FlagCase> cases = {
       {"defaults", With([](ConnectOptions&) {}), nullptr},
-      {"bad allowed-ip", With([](ConnectOptions& o) { o.allowed_ip = "10.5.0.1"; }), "--allowed-ip must be a CIDR"},
+      {"bad allowed-ip", With([](ConnectOptions& o) { o.allowed_ip = "10.5.0.1"; }),
+       "--allowed-ip must be a CIDR"},
       {"no allowed-ip is fine here", With([](ConnectOptions& o) { o.allowed_ip = ""; }), nullptr},
-      {"bad allowed-ips", With([](ConnectOptions& o) { o.allowed_ips = {"10.96.0.0/12", "x"}; }),
+      {"bad allowed-ips", With([](ConnectOptions& o) {
+         o.allowed_ips = {"10.96.0.0/12", "x"};
+       }),
        "--allowed-ips must contain only valid CIDRs; got \"x\""},
-      {"mtu too small", With([](ConnectOptions& o) { o.mtu = 100; }), "--mtu must be between 576 and 65535"},
+      {"mtu too small", With([](ConnectOptions& o) { o.mtu = 100; }),
+       "--mtu must be between 576 and 65535"},
       {"mtu too big", With([](ConnectOptions& o) { o.mtu = 70000; }), "--mtu"},
-      {"negative keepalive", With([](ConnectOptions& o) { o.persistent_keepalive = -1; }), "--persistent-keepalive"},
+      {"negative keepalive", With([](ConnectOptions& o) { o.persistent_keepalive = -1; }),
+       "--persistent-keepalive"},
       {"keepalive off", With([](ConnectOptions& o) { o.persistent_keepalive = 0; }), nullptr},
-      {"bad resync", With([](ConnectOptions& o) { o.resync_period = "30"; }), "--resync-period must be a positive duration"},
+      {"bad resync", With([](ConnectOptions& o) { o.resync_period = "30"; }),
+       "--resync-period must be a positive duration"},
       {"zero resync", With([](ConnectOptions& o) { o.resync_period = "0s"; }), "--resync-period"},
       {"compound resync", With([](ConnectOptions& o) { o.resync_period = "1m30s"; }), nullptr},
       {"bad log level", With([](ConnectOptions& o) { o.log_level = "loud"; }),
        "log level loud unknown; possible values are: all, debug, info, warn, error, none"},
-      {"bad peer name", With([](ConnectOptions& o) { o.peer_name = "My_Laptop"; }), "not a valid Kubernetes object name"},
+      {"bad peer name", With([](ConnectOptions& o) { o.peer_name = "My_Laptop"; }),
+       "not a valid Kubernetes object name"},
       {"bad interface", With([](ConnectOptions& o) { o.iface = "a/b"; }), "--interface"},
-      {"long interface", With([](ConnectOptions& o) { o.iface = "abcdefghijklmnop"; }), "--interface"},
+      {"long interface", With([](ConnectOptions& o) { o.iface = "abcdefghijklmnop"; }),
+       "--interface"},
   };
   for (const auto& tc : cases) {
     auto r = ValidateConnectOptions(tc.opts, "host-1");
@@ -219,7 +234,7 @@ TEST(Flags, DefaultsAndParsedValues) {
   EXPECT_EQ(c->persistent_keepalive, 10);
   EXPECT_TRUE(c->clean_up);
   EXPECT_EQ(c->resync_period, std::chrono::milliseconds(90000));
-  EXPECT_EQ(c->allowed_ip->String(), "10.5.0.7/24");   // host bits kept (interface address)
+  EXPECT_EQ(c->allowed_ip->String(), "10.5.0.7/24");      // host bits kept (interface address)
   EXPECT_EQ(c->allowed_ips[0].String(), "10.96.0.0/12");  // network form
   EXPECT_EQ(ParseGoDuration("250ms"), std::chrono::milliseconds(250));
   EXPECT_EQ(ParseGoDuration("1.5s"), std::chrono::milliseconds(1500));
@@ -245,10 +260,12 @@ TEST(PeerObject, Construction) {
   EXPECT_TRUE(peer->Ready());
   EXPECT_EQ(peer->public_key, pub);
 #ifdef KILO_HAVE_K8S
-  EXPECT_EQ(k8s::EncodePeerJson(p).dump(),
-            "{\"apiVersion\":\"kilo.squat.ai/v1alpha1\",\"kind\":\"Peer\",\"metadata\":{\"name\":\"laptop\"},"
-            "\"spec\":{\"allowedIPs\":[\"10.5.0.1/32\"],\"persistentKeepalive\":10,\"publicKey\":\"" +
-                pub.String() + "\"}}");
+  EXPECT_EQ(
+      k8s::EncodePeerJson(p).dump(),
+      "{\"apiVersion\":\"kilo.squat.ai/"
+      "v1alpha1\",\"kind\":\"Peer\",\"metadata\":{\"name\":\"laptop\"},"
+      "\"spec\":{\"allowedIPs\":[\"10.5.0.1/32\"],\"persistentKeepalive\":10,\"publicKey\":\"" +
+          pub.String() + "\"}}");
 #endif
 }
 
