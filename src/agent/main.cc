@@ -22,6 +22,7 @@
 #include "k8s/transport.h"
 #include "netlink/discovery.h"
 #include "netlink/rtnl.h"
+#include "webhook/server.h"
 
 namespace kilo::agent {
 namespace {
@@ -145,6 +146,8 @@ void Notify() {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // `kg webhook ...`: the Peer-validation admission webhook.
+  if (argc > 1 && std::string(argv[1]) == "webhook") return webhook::RunWebhook(argc - 1, argv + 1);
   CLI::App app{"kg: the Kilo agent; converges this node's WireGuard mesh"};
   Flags f;
   app.add_option("--backend", f.backend, "The backend for the mesh. Possible values: kubernetes")->capture_default_str();
