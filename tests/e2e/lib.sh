@@ -477,13 +477,17 @@ kg_running() { pid_is "$(cat "$KGE_STATE/pids/$1.kg" 2>/dev/null)" "$KG"; }
 # the matrix; returns 0 when all answered. PING_TARGETS="pod"|"node" (node: private IPs
 # of the nodes, from the node namespaces). Optional: PING_NODES="list" restricts.
 ping_matrix() {
-  local kind=${PING_TARGETS:-pod} nodes out s d ip fail=0 pids=()
+  local kind=${PING_TARGETS:-pod} nodes out s d ip fail=0 pids=() failed=""
   nodes=${PING_NODES:-$(node_names)}
   [ -n "$nodes" ] || { echo "ping_matrix: no nodes (KGE_NODES unset?)" >&2; return 2; }
   out=$(mktemp -d "$KGE_STATE/ping.XXXX")
   for s in $nodes; do
     for d in $nodes; do
       [ "$s" = "$d" ] && continue
+      if [ -n "${PING_ONLY:-}" ] && [[ " $PING_ONLY " != *" $s.$d "* ]]; then
+        echo ok >"$out/$s.$d"
+        continue
+      fi
       if [ "$kind" = pod ]; then ip=$(node_pod_ip "$d"); else ip=$(node_lan_ip "$d"); fi
       (
         if [ "$kind" = pod ]; then cmd=(pod_exec "$s"); else cmd=(ip netns exec "$(node_ns "$s")"); fi
@@ -505,12 +509,13 @@ ping_matrix() {
     for d in $nodes; do
       if [ "$s" = "$d" ]; then printf '%-7s' "-" >>"$out/matrix"; else
         printf '%-7s' "$(cat "$out/$s.$d")" >>"$out/matrix"
-        [ "$(cat "$out/$s.$d")" = ok ] || fail=1
+        [ "$(cat "$out/$s.$d")" = ok ] || { fail=1; failed+="$s.$d "; }
       fi
     done
     echo >>"$out/matrix"
   done
   cp "$out/matrix" "$KGE_STATE/last-ping-matrix"
+  echo "$failed" >"$KGE_STATE/last-ping-failed"
   if ((fail)) || [ -n "${PING_VERBOSE:-}" ]; then cat "$out/matrix" >&2; fi
   rm -rf "$out"
   return $fail
@@ -522,18 +527,24 @@ node_matrix() { PING_TARGETS=node ping_matrix; }
 wait_mesh() {
   local t=${1:-60} end
   end=$((SECONDS + t))
+  local only=""
   while :; do
-    if ping_matrix 2>/dev/null; then
-      log_step "mesh: every pod reaches every other pod"
-      return 0
+    # After a failed round only the failed pairs are pinged again; success is confirmed
+    # by one more full round.
+    if PING_ONLY=$only ping_matrix 2>/dev/null; then
+      if [ -z "$only" ] || ping_matrix 2>/dev/null; then
+        log_step "mesh: every pod reaches every other pod"
+        return 0
+      fi
     fi
+    only=$(cat "$KGE_STATE/last-ping-failed")
     if ((SECONDS >= end)); then
       echo "wait_mesh: not every pod reaches every other pod after ${t}s:" >&2
       cat "$KGE_STATE/last-ping-matrix" >&2
       kge_diag >&2
       return 1
     fi
-    sleep 2
+    sleep 1
   done
 }
 
