@@ -167,6 +167,17 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
     }
     s.allowed_location_ips = std::move(kept);
   }
+  auto by_key = [](const std::map<std::string, Endpoint>& in, std::map<Key, Endpoint>* out) {
+    for (const auto& [k, e] : in) {
+      auto key = Key::Parse(k);
+      if (key && key->String() == k) out->emplace(*key, e);
+    }
+  };
+  by_key(m.discovered_, &m.discovered_by_key_);
+  for (const auto& n : m.nodes_) {
+    if (!n->discovered_endpoints.empty())
+      by_key(n->discovered_endpoints, &m.node_discovered_by_key_[n.get()]);
+  }
   return m;
 }
 
@@ -196,7 +207,8 @@ std::optional<Topology> Topology::ForHost(const Mesh& mesh, const std::string& h
   t.port_ = opts.port;
   t.private_key_ = opts.private_key;
   t.keepalive_ = opts.persistent_keepalive.value_or(n->persistent_keepalive);
-  t.host_discovered_ = &n->discovered_endpoints;
+  if (auto it = mesh.node_discovered_by_key_.find(n); it != mesh.node_discovered_by_key_.end())
+    t.host_discovered_ = &it->second;
   t.wireguard_cidr_ = t.leader_ ? IPPrefix(s.wireguard_ip, mesh.options().subnet.bits())
                                 : mesh.options().subnet;
   return t;
@@ -205,11 +217,11 @@ std::optional<Topology> Topology::ForHost(const Mesh& mesh, const std::string& h
 std::optional<Endpoint> Topology::UpdateEndpoint(const std::optional<Endpoint>& declared,
                                                  const Key& key, int remote_keepalive) const {
   if (remote_keepalive == 0) return declared;
-  std::string k = key.String();
   if (host_discovered_) {
-    if (auto it = host_discovered_->find(k); it != host_discovered_->end()) return it->second;
+    if (auto it = host_discovered_->find(key); it != host_discovered_->end()) return it->second;
   }
-  if (auto it = mesh_->discovered().find(k); it != mesh_->discovered().end()) return it->second;
+  const auto& all = mesh_->discovered_by_key_;
+  if (auto it = all.find(key); it != all.end()) return it->second;
   return declared;
 }
 

@@ -70,6 +70,13 @@ class Mesh {
   std::vector<Segment> segments_;
   std::vector<Peer> peers_;
   std::map<std::string, Endpoint> discovered_;
+  // The same, and each node's own, keyed by Key: UpdateEndpoint runs for
+  // every peer of every host, and formatting the key as base64 for a string
+  // lookup dominated the all-hosts computation. Only entries whose string is
+  // the canonical base64 of a key (the only ones a string lookup can hit).
+  std::map<Key, Endpoint> discovered_by_key_;
+  std::map<const Node*, std::map<Key, Endpoint>> node_discovered_by_key_;
+  friend class Topology;
 };
 
 // Options of the local host.
@@ -138,7 +145,7 @@ class Topology {
   int port_ = kDefaultPort;
   std::optional<Key> private_key_;
   int keepalive_ = 0;
-  const std::map<std::string, Endpoint>* host_discovered_ = nullptr;
+  const std::map<Key, Endpoint>* host_discovered_ = nullptr;  // may be null
 };
 
 }  // namespace kilo

@@ -68,7 +68,10 @@ const std::string* Find(const KiloAnnotations& a, const char* key) { return a.Ge
 
 std::string Warning::String() const {
   std::string what = kind == "node" ? "annotation " : "field ";
-  return kind + " \"" + name + "\": " + what + field + "=\"" + value + "\": " + reason;
+  // The name comes from the input too (a dump file is not validated by an
+  // API server): keep the warning on one line, as the value is.
+  return kind + " \"" + Display(name) + "\": " + what + Display(field) + "=\"" + value +
+         "\": " + reason;
 }
 
 std::optional<int64_t> ParseGoInt64(std::string_view s) {

@@ -29,7 +29,11 @@ if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
   CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD_DIR" -DKILO_FUZZ=ON -DKILO_TESTS=OFF \
     -DKILO_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 fi
-cmake --build "$BUILD_DIR" -j"$JOBS" --target "${TARGETS[@]}" >/dev/null
+if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target "${TARGETS[@]}" >"$BUILD_DIR/fuzz-build.log" 2>&1; then
+  tail -30 "$BUILD_DIR/fuzz-build.log" >&2
+  echo "tests/fuzz/run.sh: build failed (log: $BUILD_DIR/fuzz-build.log)" >&2
+  exit 1
+fi
 
 work="$BUILD_DIR/fuzz-corpus"
 [[ "${KEEP_CORPUS:-0}" == 1 ]] || rm -rf "$work"
