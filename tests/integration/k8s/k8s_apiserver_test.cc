@@ -414,7 +414,10 @@ TEST_F(ApiServerTest, FiveThousandNodesStaySmall) {
   std::fprintf(stderr, "5000 nodes: synced in %lld ms, RSS grew by %ld KiB\n",
                static_cast<long long>(took.count()), grew);
   // ~1 KiB of strings per node plus map overhead; the JSON is not kept.
+  // (AddressSanitizer's redzones and quarantine inflate RSS: no bound then.)
+#if !defined(__SANITIZE_ADDRESS__)
   EXPECT_LT(grew, 40 * 1024) << "KiB";
+#endif
 }
 
 TEST_F(ApiServerTest, WrongTokenIsAClearAuthenticationError) {
