@@ -27,9 +27,10 @@ WORKDIR /src
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
       -DKILO_TESTS=OFF -DKILO_BENCH=OFF -DKILO_FUZZ=OFF -DKILO_SANITIZE=OFF \
- && cmake --build /build -j"${JOBS}" --target kg kgctl \
+ && cmake --build /build -j"${JOBS}" --target kg kgctl kgctl-full \
  && install -D -s -m 0755 /build/bin/kg /out/usr/local/bin/kg \
  && install -D -s -m 0755 /build/bin/kgctl /out/usr/local/bin/kgctl \
+ && install -D -s -m 0755 /build/bin/kgctl-full /out/usr/local/bin/kgctl-full \
  && ln -s kgctl /out/usr/local/bin/kubectl-kilo
 
 ######################################################################### runtime
@@ -55,6 +56,6 @@ RUN apt-get update \
 COPY --from=build /out/ /
 # Fails the build if a shared library is missing from the runtime stage.
 RUN kg --version && kgctl --help >/dev/null \
- && ! ldd /usr/local/bin/kg /usr/local/bin/kgctl | grep -q 'not found'
+ && ! ldd /usr/local/bin/kg /usr/local/bin/kgctl /usr/local/bin/kgctl-full | grep -q 'not found'
 EXPOSE 1107 51820/udp
 ENTRYPOINT ["/usr/local/bin/kg"]

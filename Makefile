@@ -47,6 +47,7 @@ demo-down:
 install: build
 	@install -d $(DESTDIR)$(PREFIX)/bin
 	@install -m 0755 $(BUILD)/bin/kgctl $(DESTDIR)$(PREFIX)/bin/kgctl
+	@install -m 0755 $(BUILD)/bin/kgctl-full $(DESTDIR)$(PREFIX)/bin/kgctl-full
 	@if [ -x $(BUILD)/bin/kg ]; then install -m 0755 $(BUILD)/bin/kg $(DESTDIR)$(PREFIX)/bin/kg; fi
 	@ln -sf kgctl $(DESTDIR)$(PREFIX)/bin/kubectl-kilo
 

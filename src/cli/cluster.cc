@@ -8,11 +8,12 @@
 
 #include "core/objects_json.h"
 
-#ifdef KILO_HAVE_K8S
-#include "cli/live.h"
-#endif
 
 namespace kilo::cli {
+
+namespace {
+LiveLoader g_live_loader = nullptr;
+}  // namespace
 
 std::vector<Node> Cluster::ReadyNodes() const {
   std::vector<Node> out;
@@ -98,12 +99,11 @@ Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
     }
     return objs;
   }
-#ifdef KILO_HAVE_K8S
-  return LoadLiveObjects(opts.kubeconfig);
-#else
+  if (g_live_loader) return g_live_loader(opts.kubeconfig);
   return Result<ClusterObjects>::Error(
-      "this kgctl was built without the Kubernetes client; use --from-file DUMP");
-#endif
+      "this kgctl has no Kubernetes client (kgctl-full is missing); use --from-file DUMP");
 }
+
+void SetLiveLoader(LiveLoader loader) { g_live_loader = loader; }
 
 }  // namespace kilo::cli

@@ -40,6 +40,11 @@ struct Cluster {
 // Translates raw objects with the global options.
 Result<Cluster> BuildCluster(const ClusterObjects& objs, const GlobalOptions& opts, int64_t now);
 
+// Reads Nodes and Peers from a live cluster (set by kgctl-full, which links
+// the Kubernetes client; the light kgctl hands live commands over to it).
+using LiveLoader = Result<ClusterObjects> (*)(const std::string& kubeconfig);
+void SetLiveLoader(LiveLoader loader);
+
 // Loads from --from-file or the live cluster.
 Result<ClusterObjects> LoadObjects(const GlobalOptions& opts);
 

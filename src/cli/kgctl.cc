@@ -4,10 +4,15 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 #include <iostream>
 
+#ifdef KILO_KGCTL_FULL
 #include "agent/render.h"
+#include "cli/live.h"
+#endif
+#include <unistd.h>
 #include "cli/check.h"
 #include "cli/cluster.h"
 #include "cli/completion.h"
@@ -148,7 +153,8 @@ int ShowConfPeer(const GlobalOptions& g, const ShowConfOptions& o, const std::st
 }
 
 int Graph(const GlobalOptions& g, const std::string& format, const std::string& layout) {
-  if (auto s = agent::CheckGraphParams(format, layout); !s.ok()) throw Failure{s.message()};
+  if (format != "dot" && format != "svg" && format != "png")
+    throw Failure{"unsupported format \"" + format + "\"; use one of: dot, png, svg"};
   Cluster c = Load(g);
   Mesh mesh = BuildMesh(c, c.subnet);
   HostOptions ho;
@@ -158,10 +164,14 @@ int Graph(const GlobalOptions& g, const std::string& format, const std::string& 
     std::cout << t->Dot() << "\n";
     return 0;
   }
+#ifdef KILO_KGCTL_FULL
   auto out = agent::RenderGraph(t->Dot(), format, layout);
   if (!out.ok()) throw Failure{out.error()};
   std::cout << *out;
   return 0;
+#else
+  throw Failure{"rendering needs kgctl-full"};
+#endif
 }
 
 int Check(const GlobalOptions& g, const std::string& subnet_flag) {
@@ -248,9 +258,33 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   return 0;
 }
 
+// The light kgctl (core only: fast start, small RSS) hands commands that need
+// the Kubernetes client, Graphviz or the host network to kgctl-full, which
+// sits next to it.
+[[maybe_unused]] int ExecFull(char** argv) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir = ".";
+  if (n > 0) {
+    self[n] = '\0';
+    std::string p(self);
+    dir = p.substr(0, p.rfind('/'));
+  }
+  std::string full = dir + "/kgctl-full";
+  argv[0] = const_cast<char*>("kgctl");
+  execv(full.c_str(), argv);
+  std::cerr << "kgctl: this command needs " << full
+            << " (the Kubernetes client and Graphviz) and it cannot be run: " << std::strerror(errno)
+            << "; reinstall kgctl, or use --from-file with -o dot\n";
+  return 1;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
+#ifdef KILO_KGCTL_FULL
+  SetLiveLoader(&LoadLiveObjects);
+#endif
   CLI::App app{"kgctl: inspect and manipulate a Kilo network"};
   app.require_subcommand(1);
   GlobalOptions g;
@@ -352,6 +386,11 @@ int Main(int argc, char** argv) {
     return 1;
   }
   if (now_opt->count()) g.now = now;
+#ifndef KILO_KGCTL_FULL
+  bool needs_full = connect->parsed() || (graph->parsed() && graph_format != "dot") ||
+                    (g.from_file.empty() && !completion->parsed());
+  if (needs_full) return ExecFull(argv);
+#endif
   if (g.backend != "kubernetes") {
     std::cerr << "backend " << g.backend << " unknown; possible values are: kubernetes\n";
     return 1;
@@ -368,7 +407,9 @@ int Main(int argc, char** argv) {
     if (sc_node->parsed()) return ShowConfNode(g, sc, node_name);
     if (sc_peer->parsed()) return ShowConfPeer(g, sc, peer_name);
     if (plan_node->parsed()) return Plan(g, po, plan_name);
+#ifdef KILO_KGCTL_FULL
     if (connect->parsed()) return RunConnect(g, co);
+#endif
   } catch (const Failure& f) {
     std::cout.flush();
     std::cerr << f.message << "\n";
