@@ -96,9 +96,17 @@ std::optional<IPAddr> IPAddr::Parse(std::string_view s) {
 
 std::string IPAddr::String() const {
   if (family_ == 4) {
+    // Hand-rolled: this runs for every address of every rendered config.
     char out[16];
-    std::snprintf(out, sizeof out, "%u.%u.%u.%u", b_[0], b_[1], b_[2], b_[3]);
-    return out;
+    char* p = out;
+    for (int i = 0; i < 4; ++i) {
+      unsigned v = b_[i];
+      if (i) *p++ = '.';
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+    }
+    return std::string(out, static_cast<size_t>(p - out));
   }
   if (family_ != 6) return "<nil>";
   // RFC 5952 as Go implements it: compress the longest run (>= 2) of zero

@@ -10,25 +10,39 @@ bool InitSodium() {
 }
 }  // namespace
 
+namespace {
+// Decoding table of the standard base64 alphabet; 0xff = not in it.
+struct B64Table {
+  uint8_t v[256];
+  constexpr B64Table() : v() {
+    for (int i = 0; i < 256; ++i) v[i] = 0xff;
+    const char* a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int i = 0; i < 64; ++i) v[static_cast<uint8_t>(a[i])] = static_cast<uint8_t>(i);
+  }
+};
+constexpr B64Table kB64;
+}  // namespace
+
 std::optional<Key> Key::Parse(std::string_view b64) {
   // Like Go's base64.StdEncoding.DecodeString (used by wgtypes.ParseKey):
   // '\r' and '\n' are ignored and the unused low bits of the last
   // character need not be zero. 32 bytes are 43 characters and one '='.
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string s;
-  s.reserve(b64.size());
-  for (char c : b64)
-    if (c != '\r' && c != '\n') s += c;
-  if (s.size() != 44 || s[43] != '=') return std::nullopt;
+  char buf[44];
+  size_t len = 0;
+  for (char c : b64) {
+    if (c == '\r' || c == '\n') continue;
+    if (len == sizeof buf) return std::nullopt;
+    buf[len++] = c;
+  }
+  if (len != 44 || buf[43] != '=') return std::nullopt;
   std::array<uint8_t, kLen> out{};
   uint32_t acc = 0;
   int acc_bits = 0;
   size_t n = 0;
   for (size_t i = 0; i < 43; ++i) {
-    size_t v = kAlphabet.find(s[i]);
-    if (v == std::string_view::npos) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
+    uint8_t v = kB64.v[static_cast<uint8_t>(buf[i])];
+    if (v == 0xff) return std::nullopt;
+    acc = (acc << 6) | v;
     acc_bits += 6;
     if (acc_bits >= 8) {
       acc_bits -= 8;

@@ -18,6 +18,7 @@ struct NodeObject {
   std::string resource_version;
   std::string uid;
   std::map<std::string, std::string> labels;
+  // Decoded from a dump (objects_json.h): only the kilo.squat.ai/ ones.
   std::map<std::string, std::string> annotations;
   std::string pod_cidr;  // spec.podCIDR
 };
