@@ -25,9 +25,17 @@ teardown() { e2e_teardown; }
     run wg_peer_count "$n"
     echo "$n peers: $output"
     [ "$output" -eq 5 ]
-    [ "$(node_annotation "$n" granularity)" = full ]
-    [ -n "$(node_annotation "$n" wireguard-ip)" ]
   done
+  # every node is a leader: granularity full and a WireGuard IP of its own
+  kctl get nodes -o json | python3 -c '
+import json, sys
+for n in json.load(sys.stdin)["items"]:
+    a = n["metadata"].get("annotations", {})
+    name = n["metadata"]["name"]
+    assert a.get("kilo.squat.ai/granularity") == "full", (name, a.get("kilo.squat.ai/granularity"))
+    assert a.get("kilo.squat.ai/wireguard-ip"), (name, "no wireguard-ip")
+    print(name, a["kilo.squat.ai/wireguard-ip"])'
+
 }
 
 @test "full: traffic between two nodes goes over their direct tunnel (counters grow)" {
