@@ -103,10 +103,34 @@ std::map<std::string, std::string> Agent::DesiredAnnotations(
   return a;
 }
 
+int64_t Agent::ReadinessNow(int64_t now) {
+  if (!deps_.backend->Connected()) {
+    if (!outage_start_) {
+      // Freeze at the last reconcile that saw a live API: every node that
+      // was ready then stays ready.
+      outage_start_ = last_connected_ ? last_connected_ : now;
+      Warn("API server unreachable: keeping the current mesh", {});
+    }
+    return *outage_start_;  // frozen at the start of the outage
+  }
+  if (outage_start_) {
+    last_outage_ = now - *outage_start_;
+    reconnected_at_ = now;
+    outage_start_.reset();
+    Info("API server reachable again", {{"outage_seconds", std::to_string(last_outage_)}});
+  }
+  last_connected_ = now;
+  if (last_outage_ && now - reconnected_at_ < 2 * kCheckInPeriodSeconds) return now - last_outage_;
+  last_outage_ = 0;
+  return now;
+}
+
 ReconcileReport Agent::Reconcile() {
   auto started = std::chrono::steady_clock::now();
   ReconcileReport r;
-  const int64_t now = deps_.now();
+  const int64_t real_now = deps_.now();
+  // Readiness of the other nodes is judged on this clock (see ReadinessNow).
+  const int64_t now = ReadinessNow(real_now);
   Snapshot snap = deps_.backend->Get();
   const NodeObject* self_obj = FindObject(snap, opts_.hostname);
   if (!self_obj) {

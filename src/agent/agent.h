@@ -111,6 +111,15 @@ class Agent {
 
   AgentOptions opts_;
   AgentDeps deps_;
+  // Readiness clock (SPEC: nothing working is torn down because the API server
+  // is unreachable): while disconnected, heartbeats in the frozen snapshot
+  // cannot advance, so the time spent disconnected is not counted against
+  // them, until every agent had a check-in period to heartbeat again.
+  int64_t ReadinessNow(int64_t now);
+  std::optional<int64_t> outage_start_;
+  int64_t last_connected_ = 0;
+  int64_t last_outage_ = 0;
+  int64_t reconnected_at_ = 0;
   int64_t last_heartbeat_ = 0;
   std::set<std::string> installed_priv_routes_;  // rendered, for clean-up of stale ones
   std::vector<netlink::Route> installed_routes_;

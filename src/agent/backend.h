@@ -31,6 +31,9 @@ class MeshBackend {
   virtual void Stop() = 0;
   // The latest known objects (kept through API outages).
   virtual Snapshot Get() = 0;
+  // False while the API server cannot be reached (lists/watches failing): the
+  // snapshot is then frozen, and heartbeats in it must not be taken as stale.
+  virtual bool Connected() = 0;
   // Sets/removes (nullopt) annotations of node `name`; sends nothing when the
   // cached node already carries these values. Returns whether it sent.
   virtual Result<bool> PatchNodeAnnotations(const std::string& name,

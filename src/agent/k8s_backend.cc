@@ -12,7 +12,10 @@ K8sMeshBackend::~K8sMeshBackend() { Stop(); }
 Status K8sMeshBackend::Start(std::function<void()> on_change) {
   if (auto s = client_.CheckPeerCRD(); !s.ok()) return s;
   k8s::InformerOptions io;
-  io.log = [](const std::string& m) { Warn("watch", {{"detail", m}}); };
+  io.log = [this](const std::string& m) {
+    Warn("watch", {{"detail", m}});
+    if (on_error_) on_error_();
+  };
   k8s::InformerHandlers<NodeObject> nh;
   nh.on_add = [on_change](const NodeObject&) { on_change(); };
   nh.on_update = [on_change](const NodeObject&, const NodeObject&) { on_change(); };
@@ -35,6 +38,10 @@ Status K8sMeshBackend::Start(std::function<void()> on_change) {
   }
   return Status::Error("could not list Nodes and Peers from " + transport_->server() + ": " +
                        (nodes_->last_error().empty() ? peers_->last_error() : nodes_->last_error()));
+}
+
+bool K8sMeshBackend::Connected() {
+  return nodes_ && peers_ && nodes_->last_error().empty() && peers_->last_error().empty();
 }
 
 void K8sMeshBackend::Stop() {

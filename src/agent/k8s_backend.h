@@ -21,6 +21,9 @@ class K8sMeshBackend : public MeshBackend {
   Status Start(std::function<void()> on_change) override;
   void Stop() override;
   Snapshot Get() override;
+  bool Connected() override;
+  // Called on every failed LIST/watch (for kilo_errors_total{event="watch"}).
+  void SetErrorCallback(std::function<void()> cb) { on_error_ = std::move(cb); }
   Result<bool> PatchNodeAnnotations(const std::string& name, const AnnotationChanges& changes) override;
   Result<bool> RemoveNodeAnnotations(const std::string& name, const std::vector<std::string>& keys) override;
   Status RecordNodeEvent(const std::string& node, const std::string& reason,
@@ -31,6 +34,7 @@ class K8sMeshBackend : public MeshBackend {
   k8s::KubeClient client_;
   std::unique_ptr<k8s::Informer<NodeObject>> nodes_;
   std::unique_ptr<k8s::Informer<PeerObject>> peers_;
+  std::function<void()> on_error_;
 };
 
 }  // namespace kilo::agent

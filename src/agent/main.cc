@@ -337,6 +337,7 @@ int Main(int argc, char** argv) {
   K8sMeshBackend backend(transport->get());
   RealFileSystem fs;
   AgentMetrics metrics;
+  backend.SetErrorCallback([&metrics] { metrics.Error("watch"); });
 
   AgentDeps deps;
   deps.backend = &backend;

@@ -25,7 +25,7 @@ AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>(
   cpu_ = &BuildGauge().Name("process_cpu_seconds_total").Help("User and system CPU time in seconds").Register(*registry_).Add({});
   fds_ = &BuildGauge().Name("process_open_fds").Help("Number of open file descriptors").Register(*registry_).Add({});
   // Pre-create the usual error events so they are visible at 0.
-  for (const char* e : {"reconcile", "wireguard", "routes", "rules", "firewall", "cni", "publish", "interface", "backend"})
+  for (const char* e : {"reconcile", "wireguard", "routes", "rules", "firewall", "cni", "publish", "interface", "backend", "watch"})
     errors_->Add({{"event", e}});
 }
 

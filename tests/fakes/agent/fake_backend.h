@@ -19,6 +19,7 @@ class FakeBackend : public MeshBackend {
   void Stop() override {}
   // The cache survives an outage: Get() keeps returning the last state.
   Snapshot Get() override { return cache_; }
+  bool Connected() override { return !unreachable_; }
   Result<bool> PatchNodeAnnotations(const std::string& name, const AnnotationChanges& changes) override {
     ++patch_calls_;
     if (unreachable_) return Result<bool>::Error("patch node " + name + ": connection refused");

@@ -214,6 +214,32 @@ TEST(Agent, APIOutageKeepsTheMeshAndCountsErrors) {
   EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnLastSeen), std::to_string(kNow + 40));
 }
 
+TEST(Agent, HeartbeatsDoNotExpireWhileTheAPIIsUnreachable) {
+  Env e;
+  e.agent->Reconcile();
+  std::string routes = e.Routes(), peers = e.Peers();
+  e.backend.SetUnreachable(true);
+  e.now += 120;  // every remote heartbeat in the frozen snapshot is 125 s old
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.applied);
+  EXPECT_EQ(r.nodes, 3);
+  EXPECT_EQ(e.Peers(), peers);
+  EXPECT_EQ(e.Routes(), routes);
+  // Back online: the others get a check-in period to heartbeat again.
+  e.backend.SetUnreachable(false);
+  e.now += 5;
+  r = e.agent->Reconcile();
+  EXPECT_EQ(r.nodes, 3);
+  EXPECT_EQ(e.Peers(), peers);
+  // n3 never heartbeats again: it drops out once the grace period is over.
+  e.backend.Find("n2")->annotations[kAnnLastSeen] = std::to_string(e.now);
+  e.now += 61;
+  e.backend.Find("n2")->annotations[kAnnLastSeen] = std::to_string(e.now - 1);
+  r = e.agent->Reconcile();
+  EXPECT_EQ(r.nodes, 2);
+  EXPECT_EQ(e.Peers(), "");
+}
+
 TEST(Agent, DeletedNodeLeavesWireGuardAndRoutes) {
   Env e;
   e.agent->Reconcile();
