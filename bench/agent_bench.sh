@@ -4,8 +4,10 @@
 #     outside that location has the new route installed (median and max of ROUNDS);
 #  2. idle RSS of each kg, and CPU time per resync (resync period 5 s);
 #  3. writes during 10 idle resyncs: kg logs one `msg=reconciled` line per
-#     reconcile that wrote anything (WireGuard, netlink, nftables, CNI, API), so the
-#     count of such lines in the idle window is the number of writing resyncs.
+#     reconcile that wrote anything, with per-adapter write counts; the sum of the
+#     WireGuard (UAPI), netlink (routes, rules, addresses), nftables and CNI counts
+#     over the idle window is reported (heartbeat annotation patches to the API,
+#     every 30 s by design, are reported separately).
 # Usage: bench/agent_bench.sh [BUILD_DIR] [ROUNDS]   (root)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,15 +47,17 @@ declare -A cpu0 wc0
 for n in aws-1 aws-2 gcp-1 gcp-2 lab-1 lab-2; do
   pid=$(cat "$STATE/pids/$n.kg")
   cpu0[$n]=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  wc0[$n]=$(grep -c 'msg=reconciled' "$STATE/logs/$n.kg.log")
+  wc0[$n]=$(wc -l <"$STATE/logs/$n.kg.log")
 done
 sleep 50  # 10 resyncs of 5 s
 hz=$(getconf CLK_TCK)
-printf '%-7s %10s %14s %18s\n' node rss_mib cpu_ms/resync writing_resyncs
+printf '%-7s %10s %14s %22s %18s\n' node rss_mib cpu_ms/resync host_writes_10_resyncs api_heartbeats
 for n in aws-1 aws-2 gcp-1 gcp-2 lab-1 lab-2; do
   pid=$(cat "$STATE/pids/$n.kg")
   rss=$(awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$pid/status")
   cpu1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
-  w=$(( $(grep -c 'msg=reconciled' "$STATE/logs/$n.kg.log") - ${wc0[$n]} ))
-  printf '%-7s %10s %14s %18s\n' "$n" "$rss" "$(( (cpu1 - ${cpu0[$n]}) * 1000 / hz / 10 ))" "$w"
+  idle=$(tail -n +"$(( ${wc0[$n]} + 1 ))" "$STATE/logs/$n.kg.log" | grep 'msg=reconciled')
+  w=$(grep -oE '(wireguard|route|rule|firewall|address|cni)_writes=[0-9]+' <<<"$idle" | awk -F= '{s+=$2} END {print s+0}')
+  a=$(grep -oE 'annotation_writes=[0-9]+' <<<"$idle" | awk -F= '{s+=$2} END {print s+0}')
+  printf '%-7s %10s %14s %22s %18s\n' "$n" "$rss" "$(( (cpu1 - ${cpu0[$n]}) * 1000 / hz / 10 ))" "$w" "$a"
 done
