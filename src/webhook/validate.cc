@@ -355,7 +355,9 @@ HttpReply HandleRequest(std::string_view method, std::string_view path,
     json review;
     try {
       review = json::parse(body);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+      // parse_error, and out_of_range for numbers that do not fit (1e99999):
+      // both are the client's malformed body, not our failure.
       return Text(400, std::string("request body is not valid JSON: ") + e.what());
     }
     auto d = Validate(review);

@@ -16,7 +16,7 @@ SECONDS_EACH="${1:-20}"
 shift || true
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-fuzz}"
 JOBS="${JOBS:-2}"
-ALL=(fuzz_translate_node fuzz_translate_peer fuzz_cluster_dump fuzz_wgconf fuzz_endpoint
+ALL=(fuzz_admission_review fuzz_translate_node fuzz_translate_peer fuzz_cluster_dump fuzz_wgconf fuzz_endpoint
      fuzz_cidr fuzz_discovered_endpoints)
 TARGETS=("${@:-${ALL[@]}}")
 [[ $# -eq 0 ]] && TARGETS=("${ALL[@]}")
