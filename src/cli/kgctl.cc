@@ -271,7 +271,6 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
     dir = p.substr(0, p.rfind('/'));
   }
   std::string full = dir + "/kgctl-full";
-  argv[0] = const_cast<char*>("kgctl");
   execv(full.c_str(), argv);
   std::cerr << "kgctl: this command needs " << full
             << " (the Kubernetes client and Graphviz) and it cannot be run: " << std::strerror(errno)
