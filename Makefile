@@ -30,10 +30,10 @@ e2e: build
 fuzz: deps
 	@bash tests/fuzz/run.sh $(or $(SECONDS),20)
 
+# The sanitizer stage of `make test` alone: build-asan (clang, ASan+UBSan+LSan), its
+# unit/integration/golden tests and the kg leak run (tests/sanitize/run.sh).
 asan: deps
-	@cmake -S . -B build-asan -DKILO_SANITIZE=ON -DKILO_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	@cmake --build build-asan -j$(JOBS)
-	@cd build-asan && ctest -LE "e2e|slow" --output-on-failure -j$(JOBS)
+	@JOBS=$(JOBS) bash tests/sanitize/run.sh build-asan
 
 bench: deps
 	@bash bench/run.sh
