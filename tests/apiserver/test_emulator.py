@@ -518,6 +518,16 @@ class EmulatorTest(unittest.TestCase):
         self.assertGreaterEqual(time.time() - start, 0.3)
         stats = self.emu.admin("stats", "GET")
         self.assertGreaterEqual(stats["byVerb"]["injected-failure"], 3)
+        # Every injected failure is logged with the client, path and whether it was a watch.
+        since = time.time()
+        self.emu.admin("fail?code=429&count=1&retry_after=2")
+        status, _, _ = self.emu.request("GET", "/api/v1/nodes?watch=1&resourceVersion=0")
+        self.assertEqual(status, 429)
+        log = self.emu.admin("injected?since=%f" % since, "GET")["injected"]
+        self.assertEqual([(e["client"], e["method"], e["path"], e["watch"], e["code"]) for e in log],
+                         [("127.0.0.1", "GET", "/api/v1/nodes", True, 429)])
+        self.assertGreaterEqual(log[0]["time"], since)
+        self.assertEqual(self.emu.admin("injected?since=%f" % (time.time() + 60), "GET")["injected"], [])
 
     def test_performance(self):
         emu = Emulator()
@@ -575,6 +585,8 @@ class HistoryTest(unittest.TestCase):
                          ("Status", 410, "Expired"))
         self.assertIn("too old resource version", ev["object"]["message"])
         self.assertIsNone(w.next())
+        stats = self.emu.admin("stats", method="GET")
+        self.assertEqual((stats["watchesExpired"], stats["watchesExpiredByResource"]), (1, {"nodes": 1}))
         status, _, doc = self.emu.request("GET", "/api/v1/nodes?limit=2&continue=" + token)
         self.assertEqual((status, doc["reason"]), (410, "Expired"))
         # Watching from the current resourceVersion still works.
@@ -623,6 +635,7 @@ class HistoryTest(unittest.TestCase):
             self.assertGreater(now, rv)
             w = emu.watch("/api/v1/nodes?watch=1&resourceVersion=%d" % rv)
             self.assertEqual(w.next()["object"]["code"], 410)
+            self.assertEqual(emu.admin("stats", method="GET")["watchesExpiredByResource"], {"nodes": 1})
         finally:
             emu.cleanup()
 

@@ -89,6 +89,15 @@ class Stats:
         self.by_resource = collections.Counter()
         self.total = 0
         self.watches_started = 0
+        # The most recent injected failures, for checking how clients back off:
+        # dicts with time (Unix seconds), client (IP), method, path (no query),
+        # watch (bool) and code.
+        self.injected = collections.deque(maxlen=5000)
+
+    def record_injected(self, client, method, path, watch, code):
+        with self.lock:
+            self.injected.append({"time": time.time(), "client": client, "method": method, "path": path,
+                                  "watch": watch, "code": code})
 
     def record(self, verb, method, path, resource):
         with self.lock:
@@ -260,6 +269,9 @@ class Handler(BaseHTTPRequestHandler):
             if rule:
                 self.read_body_quietly()
                 self.server.stats.record("injected-failure", self.command, path, None)
+                self.server.stats.record_injected(self.client_address[0], self.command, path,
+                                                  _truthy(self.query.get("watch")) or "/watch/" in path,
+                                                  rule["code"])
                 headers = {}
                 if rule.get("retry_after") is not None:
                     headers["Retry-After"] = rule["retry_after"]
@@ -684,17 +696,24 @@ class Handler(BaseHTTPRequestHandler):
                 counts = {"resourceVersion": store.rv, "historyFloor": store.floor,
                           "historyLength": len(store.history),
                           "objects": {("%s/%s" % k if k[0] else k[1]): len(v) for k, v in store.objects.items()}}
+                expired = dict(store.expired_watches)
             with srv.stats.lock:
                 stats = {"total": srv.stats.total, "byVerb": dict(srv.stats.by_verb),
                          "byPath": dict(srv.stats.by_path), "byResource": dict(srv.stats.by_resource),
-                         "watchesStarted": srv.stats.watches_started}
+                         "watchesStarted": srv.stats.watches_started,
+                         "watchesExpired": sum(expired.values()), "watchesExpiredByResource": expired}
             stats.update({"openWatches": len(watches), "watches": watches, "store": counts,
                           "faults": faults.describe()})
             return self.send_json(200, stats)
+        if cmd == "injected" and self.command == "GET":
+            since = num("since", 0.0, float)
+            with srv.stats.lock:
+                items = [dict(e) for e in srv.stats.injected if e["time"] >= since]
+            return self.send_json(200, {"injected": items})
         if cmd == "dump" and self.command == "GET":
             return self.send_json(200, store.snapshot())
         if self.command != "POST":
-            raise ApiError(405, "admin endpoints other than stats and dump take POST", "MethodNotAllowed")
+            raise ApiError(405, "admin endpoints other than stats, injected and dump take POST", "MethodNotAllowed")
         if cmd == "close-watches":
             return self.send_json(200, {"closed": store.close_watches()})
         if cmd == "fail":

@@ -134,6 +134,9 @@ class Store:
         self.builtins = resources.builtin_types()
         self.types = list(self.builtins)
         self.watchers = set()
+        # Watches answered 410 Expired (resourceVersion older than the history),
+        # by resource plural: proof that clients had to relist.
+        self.expired_watches = collections.Counter()
         self.state_dir = state_dir
         self.dirty = threading.Event()
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
@@ -520,6 +523,7 @@ class Store:
                 except ValueError:
                     raise ApiError(400, "invalid resource version: %s" % resource_version)
                 if rv < self.floor:
+                    self.expired_watches[watcher.rtype.plural] += 1
                     watcher.q.put(("ERROR", ApiError(
                         410, "too old resource version: %d (%d)" % (rv, self.floor + 1), "Expired").status(), None))
                     watcher.q.put(Watcher.CLOSE)
