@@ -84,8 +84,15 @@ std::optional<std::chrono::system_clock::time_point> ParseRFC3339(std::string_vi
   tm.tm_hour = h;
   tm.tm_min = m;
   tm.tm_sec = sec;
-  time_t t = timegm(&tm);
-  return std::chrono::system_clock::from_time_t(t - offset);
+  time_t t = timegm(&tm) - offset;
+  // system_clock counts nanoseconds in 64 bits (years 1677-2262): clamp
+  // instead of overflowing (a credential "valid until 2300" never expires).
+  using std::chrono::system_clock;
+  const int64_t lim =
+      std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count();
+  if (t > lim) t = lim;
+  if (t < -lim) t = -lim;
+  return system_clock::from_time_t(t);
 }
 
 std::string FormatRFC3339(std::chrono::system_clock::time_point t) {

@@ -44,6 +44,8 @@ std::optional<int64_t> Int(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
+    // Out of int64 range (or NaN/inf), the cast would be undefined behaviour.
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) return std::nullopt;
     if (d == static_cast<double>(static_cast<int64_t>(d))) return static_cast<int64_t>(d);
   }
   return std::nullopt;

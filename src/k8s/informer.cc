@@ -7,16 +7,6 @@
 #include <random>
 
 namespace kilo::k8s {
-namespace {
-
-std::string MetaRV(const nlohmann::json& obj) {
-  auto md = obj.find("metadata");
-  if (md == obj.end() || !md->is_object()) return "";
-  auto rv = md->find("resourceVersion");
-  return rv != md->end() && rv->is_string() ? rv->get<std::string>() : "";
-}
-
-}  // namespace
 
 template <typename T>
 Informer<T>::Informer(Transport* transport, InformerHandlers<T> handlers, InformerOptions opts)
@@ -362,8 +352,8 @@ typename Informer<T>::WatchResult Informer<T>::WatchOnce() {
 
 template <typename T>
 bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
-  nlohmann::json ev = nlohmann::json::parse(frame, nullptr, false);
-  if (ev.is_discarded() || !ev.is_object()) {
+  std::optional<WatchEvent> ev = ParseWatchEvent(frame);
+  if (!ev) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       ++stats_.discarded_frames;
@@ -372,27 +362,24 @@ bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
     result->error = "unparsable watch event (" + std::to_string(frame.size()) + " bytes)";
     return false;
   }
-  std::string type = ev.value("type", "");
-  auto objit = ev.find("object");
-  if (objit == ev.end() || !objit->is_object()) {
+  const std::string& type = ev->type;
+  if (!ev->has_object) {
     result->outcome = WatchOutcome::kError;
     result->error = "watch event " + type + " without an object";
     return false;
   }
-  const nlohmann::json& obj = *objit;
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++stats_.events;
   }
   if (type == "ADDED" || type == "MODIFIED") {
-    auto decoded = ResourceTraits<T>::Decode(obj);
+    auto decoded = ResourceTraits<T>::Decode(ev->object);
     if (!decoded) {
       Warn(std::string("watch ") + ResourceTraits<T>::kKind + "s: skipping an object: " +
            decoded.error());
-      std::string rv = MetaRV(obj);
-      if (!rv.empty()) {
+      if (!ev->resource_version.empty()) {
         std::lock_guard<std::mutex> lock(mu_);
-        rv_ = rv;
+        rv_ = ev->resource_version;
       }
       return true;
     }
@@ -400,30 +387,23 @@ bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
     return true;
   }
   if (type == "DELETED") {
-    std::string name;
-    if (auto md = obj.find("metadata"); md != obj.end() && md->is_object()) {
-      name = md->value("name", "");
-    }
-    Remove(name, MetaRV(obj));
+    Remove(ev->name, ev->resource_version);
     return true;
   }
   if (type == "BOOKMARK") {
-    std::string rv = MetaRV(obj);
-    if (!rv.empty()) {
+    if (!ev->resource_version.empty()) {
       std::lock_guard<std::mutex> lock(mu_);
-      rv_ = rv;
+      rv_ = ev->resource_version;
     }
     return true;
   }
   if (type == "ERROR") {
     // The object is a metav1.Status; 410 means our resourceVersion is too old.
-    int code = obj.value("code", 0);
-    if (code == 410) {
+    if (ev->code == 410) {
       result->outcome = WatchOutcome::kGone;
     } else {
       result->outcome = WatchOutcome::kError;
-      result->error = "ERROR event (code " + std::to_string(code) + "): " +
-                      obj.value("message", std::string("no message"));
+      result->error = "ERROR event (code " + std::to_string(ev->code) + "): " + ev->message;
     }
     return false;
   }

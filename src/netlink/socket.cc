@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <algorithm>
+#include <climits>
+
 #include <vector>
 
 namespace kilo::netlink {
@@ -29,6 +32,45 @@ Result<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open(int bus) {
   return std::unique_ptr<NetlinkSocket>(new NetlinkSocket(s));
 }
 
+Result<bool> ScanReply(const void* buf, size_t len, unsigned seq, unsigned portid,
+                       const std::function<Status(const nlmsghdr*)>& on_msg, NlReply* reply) {
+  int left = static_cast<int>(std::min<size_t>(len, INT_MAX));
+  // mnl_nlmsg_ok compares nlmsg_len as a signed int: a length of 2 GiB or
+  // more passes it (and NLMSG_ALIGN then wraps to 0, repeating the same
+  // message forever), so check the length unsigned too.
+  for (auto* nlh = static_cast<const nlmsghdr*>(buf);
+       mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= static_cast<unsigned>(left);
+       nlh = mnl_nlmsg_next(nlh, &left)) {
+    if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid) continue;  // stale reply
+    /* Netlink returns NLM_F_DUMP_INTR if the set of objects changed during the
+     * dump; the data is then possibly inconsistent and the caller should retry. */
+    if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) reply->dump_interrupted = true;
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+      // The errno is the first field of struct nlmsgerr; never read it past
+      // the end of a truncated message.
+      if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+        return Status::Error("truncated netlink error message");
+      auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      reply->error = -e->error;  // 0 is the ACK
+      return true;
+    }
+    if (nlh->nlmsg_type == NLMSG_DONE) {
+      // A dump that failed part-way reports the error in the DONE payload.
+      if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
+        int err = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
+        if (err < 0) reply->error = -err;
+      }
+      return true;
+    }
+    if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_OVERRUN) continue;
+    if (on_msg) {
+      Status s = on_msg(nlh);
+      if (!s.ok()) return s;
+    }
+  }
+  return false;
+}
+
 Result<NlReply> NetlinkSocket::Transact(nlmsghdr* req,
                                         const std::function<Status(const nlmsghdr*)>& on_msg) {
   const unsigned seq = ++seq_;
@@ -46,32 +88,9 @@ Result<NlReply> NetlinkSocket::Transact(nlmsghdr* req,
       if (errno == EINTR) continue;
       return Status::Error(std::string("netlink recv: ") + strerror(errno));
     }
-    size_t len = static_cast<size_t>(n);
-    for (auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data()); mnl_nlmsg_ok(nlh, len);
-         nlh = mnl_nlmsg_next(nlh, reinterpret_cast<int*>(&len))) {
-      if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;  // stale reply
-      /* Netlink returns NLM_F_DUMP_INTR if the set of objects changed during the
-       * dump; the data is then possibly inconsistent and the caller should retry. */
-      if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) reply.dump_interrupted = true;
-      if (nlh->nlmsg_type == NLMSG_ERROR) {
-        auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-        reply.error = -e->error;  // 0 is the ACK
-        return reply;
-      }
-      if (nlh->nlmsg_type == NLMSG_DONE) {
-        // A dump that failed part-way reports the error in the DONE payload.
-        if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
-          int err = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
-          if (err < 0) reply.error = -err;
-        }
-        return reply;
-      }
-      if (nlh->nlmsg_type == NLMSG_NOOP || nlh->nlmsg_type == NLMSG_OVERRUN) continue;
-      if (on_msg) {
-        Status s = on_msg(nlh);
-        if (!s.ok()) return s;
-      }
-    }
+    auto done = ScanReply(buf.data(), static_cast<size_t>(n), seq, portid_, on_msg, &reply);
+    if (!done.ok()) return done.status();
+    if (*done) return reply;
   }
 }
 

@@ -20,6 +20,16 @@ struct NlReply {
   bool dump_interrupted = false;  // a reply carried NLM_F_DUMP_INTR
 };
 
+// Walks the messages of one received datagram (`len` bytes at `buf`) as
+// NetlinkSocket::Transact does: skips messages of other requests (`seq`,
+// `portid`), records NLM_F_DUMP_INTR, ends at NLMSG_ERROR (the ACK or an
+// errno, stored in reply->error) or NLMSG_DONE, skips NOOP/OVERRUN, and calls
+// `on_msg` for each data message. Returns true when the reply is complete,
+// false when more datagrams follow; fails when `on_msg` fails or an error
+// message is truncated. Pure (no socket): for tests and fuzzing.
+Result<bool> ScanReply(const void* buf, size_t len, unsigned seq, unsigned portid,
+                       const std::function<Status(const nlmsghdr*)>& on_msg, NlReply* reply);
+
 // Not thread-safe: one request at a time per socket; callers serialise.
 class NetlinkSocket {
  public:

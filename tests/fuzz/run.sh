@@ -17,7 +17,8 @@ shift || true
 BUILD_DIR="${BUILD_DIR:-$ROOT/build-fuzz}"
 JOBS="${JOBS:-2}"
 ALL=(fuzz_admission_review fuzz_translate_node fuzz_translate_peer fuzz_cluster_dump fuzz_wgconf fuzz_endpoint
-     fuzz_cidr fuzz_discovered_endpoints)
+     fuzz_cidr fuzz_discovered_endpoints fuzz_kubeconfig fuzz_watch_stream fuzz_uapi_reply
+     fuzz_netlink_reply)
 TARGETS=("${@:-${ALL[@]}}")
 [[ $# -eq 0 ]] && TARGETS=("${ALL[@]}")
 
@@ -49,17 +50,19 @@ for t in "${TARGETS[@]}"; do
   "$BUILD_DIR/bin/$t" -max_total_time="$SECONDS_EACH" -print_final_stats=1 -timeout=10 \
     -rss_limit_mb=4096 -artifact_prefix="$BUILD_DIR/fuzz-artifacts/$t/" \
     "$work/$t" ${seed:+"$seed"} >"$log" 2>&1 || rc=$?
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-  ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-  corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+  # (|| true: a target that fails while loading its seeds prints no stats,
+  # and a failed grep must not end the script under pipefail.)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+  ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+  corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
   if [[ $rc -eq 0 ]]; then
     passed=$((passed + 1))
     printf '%-28s PASS %4ss  execs=%s cov=%s ft=%s corpus=%s\n' "$t" "$SECONDS_EACH" \
       "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}"
   else
     failed=$((failed + 1))
-    what=$(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+|FUZZ_CHECK failed[^\n]*|deadly signal|timeout' "$log" || true)
+    what=$(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+|FUZZ_CHECK failed[^\n]*|runtime error: .*|deadly signal|timeout' "$log" || true)
     printf '%-28s FAIL (exit %d) %s; log %s\n' "$t" "$rc" "${what:-see log}" "$log"
   fi
 done
