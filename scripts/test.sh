@@ -22,6 +22,23 @@ else
 fi
 rm -f "$log"
 
+# Sanitizers: build-asan (ASan+UBSan+LSan) and its unit, integration and golden tests
+# plus the kg leak run (tests/sanitize/run.sh). SKIP_ASAN=1 skips the stage.
+if [ -z "${SKIP_ASAN:-}" ] && [ -f tests/sanitize/run.sh ]; then
+  echo "== asan (unit, integration, golden, kg leak under ASan+UBSan+LSan)"
+  alog=$(mktemp)
+  bash tests/sanitize/run.sh "${ASAN_BUILD:-build-asan}" 2>&1 | tee "$alog"
+  al=$(grep -E "^asan: [0-9]+ passed, [0-9]+ failed" "$alog" | tail -1)
+  if [ -n "$al" ]; then
+    passed=$((passed + $(cut -d' ' -f2 <<<"$al")))
+    failed=$((failed + $(cut -d' ' -f4 <<<"$al")))
+  else
+    echo "asan stage did not report a summary"
+    failed=$((failed + 1))
+  fi
+  rm -f "$alog"
+fi
+
 if [ -x tests/fuzz/run.sh ]; then
   echo "== fuzz (${FUZZ_SECONDS:-20} s per target)"
   flog=$(mktemp)
