@@ -13,6 +13,7 @@
 # Bounds (environment): SOAK_MAX_RSS_GROWTH_KIB (default 1024), SOAK_MAX_LOSS_PCT
 # (default 1, loss outside leader-move windows), SOAK_MAX_TOTAL_LOSS_PCT (default 5).
 # Needs root; see tests/soak/README.md.
+# shellcheck disable=SC2046 # pick $(present_nodes): word splitting intended
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -140,7 +141,7 @@ sample_once() {
   ts=$(now)
   for n in $(node_names); do
     pid=$(cat "$KGE_STATE/pids/$n.kg" 2>/dev/null || true)
-    rss=- rec=- err=- errs= leader=- nodes=- peers=-
+    rss=- rec=- err=- errs='' leader=- nodes=- peers=-
     if pid_is "$pid" "$KG"; then
       rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -)
       if m=$(ip netns exec "$(node_ns "$n")" curl -s --max-time 3 "http://$(node_lan_ip "$n"):1107/metrics" 2>/dev/null); then
@@ -182,7 +183,7 @@ record() { # ACTION TARGET RESULT
   log "churn: $1 $2 -> $3"
 }
 # pick WORDS...: PICK=one of them at random (a global: $(...) would not advance RANDOM).
-pick() { (($#)) || return 1; local a=("$@"); PICK=${a[RANDOM % $#]}; }
+pick() { (($#)) || return 1; local c=("$@"); PICK=${c[RANDOM % $#]}; }
 present_nodes() { local n; for n in $CHURN; do [ -n "${PRESENT[$n]:-}" ] && echo "$n"; done; }
 absent_nodes() { local n; for n in $CHURN; do [ -z "${PRESENT[$n]:-}" ] && echo "$n"; done; }
 free_idx() { # MAX ASSOC-NAME: PICK = a free index
@@ -346,7 +347,7 @@ echo "ts,load1,load5,load15" >"$STATE/loadavg.csv"
 last_load=0
 while ((SECONDS < END)); do
   revive
-  for try in 1 2 3 4 5 6 7 8; do
+  for _ in 1 2 3 4 5 6 7 8; do
     a=${ACTIONS[RANDOM % ${#ACTIONS[@]}]}
     ACT_T=$(now)
     "act_$a" && break
