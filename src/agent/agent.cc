@@ -201,14 +201,24 @@ ReconcileReport Agent::Reconcile() {
 
   // Report invalid values: every new warning once in the log; Events for our
   // own node; fixed ones are forgotten so that a relapse is reported again.
+  // Identical warnings are reported once, and at most kMaxReportedWarnings
+  // new ones per reconcile: an annotation with 100,000 bad entries must not
+  // flood the log or block the loop on 100,000 Event writes.
   {
+    constexpr size_t kMaxReportedWarnings = 32;
     std::set<std::string> current;
     std::vector<std::string> lines;
+    size_t reported = 0, unreported = 0;
     for (const auto& w : warnings) {
       std::string line = w.String();
+      if (!current.insert(line).second) continue;
       lines.push_back(line);
-      current.insert(line);
       if (reported_warnings_.count(line)) continue;
+      if (reported >= kMaxReportedWarnings) {
+        ++unreported;
+        continue;
+      }
+      ++reported;
       Warn("invalid value ignored", {{w.kind, w.name}, {"field", w.field}, {"value", w.value}, {"reason", w.reason}});
       if (w.kind == "node" && w.name == opts_.hostname) {
         auto s = deps_.backend->RecordNodeEvent(
@@ -217,11 +227,15 @@ ReconcileReport Agent::Reconcile() {
         if (!s.ok()) Fail(&r, "publish", "record event: " + s.message());
       }
     }
+    if (unreported) {
+      Warn("more invalid values ignored, not reported one by one",
+           {{"count", std::to_string(unreported)}});
+    }
     reported_warnings_ = std::move(current);
     std::lock_guard<std::mutex> lock(mu_);
     warnings_ = std::move(lines);
   }
-  if (deps_.metrics) deps_.metrics->SetWarnings(static_cast<int>(warnings.size()));
+  if (deps_.metrics) deps_.metrics->SetWarnings(static_cast<int>(reported_warnings_.size()));
 
   // Publish our annotations (only what differs).
   bool leader = topo && topo->leader();
@@ -317,6 +331,12 @@ ReconcileReport Agent::Reconcile() {
   std::set<std::string> priv_now;
   for (const auto& p : plan.routes) {
     if (p.dev == RouteDev::kPriv && dn.priv.empty()) continue;  // no private interface
+    // Another node or a Peer claiming our own pod CIDR (reported as a
+    // warning): a route with that exact destination would replace the pod
+    // bridge's connected route, and removing it later would leave none.
+    if (topo->subnet() && p.dst.Network() == topo->subnet()->Network() &&
+        (!p.table || static_cast<uint32_t>(p.table) == netlink::kMainTable))
+      continue;
     netlink::Route nr = ToNetlink(p, dn);
     if (p.dev == RouteDev::kPriv) priv_now.insert(nr.String());
     routes.push_back(std::move(nr));

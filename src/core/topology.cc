@@ -100,6 +100,60 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
   }
   m.peers_ = std::move(peers);
 
+  // Conflicts between objects: reported, never acted on (the topology must
+  // stay Kilo's, or mixed clusters disagree). WireGuard keeps one peer per
+  // public key and one owner per allowed IP, so part of the mesh is cut off.
+  if (warnings) {
+    std::vector<const Node*> by_name;
+    for (const auto& n : m.nodes_) by_name.push_back(n.get());
+    std::sort(by_name.begin(), by_name.end(),
+              [](const Node* a, const Node* b) { return a->name < b->name; });
+    std::map<Key, std::string> key_owner;
+    for (size_t i = 0; i < by_name.size(); ++i) {
+      const Node* n = by_name[i];
+      if (!n->key.IsZero()) {
+        auto [it, fresh] = key_owner.emplace(n->key, "node " + n->name);
+        if (!fresh) {
+          warnings->push_back(Warning{"node", n->name, kAnnKey, n->key.String(),
+                                      "same public key as " + it->second +
+                                          "; WireGuard cannot tell them apart"});
+        }
+      }
+      if (!n->subnet) continue;
+      for (size_t j = 0; j < i; ++j) {
+        const Node* o = by_name[j];
+        if (o->subnet && n->subnet->Overlaps(*o->subnet)) {
+          warnings->push_back(Warning{"node", n->name, "spec.podCIDR", n->subnet->String(),
+                                      "overlaps the pod CIDR " + o->subnet->String() +
+                                          " of node " + o->name});
+          break;
+        }
+      }
+    }
+    for (const auto& p : m.peers_) {
+      auto [it, fresh] = key_owner.emplace(p.public_key, "peer " + p.name);
+      if (!fresh) {
+        warnings->push_back(Warning{"peer", p.name, "spec.publicKey", p.public_key.String(),
+                                    "same public key as " + it->second});
+      }
+      for (const auto& ip : p.allowed_ips) {
+        for (const Node* n : by_name) {
+          std::string what;
+          if (n->subnet && ip.Overlaps(*n->subnet)) {
+            what = "the pod CIDR " + n->subnet->String();
+          } else if (n->internal_ip && ip.Contains(n->internal_ip->addr())) {
+            what = "the internal IP " + n->internal_ip->addr().String();
+          }
+          if (!what.empty()) {
+            warnings->push_back(Warning{"peer", p.name, "spec.allowedIPs", ip.String(),
+                                        "overlaps " + what + " of node " + n->name});
+            break;
+          }
+        }
+      }
+    }
+  }
+
   // Allocate WireGuard IPs sequentially from the subnet, one per segment.
   IPAddr current = m.opts_.subnet.addr();
   for (size_t si = 0; si < m.segments_.size(); ++si) {

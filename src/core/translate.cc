@@ -290,16 +290,24 @@ Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
   if (const auto* al = Find(ann, kAnnAllowedLocationIPs)) {
     std::string_view s = *al;
     size_t start = 0;
+    // One warning per bad entry, up to a bound: the annotation is user input
+    // and may hold any number of entries.
+    constexpr size_t kMaxEntryWarnings = 8;
+    size_t bad = 0;
     while (true) {
       size_t comma = s.find(',', start);
       std::string_view item = s.substr(start, comma == std::string_view::npos ? s.npos : comma - start);
       if (auto p = IPPrefix::Parse(item)) {
         n.allowed_location_ips.push_back(*p);
-      } else {
+      } else if (++bad <= kMaxEntryWarnings) {
         warn(kAnnAllowedLocationIPs, item, "entry is not a CIDR (no spaces allowed); dropped");
       }
       if (comma == std::string_view::npos) break;
       start = comma + 1;
+    }
+    if (bad > kMaxEntryWarnings) {
+      warn(kAnnAllowedLocationIPs, *al,
+           std::to_string(bad - kMaxEntryWarnings) + " more entries are not CIDRs; dropped");
     }
   }
   if (const auto* g = Find(ann, kAnnGranularity)) {

@@ -305,6 +305,70 @@ TEST(Agent, BadAnnotationOnOwnNodeIsReportedOnceAndClearedWhenFixed) {
   EXPECT_EQ(e.backend.events().size(), 2u);  // a relapse is reported again
 }
 
+// 5,000 distinct bad entries on the agent's own node: the loop is not blocked
+// by 5,000 Event writes; identical warnings are reported once.
+TEST(Agent, ManyWarningsAreReportedBoundedAndOnce) {
+  Env e;
+  std::string v;
+  for (int i = 0; i < 5000; ++i) v += "bad" + std::to_string(i) + ",";
+  v += "bad0";
+  e.backend.Find("n1")->annotations[kAnnAllowedLocationIPs] = v;
+  e.backend.Find("n1")->annotations[kAnnForceEndpoint] = "nonsense";
+  // Peers conflicting with the same pod CIDR many times over.
+  for (int i = 0; i < 50; ++i) {
+    PeerObject p;
+    p.name = "p" + std::to_string(i);
+    p.allowed_ips = {"10.42.3." + std::to_string(i) + "/32"};
+    std::array<uint8_t, 32> b{};
+    b[0] = static_cast<uint8_t>(i + 1);
+    b[31] = 0x77;
+    p.public_key = Key(b).String();  // any 32 bytes are a public key
+    e.backend.SetPeer(p);
+  }
+  testing::internal::CaptureStderr();
+  ReconcileReport r = e.agent->Reconcile();
+  std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(r.applied);
+  size_t lines = 0;
+  for (size_t at = 0; (at = log.find("invalid value ignored", at)) != std::string::npos; ++at) ++lines;
+  EXPECT_EQ(lines, 32u) << log;
+  EXPECT_NE(log.find("more invalid values ignored, not reported one by one"), std::string::npos);
+  EXPECT_NE(log.find("count=28"), std::string::npos) << log;
+  EXPECT_LE(e.backend.events().size(), 32u);
+  EXPECT_GE(e.backend.events().size(), 2u);
+  // every distinct warning is known, each once: 8 entries + summary +
+  // force-endpoint + 50 peers
+  EXPECT_EQ(e.agent->Warnings().size(), 60u);
+  size_t before = e.backend.events().size();
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.events().size(), before);  // nothing new to report
+}
+
+// A Peer claiming the local pod CIDR: kg must not replace (and later delete)
+// the pod bridge's connected route with a route of the same destination.
+TEST(Agent, PeerClaimingTheLocalPodCIDRLeavesItsRouteAlone) {
+  Env e;
+  netlink::Route bridge;
+  bridge.dst = *IPPrefix::Parse("10.42.1.0/24");
+  bridge.dev = "eth0";
+  bridge.protocol = netlink::kProtoBoot;
+  e.nl.AddRouteNow(bridge);
+  PeerObject p;
+  p.name = "greedy";
+  p.allowed_ips = {"10.42.1.0/24", "10.5.0.1/32"};
+  p.public_key = KeyFor("greedy").Public().String();
+  e.backend.SetPeer(p);
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.applied);
+  std::string routes = e.Routes();
+  EXPECT_NE(routes.find("route 10.42.1.0/24 dev eth0"), std::string::npos) << routes;
+  EXPECT_EQ(routes.find("route 10.42.1.0/24 dev kilo0"), std::string::npos) << routes;
+  EXPECT_NE(routes.find("route 10.5.0.1/32 src 10.10.0.1 dev kilo0"), std::string::npos) << routes;
+  e.backend.DeletePeer("greedy");
+  e.agent->Reconcile();
+  EXPECT_NE(e.Routes().find("route 10.42.1.0/24 dev eth0"), std::string::npos) << e.Routes();
+}
+
 TEST(Agent, BadAnnotationOnAnotherNodeDoesNotBreakTheMesh) {
   Env e;
   e.backend.Find("n3")->annotations[kAnnForceEndpoint] = "nonsense";

@@ -353,6 +353,36 @@ TEST(TopologyTest, PeerAllowedIPDeduplication) {
   EXPECT_EQ(w[1].value, "10.5.0.2/32");
 }
 
+// Conflicting objects (cloned key, duplicated podCIDR, a Peer claiming pod
+// addresses) are warned about and otherwise left as Kilo computes them.
+TEST(TopologyTest, ConflictsAreWarnedNotActedOn) {
+  std::vector<Warning> w;
+  Mesh m = MustBuild({N("c1", "c", "3.3.3.3:51820", "10.0.3.1/24", "10.244.1.0/24", 1),
+                      N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.244.1.0/24", 1),
+                      N("b1", "b", "2.2.2.2:51820", "10.0.2.1/24", "10.244.2.0/24", 2)},
+                     {MakePeer("p1", {"10.244.2.128/25", "10.5.0.1/32"}, 40),
+                      MakePeer("p2", {"10.0.1.0/24"}, 2),
+                      MakePeer("p3", {"10.6.0.1/32"}, 43)},
+                     Granularity::kLocation, "10.4.0.0/16", &w);
+  EXPECT_EQ(SegmentKeys(m), "location:a[a1] location:b[b1] location:c[c1]");
+  ASSERT_EQ(m.peers().size(), 3u);
+  EXPECT_EQ(Join(m.peers()[0].allowed_ips), "10.244.2.128/25,10.5.0.1/32");
+  std::vector<std::string> got;
+  for (const auto& x : w) got.push_back(x.String());
+  const std::vector<std::string> want = {
+      "node \"c1\": annotation kilo.squat.ai/key=\"" + K(1).String() +
+          "\": same public key as node a1; WireGuard cannot tell them apart",
+      "node \"c1\": annotation spec.podCIDR=\"10.244.1.0/24\": overlaps the pod CIDR "
+      "10.244.1.0/24 of node a1",
+      "peer \"p1\": field spec.allowedIPs=\"10.244.2.128/25\": overlaps the pod CIDR "
+      "10.244.2.0/24 of node b1",
+      "peer \"p2\": field spec.publicKey=\"" + K(2).String() + "\": same public key as node b1",
+      "peer \"p2\": field spec.allowedIPs=\"10.0.1.0/24\": overlaps the internal IP 10.0.1.1 of "
+      "node a1",
+  };
+  EXPECT_EQ(got, want);
+}
+
 // NAT: a remote with a non-zero keepalive is reached at its discovered
 // endpoint; the host's own discovered-endpoints take precedence.
 TEST(TopologyTest, DiscoveredEndpoints) {

@@ -254,6 +254,23 @@ TEST(TranslateNodeTest, WarningLineFormat) {
       << w[0].String();
 }
 
+// An allowed-location-ips annotation with 100,000 bad entries: the good one
+// is kept, and the warnings stay bounded (8 one by one, then a summary).
+TEST(TranslateNodeTest, ManyBadAllowedLocationIPsGiveBoundedWarnings) {
+  NodeObject o = BaseNode();
+  std::string v;
+  for (int i = 0; i < 100000; ++i) v += "x,";
+  v += "10.10.0.0/16";
+  o.annotations[kAnnAllowedLocationIPs] = v;
+  std::vector<Warning> w;
+  Node n = TranslateNode(o, TranslateOptions{}, &w);
+  EXPECT_EQ(testutil::Join(n.allowed_location_ips), "10.10.0.0/16");
+  ASSERT_EQ(w.size(), 9u);
+  EXPECT_EQ(w[0].value, "x");
+  EXPECT_EQ(w[8].reason, "99992 more entries are not CIDRs; dropped");
+  EXPECT_LT(w[8].value.size(), 200u);  // the value is shown truncated
+}
+
 TEST(TranslateNodeTest, Location) {
   const struct {
     const char* name;
