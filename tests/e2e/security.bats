@@ -98,7 +98,7 @@ leaks() {
   # a bad annotation, so that Events and warnings exist too
   on_teardown unann aws-2 force-endpoint
   ann aws-2 force-endpoint=nonsense
-  retry 30 bash -c "kctl get events -A -o json | grep -q InvalidAnnotation"
+  retry 30 has_invalid_event
   for n in $(node_names); do
     scrape "$n" /metrics >"$out/$n.metrics"
     scrape "$n" /health >"$out/$n.health"
@@ -144,6 +144,7 @@ leaks() {
   ! leaks "${files[@]}"
 }
 
+has_invalid_event() { kctl get events -A -o json | grep -q InvalidAnnotation; }
 stats_json() { emu_admin stats GET; }
 # window_done: since stats0.json, an Event was created and every node sent a heartbeat
 # (stats1.json is then the end of the window).
