@@ -48,4 +48,14 @@ void SetLiveLoader(LiveLoader loader);
 // Loads from --from-file or the live cluster.
 Result<ClusterObjects> LoadObjects(const GlobalOptions& opts);
 
+// LoadObjects + BuildCluster in one go (the errors of both). A dump file is
+// decoded straight into the model (VisitClusterDump), without ClusterObjects,
+// and released before returning: what kgctl uses.
+Result<Cluster> LoadCluster(const GlobalOptions& opts, int64_t now);
+
+// BuildCluster(DecodeClusterObjects(text)) without the intermediate objects.
+// `padded`: `text` may be read kJsonPadding bytes past its end.
+Result<Cluster> ClusterFromDump(std::string_view text, bool padded, const GlobalOptions& opts,
+                                int64_t now);
+
 }  // namespace kilo::cli

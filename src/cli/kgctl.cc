@@ -40,13 +40,12 @@ struct Loaded {
 };
 
 Cluster Load(const GlobalOptions& g) {
-  auto objs = LoadObjects(g);
-  if (!objs.ok()) throw Failure{objs.error()};
   int64_t now = g.now ? *g.now
                       : std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-  auto c = BuildCluster(*objs, g, now);
+  // A dump file is decoded straight into the model (no intermediate objects).
+  auto c = LoadCluster(g, now);
   if (!c.ok()) throw Failure{c.error()};
   PrintWarnings(*c);
   return std::move(*c);

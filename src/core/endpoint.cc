@@ -38,13 +38,23 @@ std::optional<Endpoint> Endpoint::Parse(std::string_view s, std::string* why) {
     if (host.find('[') != std::string_view::npos || port.find_first_of("[]") != std::string_view::npos)
       return fail("unexpected '[' or ']' in address");
   } else {
-    size_t colon = s.rfind(':');
+    // One pass: the colons and brackets (host + ':' + port has a bracket
+    // exactly when s has one).
+    size_t colon = std::string_view::npos, colons = 0;
+    bool bracket = false;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == ':') {
+        colon = i;
+        ++colons;
+      } else if (s[i] == '[' || s[i] == ']') {
+        bracket = true;
+      }
+    }
     if (colon == std::string_view::npos) return fail("missing port in address");
     host = s.substr(0, colon);
     port = s.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return fail("too many colons in address (bracket IPv6 addresses: [addr]:port)");
-    if (host.find_first_of("[]") != std::string_view::npos || port.find_first_of("[]") != std::string_view::npos)
-      return fail("unexpected '[' or ']' in address");
+    if (colons > 1) return fail("too many colons in address (bracket IPv6 addresses: [addr]:port)");
+    if (bracket) return fail("unexpected '[' or ']' in address");
   }
   if (port.empty() || port.size() > 10) return fail("port must be a number from 1 to 65535");
   uint64_t p = 0;
@@ -61,8 +71,21 @@ std::optional<Endpoint> Endpoint::Parse(std::string_view s, std::string* why) {
 std::string Endpoint::String() const {
   if (!dns_.empty()) return dns_ + ":" + std::to_string(port_);
   if (!ip_.valid()) return "";
-  if (ip_.is6()) return "[" + ip_.String() + "]:" + std::to_string(port_);
-  return ip_.String() + ":" + std::to_string(port_);
+  char buf[IPAddr::kMaxFormatted + 8];
+  char* p = buf;
+  if (ip_.is6()) *p++ = '[';
+  p += ip_.Format(p);
+  if (ip_.is6()) *p++ = ']';
+  *p++ = ':';
+  char digits[5];
+  int n = 0;
+  unsigned v = port_;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *p++ = digits[--n];
+  return std::string(buf, static_cast<size_t>(p - buf));
 }
 
 }  // namespace kilo

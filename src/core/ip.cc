@@ -11,25 +11,32 @@ namespace {
 // Parses a dotted quad exactly as Go's parseIPv4 does: four decimal fields
 // 0-255, no leading zeros, nothing else.
 bool ParseV4(std::string_view s, uint8_t out[4]) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  if (n < 7 || n > 15) return false;  // "0.0.0.0" to "255.255.255.255"
+  auto digit = [&](size_t i) { return i < n ? static_cast<unsigned>(p[i]) - '0' : 10u; };
   size_t i = 0;
   for (int field = 0; field < 4; ++field) {
     if (field > 0) {
-      if (i >= s.size() || s[i] != '.') return false;
+      if (i >= n || p[i] != '.') return false;
       ++i;
     }
-    size_t start = i;
-    int v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      v = v * 10 + (s[i] - '0');
-      if (v > 255) return false;
+    unsigned v = digit(i);
+    if (v > 9) return false;
+    ++i;
+    if (unsigned d = digit(i); d <= 9) {
+      if (v == 0) return false;  // Go rejects leading zeros.
+      v = v * 10 + d;
       ++i;
+      if (unsigned d2 = digit(i); d2 <= 9) {
+        v = v * 10 + d2;
+        ++i;
+        if (v > 255 || digit(i) <= 9) return false;
+      }
     }
-    size_t n = i - start;
-    if (n == 0 || n > 3) return false;
-    if (n > 1 && s[start] == '0') return false;  // Go rejects leading zeros.
     out[field] = static_cast<uint8_t>(v);
   }
-  return i == s.size();
+  return i == n;
 }
 
 bool IsHex(char c) {
@@ -69,10 +76,8 @@ IPAddr IPAddr::FromBytes(const uint8_t* bytes, int len) {
 std::optional<IPAddr> IPAddr::Parse(std::string_view s) {
   if (s.empty() || s.size() > 64) return std::nullopt;
   uint8_t buf[16];
-  if (s.find(':') == std::string_view::npos) {
-    if (!ParseV4(s, buf)) return std::nullopt;
-    return FromBytes(buf, 4);
-  }
+  if (ParseV4(s, buf)) return FromBytes(buf, 4);
+  if (s.find(':') == std::string_view::npos) return std::nullopt;
   // IPv6: validate the character set (Go allows hex, ':' and a dotted-quad
   // tail) and let inet_pton do the work; then check the IPv4 tail with Go's
   // stricter rules.
@@ -94,10 +99,9 @@ std::optional<IPAddr> IPAddr::Parse(std::string_view s) {
   return FromBytes(buf, 16);
 }
 
-std::string IPAddr::String() const {
+size_t IPAddr::Format(char* out) const {
   if (family_ == 4) {
     // Hand-rolled: this runs for every address of every rendered config.
-    char out[16];
     char* p = out;
     for (int i = 0; i < 4; ++i) {
       unsigned v = b_[i];
@@ -106,11 +110,15 @@ std::string IPAddr::String() const {
       if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
       *p++ = static_cast<char>('0' + v % 10);
     }
-    return std::string(out, static_cast<size_t>(p - out));
+    return static_cast<size_t>(p - out);
   }
-  if (family_ != 6) return "<nil>";
+  if (family_ != 6) {
+    std::memcpy(out, "<nil>", 5);
+    return 5;
+  }
   // RFC 5952 as Go implements it: compress the longest run (>= 2) of zero
   // groups, the first one on ties; lower-case hex without leading zeros.
+  static const char kHex[] = "0123456789abcdef";
   uint16_t g[8];
   for (int i = 0; i < 8; ++i) g[i] = static_cast<uint16_t>(b_[2 * i] << 8 | b_[2 * i + 1]);
   int best = -1, best_len = 0;
@@ -127,20 +135,31 @@ std::string IPAddr::String() const {
     }
     i = j;
   }
-  std::string out;
-  out.reserve(40);
-  char hex[8];
+  char* p = out;
   for (int i = 0; i < 8; ++i) {
     if (i == best) {
-      out += "::";
+      *p++ = ':';
+      *p++ = ':';
       i += best_len - 1;
       continue;
     }
-    if (!out.empty() && out.back() != ':') out += ':';
-    std::snprintf(hex, sizeof hex, "%x", g[i]);
-    out += hex;
+    if (p != out && p[-1] != ':') *p++ = ':';
+    unsigned v = g[i];
+    bool started = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      unsigned d = (v >> shift) & 0xf;
+      if (d || started || shift == 0) {
+        *p++ = kHex[d];
+        started = true;
+      }
+    }
   }
-  return out;
+  return static_cast<size_t>(p - out);
+}
+
+std::string IPAddr::String() const {
+  char buf[kMaxFormatted];
+  return std::string(buf, Format(buf));
 }
 
 IPAddr IPAddr::Masked(int bits) const {
@@ -207,8 +226,7 @@ bool IPAddr::IsPrivate() const {
 std::optional<IPPrefix> IPPrefix::Parse(std::string_view s) {
   size_t slash = s.find('/');
   if (slash == std::string_view::npos) return std::nullopt;
-  auto addr = IPAddr::Parse(s.substr(0, slash));
-  if (!addr) return std::nullopt;
+  std::string_view addr_s = s.substr(0, slash);
   std::string_view bits_s = s.substr(slash + 1);
   if (bits_s.empty()) return std::nullopt;
   // Go's dtoi: decimal digits only, leading zeros allowed ("/08" is /8).
@@ -218,12 +236,17 @@ std::optional<IPPrefix> IPPrefix::Parse(std::string_view s) {
     bits = bits * 10 + (c - '0');
     if (bits > 128) return std::nullopt;
   }
-  // An IPv4-mapped IPv6 address was normalised to IPv4 above; Go keeps the
-  // 128-bit mask, so shift it into IPv4 terms.
-  bool mapped = addr->is4() && s.substr(0, slash).find(':') != std::string_view::npos;
-  int max = mapped ? 128 : addr->bitlen();
-  if (bits > max) return std::nullopt;
-  if (mapped) {
+  uint8_t v4[4];
+  if (ParseV4(addr_s, v4)) {
+    if (bits > 32) return std::nullopt;
+    return IPPrefix(IPAddr::FromBytes(v4, 4), bits);
+  }
+  auto addr = IPAddr::Parse(addr_s);
+  if (!addr) return std::nullopt;
+  // Not a dotted quad, so IPv6 text: an IPv4 result is an IPv4-mapped
+  // address, normalised to IPv4 above; Go keeps the 128-bit mask, so shift
+  // it into IPv4 terms.
+  if (addr->is4()) {
     if (bits < 96) return std::nullopt;  // not representable as IPv4
     bits -= 96;
   }
@@ -235,9 +258,23 @@ bool IPPrefix::Contains(const IPAddr& ip) const {
   return ip.Masked(bits_) == addr_.Masked(bits_);
 }
 
+size_t IPPrefix::Format(char* out) const {
+  if (!valid()) {
+    std::memcpy(out, "<nil>", 5);
+    return 5;
+  }
+  size_t n = addr_.Format(out);
+  out[n++] = '/';
+  unsigned b = static_cast<unsigned>(bits_);
+  if (b >= 100) out[n++] = static_cast<char>('0' + b / 100);
+  if (b >= 10) out[n++] = static_cast<char>('0' + b / 10 % 10);
+  out[n++] = static_cast<char>('0' + b % 10);
+  return n;
+}
+
 std::string IPPrefix::String() const {
-  if (!valid()) return "<nil>";
-  return addr_.String() + "/" + std::to_string(bits_);
+  char buf[kMaxFormatted];
+  return std::string(buf, Format(buf));
 }
 
 }  // namespace kilo

@@ -34,6 +34,10 @@ class IPAddr {
 
   // Formats like Go's net.IP.String (RFC 5952 for IPv6). "<nil>" when invalid.
   std::string String() const;
+  // The same into `out` (at least kMaxFormatted bytes, not terminated);
+  // returns the length.
+  static constexpr size_t kMaxFormatted = 48;
+  size_t Format(char* out) const;
   // Returns the address with every bit after the first `bits` cleared.
   IPAddr Masked(int bits) const;
   // Returns address + 1 (wrapping); family unchanged.
@@ -78,6 +82,9 @@ class IPPrefix {
   bool Overlaps(const IPPrefix& o) const { return Contains(o.addr_) || o.Contains(addr_); }
   // "addr/bits", address with host bits as stored.
   std::string String() const;
+  // The same into `out` (at least kMaxFormatted bytes); returns the length.
+  static constexpr size_t kMaxFormatted = IPAddr::kMaxFormatted + 4;
+  size_t Format(char* out) const;
 
   friend bool operator==(const IPPrefix&, const IPPrefix&) = default;
   friend auto operator<=>(const IPPrefix&, const IPPrefix&) = default;

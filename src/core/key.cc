@@ -27,30 +27,40 @@ std::optional<Key> Key::Parse(std::string_view b64) {
   // Like Go's base64.StdEncoding.DecodeString (used by wgtypes.ParseKey):
   // '\r' and '\n' are ignored and the unused low bits of the last
   // character need not be zero. 32 bytes are 43 characters and one '='.
+  // With 44 characters, a '\r' or '\n' among them leaves fewer than 44,
+  // invalid, as the decoding below finds (they are not in the alphabet).
   char buf[44];
-  size_t len = 0;
-  for (char c : b64) {
-    if (c == '\r' || c == '\n') continue;
-    if (len == sizeof buf) return std::nullopt;
-    buf[len++] = c;
-  }
-  if (len != 44 || buf[43] != '=') return std::nullopt;
-  std::array<uint8_t, kLen> out{};
-  uint32_t acc = 0;
-  int acc_bits = 0;
-  size_t n = 0;
-  for (size_t i = 0; i < 43; ++i) {
-    uint8_t v = kB64.v[static_cast<uint8_t>(buf[i])];
-    if (v == 0xff) return std::nullopt;
-    acc = (acc << 6) | v;
-    acc_bits += 6;
-    if (acc_bits >= 8) {
-      acc_bits -= 8;
-      if (n < kLen) out[n++] = static_cast<uint8_t>(acc >> acc_bits);
-      acc &= (1u << acc_bits) - 1;
+  const char* in = b64.data();
+  if (b64.size() != 44) {
+    size_t len = 0;
+    for (char c : b64) {
+      if (c == '\r' || c == '\n') continue;
+      if (len == sizeof buf) return std::nullopt;
+      buf[len++] = c;
     }
+    if (len != 44) return std::nullopt;
+    in = buf;
   }
-  if (n != kLen) return std::nullopt;
+  if (in[43] != '=') return std::nullopt;
+  std::array<uint8_t, kLen> out{};
+  uint32_t bad = 0;
+  auto v = [&](size_t i) -> uint32_t {
+    uint32_t x = kB64.v[static_cast<uint8_t>(in[i])];
+    bad |= x;
+    return x;
+  };
+  // 10 groups of 4 characters -> 30 bytes, then 3 characters -> 2 bytes
+  // (their last 2 bits unused).
+  for (size_t g = 0; g < 10; ++g) {
+    uint32_t w = v(4 * g) << 18 | v(4 * g + 1) << 12 | v(4 * g + 2) << 6 | v(4 * g + 3);
+    out[3 * g] = static_cast<uint8_t>(w >> 16);
+    out[3 * g + 1] = static_cast<uint8_t>(w >> 8);
+    out[3 * g + 2] = static_cast<uint8_t>(w);
+  }
+  uint32_t w = v(40) << 12 | v(41) << 6 | v(42);
+  out[30] = static_cast<uint8_t>(w >> 10);
+  out[31] = static_cast<uint8_t>(w >> 2);
+  if (bad & 0xc0) return std::nullopt;  // 0xff: not in the alphabet
   return Key(out);
 }
 
@@ -78,10 +88,22 @@ bool Key::IsZero() const {
 }
 
 std::string Key::String() const {
-  InitSodium();
-  char out[sodium_base64_ENCODED_LEN(kLen, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(out, sizeof out, b_.data(), b_.size(), sodium_base64_VARIANT_ORIGINAL);
-  return out;
+  static const char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out(44, '=');
+  char* p = out.data();
+  for (size_t g = 0; g < 10; ++g) {
+    uint32_t w = uint32_t{b_[3 * g]} << 16 | uint32_t{b_[3 * g + 1]} << 8 | b_[3 * g + 2];
+    *p++ = kAlphabet[w >> 18];
+    *p++ = kAlphabet[(w >> 12) & 63];
+    *p++ = kAlphabet[(w >> 6) & 63];
+    *p++ = kAlphabet[w & 63];
+  }
+  uint32_t w = uint32_t{b_[30]} << 8 | b_[31];
+  *p++ = kAlphabet[w >> 10];
+  *p++ = kAlphabet[(w >> 4) & 63];
+  *p++ = kAlphabet[(w << 2) & 63];
+  return out;  // the 44th character is the padding '='
 }
 
 }  // namespace kilo

@@ -3,12 +3,15 @@
 // strings, before any validation. Decoding JSON/YAML into these is in
 // objects_json.h; turning them into the model (with warnings) in translate.h.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/model.h"
 #include "core/status.h"
 
 namespace kilo {
@@ -21,6 +24,33 @@ struct NodeObject {
   // Decoded from a dump (objects_json.h): only the kilo.squat.ai/ ones.
   std::map<std::string, std::string> annotations;
   std::string pod_cidr;  // spec.podCIDR
+};
+
+// The kilo.squat.ai/ annotations a Node translation reads, in this order.
+inline constexpr const char* kNodeAnnotationKeys[] = {
+    kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,
+    kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,     kAnnEndpoint,
+    kAnnInternalIP,     kAnnLastSeen,        kAnnWireGuardIP,     kAnnGranularity,
+    kAnnDiscoveredEndpoints};
+inline constexpr size_t kNumNodeAnnotations =
+    sizeof(kNodeAnnotationKeys) / sizeof(kNodeAnnotationKeys[0]);
+// Returns the index of `key` (a full annotation key) in kNodeAnnotationKeys,
+// or -1.
+int NodeAnnotationIndex(std::string_view key);
+
+// What a Node translation reads of a Node, as views: into a NodeObject, or
+// straight into a decoded dump (objects_json.h VisitClusterDump) so that a
+// large dump is translated without building a NodeObject per Node.
+struct NodeFields {
+  std::string_view name;
+  std::string_view pod_cidr;
+  // The value of the topology label (TranslateOptions::topology_label).
+  std::optional<std::string_view> topology_label;
+  // Indexed like kNodeAnnotationKeys; nullopt when absent.
+  std::array<std::optional<std::string_view>, kNumNodeAnnotations> annotations;
+
+  // The fields of `obj`, viewing into it.
+  static NodeFields Of(const NodeObject& obj, const std::string& topology_label);
 };
 
 struct PeerObject {

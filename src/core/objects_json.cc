@@ -5,7 +5,9 @@
 #include <simdjson.h>
 #include <yaml-cpp/yaml.h>
 
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 
 namespace kilo {
@@ -139,34 +141,12 @@ bool IsPeerKind(element item) {
 
 void EmitYaml(const YAML::Node& node, std::string* out);
 
-void EmitJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 // Emits a YAML scalar as JSON: plain scalars that look like numbers, booleans
 // or null become those JSON types (YAML 1.1 core schema as kubectl reads it).
 void EmitScalar(const YAML::Node& node, std::string* out) {
   const std::string& s = node.Scalar();
   if (node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str") {  // quoted
-    EmitJsonString(s, out);
+    AppendJsonString(s, out);
     return;
   }
   if (s == "null" || s == "~" || s.empty()) {
@@ -184,7 +164,7 @@ void EmitScalar(const YAML::Node& node, std::string* out) {
     *out += s;
     return;
   }
-  EmitJsonString(s, out);
+  AppendJsonString(s, out);
 }
 
 void EmitYaml(const YAML::Node& node, std::string* out) {
@@ -213,7 +193,7 @@ void EmitYaml(const YAML::Node& node, std::string* out) {
       for (const auto& kv : node) {
         if (!first) out->push_back(',');
         first = false;
-        EmitJsonString(kv.first.Scalar(), out);
+        AppendJsonString(kv.first.Scalar(), out);
         out->push_back(':');
         EmitYaml(kv.second, out);
       }
@@ -224,6 +204,29 @@ void EmitYaml(const YAML::Node& node, std::string* out) {
 }
 
 }  // namespace
+
+void AppendJsonString(std::string_view s, std::string* out, bool html_safe) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': *out += "\\\""; break;
+      case '\\': *out += "\\\\"; break;
+      case '\n': *out += "\\n"; break;
+      case '\r': *out += "\\r"; break;
+      case '\t': *out += "\\t"; break;
+      default:
+        if (c < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
+          *out += "\\u00";
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xf]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
 
 Result<std::string> YamlToJson(std::string_view yaml) {
   try {
@@ -238,6 +241,25 @@ Result<std::string> YamlToJson(std::string_view yaml) {
 }
 
 namespace {
+
+// One item of a List: a Node, a Peer or something else (skipped).
+Status DecodeItem(element item, size_t index, ClusterObjects* out) {
+  std::string kind = StringOr(item, "kind");
+  if (kind == "Node") {
+    NodeObject n;
+    if (auto s = DecodeNode(item, &n); !s.ok())
+      return s.Wrap("item " + std::to_string(index) + " (Node)");
+    out->nodes.push_back(std::move(n));
+  } else if (IsPeerKind(item)) {
+    PeerObject p;
+    if (auto s = DecodePeer(item, &p); !s.ok())
+      return s.Wrap("item " + std::to_string(index) + " (Peer)");
+    out->peers.push_back(std::move(p));
+  } else {
+    ++out->skipped;
+  }
+  return Status::Ok();
+}
 
 // `padded`: `text` may be read up to kJsonPadding bytes past its end.
 Result<ClusterObjects> DecodeClusterObjectsImpl(std::string_view text, bool padded) {
@@ -259,23 +281,7 @@ Result<ClusterObjects> DecodeClusterObjectsImpl(std::string_view text, bool padd
                                          simdjson::error_message(err));
   }
   ClusterObjects out;
-  auto add = [&](element item, size_t index) -> Status {
-    std::string kind = StringOr(item, "kind");
-    if (kind == "Node") {
-      NodeObject n;
-      if (auto s = DecodeNode(item, &n); !s.ok())
-        return s.Wrap("item " + std::to_string(index) + " (Node)");
-      out.nodes.push_back(std::move(n));
-    } else if (IsPeerKind(item)) {
-      PeerObject p;
-      if (auto s = DecodePeer(item, &p); !s.ok())
-        return s.Wrap("item " + std::to_string(index) + " (Peer)");
-      out.peers.push_back(std::move(p));
-    } else {
-      ++out.skipped;
-    }
-    return Status::Ok();
-  };
+  auto add = [&](element item, size_t index) { return DecodeItem(item, index, &out); };
   simdjson::dom::array items;
   if (root.is_array() || !root["items"].get(items)) {
     simdjson::dom::array arr = root.is_array() ? root.get_array().value() : items;
@@ -300,6 +306,364 @@ Result<ClusterObjects> DecodeClusterObjectsImpl(std::string_view text, bool padd
 }
 
 }  // namespace
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The index of the first '"' or '\\' from `p` on, 8 bytes at a time. There
+// is one before the end of the input (p is in a string that stage 1 found
+// closed), and the input is padded: reading up to 7 bytes past it is safe.
+size_t QuoteOrBackslash(const char* p) {
+  if constexpr (std::endian::native == std::endian::little) {
+    constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+    for (size_t i = 0;; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+      // The lowest byte flagged is the first zero byte of q or b.
+      uint64_t m = (((q - kOnes) & ~q) | ((b - kOnes) & ~b)) & kHigh;
+      if (m) return i + static_cast<size_t>(std::countr_zero(m) >> 3);
+    }
+  } else {
+    size_t i = 0;
+    while (p[i] != '"' && p[i] != '\\') ++i;
+    return i;
+  }
+}
+
+// `tok` (a token and the whitespace up to the next one) is the literal `lit`.
+bool IsLiteral(std::string_view tok, std::string_view lit) {
+  if (tok.substr(0, lit.size()) != lit) return false;
+  for (char c : tok.substr(lit.size()))
+    if (!IsJsonSpace(c)) return false;
+  return true;
+}
+
+// The text of the object or array that starts at `p`, found by matching
+// brackets outside strings; empty when it does not end before `end`.
+std::string_view ValueExtent(const char* p, const char* end) {
+  int depth = 0;
+  for (const char* q = p; q < end;) {
+    char c = *q++;
+    if (c == '"') {
+      while (q < end && *q != '"') q += *q == '\\' ? 2 : 1;
+      ++q;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if ((c == '}' || c == ']') && --depth == 0) {
+      return std::string_view(p, static_cast<size_t>(q - p));
+    }
+  }
+  return {};
+}
+
+// Reads a kubectl List with simdjson On-Demand, handing Nodes over as views
+// into the input. Every method returns false to give up: the caller then
+// decodes the whole input with the DOM decoder, the reference (which also
+// produces the exact error messages).
+class FastDumpReader {
+ public:
+  FastDumpReader(std::string_view label, const char* end, ClusterDumpVisitor* v)
+      : label_(label), end_(end), v_(v) {}
+
+  bool Run(od::document& doc) {
+    std::string_view tok;
+    if (doc.raw_json_token().get(tok) || tok.empty()) return false;
+    if (tok[0] == '[') {
+      od::array items;
+      if (doc.get_array().get(items) || !Items(items)) return false;
+    } else if (tok[0] == '{') {
+      od::object root;
+      if (doc.get_object().get(root)) return false;
+      bool found = false;
+      for (auto fr : root) {
+        od::field f;
+        std::string_view key;
+        if (std::move(fr).get(f) || !Key(f, &key)) return false;
+        if (key != "items" || found) continue;
+        found = true;
+        // Not an array: the input is a single object (DOM decoder).
+        if (f.value().raw_json_token().substr(0, 1) != "[") return false;
+        od::array items;
+        if (f.value().get_array().get(items) || !Items(items)) return false;
+      }
+      if (!found) return false;
+    } else {
+      return false;
+    }
+    // Anything after the root value is an error (the DOM decoder's).
+    return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
+  }
+
+ private:
+  enum class Type { kString, kNull, kOther };
+
+  // The key of a field (unescaped only when it has escapes).
+  static bool Key(od::field& f, std::string_view* out) {
+    const char* p = f.key().raw();
+    size_t n = QuoteOrBackslash(p);
+    if (p[n] == '\\') return !f.unescaped_key().get(*out);
+    *out = std::string_view(p, n);
+    return true;
+  }
+
+  // A value that Kilo reads as a string: its type, and the string (a view
+  // into the input unless it has escapes). Containers are kOther, left
+  // unread; numbers give up (the DOM decoder validates them).
+  static bool Str(od::value& v, Type* type, std::string_view* out) {
+    std::string_view tok = v.raw_json_token();
+    if (tok.empty()) return false;
+    switch (tok[0]) {
+      case '"': {
+        const char* p = tok.data() + 1;
+        size_t n = QuoteOrBackslash(p);
+        if (p[n] == '\\') {
+          if (v.get_string().get(*out)) return false;
+        } else {
+          *out = std::string_view(p, n);
+        }
+        *type = Type::kString;
+        return true;
+      }
+      case '{':
+      case '[':
+        *type = Type::kOther;
+        return true;
+      default:
+        if (IsLiteral(tok, "null")) {
+          *type = Type::kNull;
+          return true;
+        }
+        *type = Type::kOther;
+        return IsLiteral(tok, "true") || IsLiteral(tok, "false");
+    }
+  }
+
+  // A string field read as StringOr() does: "" unless a string.
+  static bool StrOrEmpty(od::value& v, std::string_view* out) {
+    Type t;
+    if (!Str(v, &t, out)) return false;
+    if (t != Type::kString) *out = {};
+    return true;
+  }
+
+  // A string map entry read as StringMap() does: strings, and null as "".
+  static bool MapValue(od::value& v, std::optional<std::string_view>* out) {
+    Type t;
+    std::string_view s;
+    if (!Str(v, &t, &s)) return false;
+    if (t == Type::kString) *out = s;
+    if (t == Type::kNull) *out = std::string_view();
+    return true;
+  }
+
+  // Is `v` an object? Other values are checked as Str() does.
+  static bool IsObject(od::value& v, bool* is_object) {
+    std::string_view tok = v.raw_json_token();
+    *is_object = !tok.empty() && tok[0] == '{';
+    if (*is_object) return true;
+    Type t;
+    std::string_view s;
+    return Str(v, &t, &s);
+  }
+
+  bool Items(od::array& items) {
+    size_t index = 0;
+    for (auto r : items) {
+      od::value item;
+      if (r.get(item) || !Item(item, index++)) return false;
+    }
+    return true;
+  }
+
+  bool Item(od::value& item, size_t index) {
+    std::string_view tok = item.raw_json_token();
+    if (tok.empty()) return false;
+    if (tok[0] != '{') {
+      // Not an object: no "kind", skipped (strings and arrays unread).
+      if (tok[0] != '"' && tok[0] != '[' && !IsLiteral(tok, "null") && !IsLiteral(tok, "true") &&
+          !IsLiteral(tok, "false"))
+        return false;
+      v_->OnSkipped();
+      return true;
+    }
+    const char* start = tok.data();
+    od::object obj;
+    if (item.get_object().get(obj)) return false;
+    // The first "kind" and "apiVersion" decide what the item is (as
+    // StringOr() reads them); they precede "metadata" and "spec" in what
+    // kubectl writes. When they do not, the item goes to the DOM decoder.
+    enum class What { kUndecided, kNode, kPeer, kSkip };
+    bool kind_seen = false, api_seen = false, meta_seen = false, spec_seen = false, dom = false;
+    std::string_view kind, api;
+    auto decide = [&](bool final) {
+      if (kind_seen && kind == "Node") return What::kNode;
+      if (kind_seen && kind != "Peer") return What::kSkip;
+      if (kind_seen && api_seen)
+        return api.substr(0, 14) == "kilo.squat.ai/" ? What::kPeer : What::kSkip;
+      return final ? What::kSkip : What::kUndecided;
+    };
+    What what = What::kUndecided;
+    NodeFields n;
+    for (auto fr : obj) {
+      od::field f;
+      std::string_view key;
+      if (std::move(fr).get(f) || !Key(f, &key)) return false;
+      if (dom) continue;
+      if (key == "kind" || key == "apiVersion") {
+        bool& seen = key == "kind" ? kind_seen : api_seen;
+        if (seen) continue;
+        seen = true;
+        if (!StrOrEmpty(f.value(), key == "kind" ? &kind : &api)) return false;
+        continue;
+      }
+      bool is_meta = key == "metadata";
+      if (!is_meta && key != "spec") continue;
+      if (what == What::kUndecided) what = decide(false);
+      if (what == What::kUndecided || what == What::kPeer) {
+        dom = true;
+        continue;
+      }
+      if (what == What::kSkip) continue;
+      if (is_meta && !meta_seen) {
+        meta_seen = true;
+        if (!Metadata(f.value(), &n)) return false;
+      } else if (!is_meta && !spec_seen) {
+        spec_seen = true;
+        if (!Spec(f.value(), &n)) return false;
+      }
+    }
+    if (!dom) {
+      if (what == What::kUndecided) what = decide(true);
+      if (what == What::kSkip) {
+        v_->OnSkipped();
+        return true;
+      }
+      if (what == What::kNode) {
+        // Without metadata or a name the DOM decoder gives the error.
+        if (!meta_seen || n.name.empty()) return false;
+        v_->OnNode(n);
+        return true;
+      }
+    }
+    return DomItem(start, index);
+  }
+
+  // metadata: name, the topology label, Kilo's annotations (as DecodeNode).
+  bool Metadata(od::value& v, NodeFields* n) {
+    bool is_object;
+    if (!IsObject(v, &is_object) || !is_object) return false;  // no name: an error
+    od::object m;
+    if (v.get_object().get(m)) return false;
+    bool name_seen = false, labels_seen = false, ann_seen = false;
+    for (auto fr : m) {
+      od::field f;
+      std::string_view key;
+      if (std::move(fr).get(f) || !Key(f, &key)) return false;
+      if (key == "name") {
+        if (name_seen) continue;
+        name_seen = true;
+        if (!StrOrEmpty(f.value(), &n->name)) return false;
+      } else if (key == "labels" || key == "annotations") {
+        bool labels = key == "labels";
+        bool& seen = labels ? labels_seen : ann_seen;
+        if (seen) continue;
+        seen = true;
+        if (!IsObject(f.value(), &is_object)) return false;
+        if (!is_object) continue;
+        od::object map;
+        if (f.value().get_object().get(map)) return false;
+        for (auto er : map) {
+          od::field e;
+          std::string_view k;
+          if (std::move(er).get(e) || !Key(e, &k)) return false;
+          std::optional<std::string_view>* slot = nullptr;
+          if (labels) {
+            if (k == label_) slot = &n->topology_label;
+          } else if (int i = NodeAnnotationIndex(k); i >= 0) {
+            slot = &n->annotations[static_cast<size_t>(i)];
+          }
+          // The first string (or null) wins, as in a std::map built in order.
+          if (slot && !*slot && !MapValue(e.value(), slot)) return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // spec: podCIDR.
+  bool Spec(od::value& v, NodeFields* n) {
+    bool is_object;
+    if (!IsObject(v, &is_object)) return false;
+    if (!is_object) return true;
+    od::object spec;
+    if (v.get_object().get(spec)) return false;
+    for (auto fr : spec) {
+      od::field f;
+      std::string_view key;
+      if (std::move(fr).get(f) || !Key(f, &key)) return false;
+      if (key != "podCIDR") continue;
+      return StrOrEmpty(f.value(), &n->pod_cidr);  // the first one counts
+    }
+    return true;
+  }
+
+  // An item the DOM decoder reads (Peers, unusual Nodes).
+  bool DomItem(const char* start, size_t index) {
+    std::string_view raw = ValueExtent(start, end_);
+    element e;
+    if (raw.empty() || dom_.parse(raw.data(), raw.size(), false).get(e)) return false;
+    ClusterObjects objs;
+    if (!DecodeItem(e, index, &objs).ok()) return false;
+    for (const auto& node : objs.nodes) v_->OnNode(NodeFields::Of(node, std::string(label_)));
+    for (auto& p : objs.peers) v_->OnPeer(std::move(p));
+    for (int i = 0; i < objs.skipped; ++i) v_->OnSkipped();
+    return true;
+  }
+
+  std::string_view label_;
+  const char* end_;  // end of the input
+  ClusterDumpVisitor* v_;
+  simdjson::dom::parser dom_;
+};
+
+Status VisitWithDom(std::string_view text, bool padded, const std::string& topology_label,
+                    ClusterDumpVisitor* v) {
+  auto objs = DecodeClusterObjectsImpl(text, padded);
+  if (!objs.ok()) return objs.status();
+  for (const auto& n : objs->nodes) v->OnNode(NodeFields::Of(n, topology_label));
+  for (auto& p : objs->peers) v->OnPeer(std::move(p));
+  for (int i = 0; i < objs->skipped; ++i) v->OnSkipped();
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status VisitClusterDump(std::string_view text, bool padded, const std::string& topology_label,
+                        ClusterDumpVisitor* visitor) {
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || (text[first] != '{' && text[first] != '['))
+    return VisitWithDom(text, padded, topology_label, visitor);  // YAML, or empty
+  simdjson::padded_string copy;
+  if (!padded) {
+    copy = simdjson::padded_string(text);
+    text = std::string_view(copy.data(), copy.size());
+  }
+  bool ok;
+  {
+    od::parser parser;
+    od::document doc;
+    FastDumpReader reader(topology_label, text.data() + text.size(), visitor);
+    ok = !parser.iterate(text.data(), text.size(), text.size() + kJsonPadding).get(doc) &&
+         reader.Run(doc);
+  }
+  if (ok) return Status::Ok();
+  visitor->Restart();
+  return VisitWithDom(text, true, topology_label, visitor);
+}
 
 Result<ClusterObjects> DecodeClusterObjects(std::string_view text) {
   return DecodeClusterObjectsImpl(text, false);

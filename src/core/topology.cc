@@ -2,14 +2,10 @@
 
 #include <algorithm>
 #include <set>
+#include <unordered_map>
 
 namespace kilo {
 namespace {
-
-std::string LocationKey(const Node& n, Granularity g) {
-  if (g == Granularity::kLocation && n.internal_ip) return "location:" + n.location;
-  return "node:" + n.name;
-}
 
 bool EndpointIsPublic(const std::optional<Endpoint>& e) {
   // A DNS endpoint is never public (Kilo looks at the unresolved IP).
@@ -40,25 +36,89 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
   Mesh m;
   m.opts_ = opts;
   m.opts_.subnet = opts.subnet.Network();
-  std::map<std::string, std::vector<const Node*>> groups;
-  m.nodes_.reserve(nodes.size());
-  for (auto& n : nodes) {
-    m.nodes_.push_back(std::make_unique<Node>(std::move(n)));
-    const Node* p = m.nodes_.back().get();
-    groups[LocationKey(*p, opts.granularity)].push_back(p);
+  m.nodes_ = std::move(nodes);  // not resized from here on: stable addresses
+  // Segments in the order of their keys ("location:<location>", or
+  // "node:<name>" per node), each with its nodes in input order, as a
+  // std::map of the keys would give them, without building the keys: the
+  // few locations through a hash map, the node names sorted ("location:"
+  // sorts before "node:").
+  struct Group {
+    bool by_node;
+    std::string_view key;
+    std::vector<const Node*> members;
+  };
+  std::vector<Group> location_groups;
+  std::unordered_map<std::string_view, size_t> location_index;
+  std::vector<uint32_t> by_name;
+  for (size_t i = 0; i < m.nodes_.size(); ++i) {
+    const Node& n = m.nodes_[i];
+    if (opts.granularity == Granularity::kLocation && n.internal_ip) {
+      auto [it, fresh] = location_index.try_emplace(n.location, location_groups.size());
+      if (fresh) location_groups.push_back({false, n.location, {}});
+      location_groups[it->second].members.push_back(&n);
+    } else {
+      by_name.push_back(static_cast<uint32_t>(i));
+    }
   }
-  m.segments_.reserve(groups.size());
-  for (auto& [loc, members] : groups) {
-    std::sort(members.begin(), members.end(),
-              [](const Node* a, const Node* b) { return a->name < b->name; });
+  std::sort(location_groups.begin(), location_groups.end(),
+            [](const Group& a, const Group& b) { return a.key < b.key; });
+  auto name_index_less = [&](uint32_t a, uint32_t b) {
+    if (int c = m.nodes_[a].name.compare(m.nodes_[b].name)) return c < 0;
+    return a < b;
+  };
+  // kubectl lists objects sorted by name: usually nothing to do.
+  if (!std::is_sorted(by_name.begin(), by_name.end(), name_index_less))
+    std::sort(by_name.begin(), by_name.end(), name_index_less);
+  size_t groups = location_groups.size();
+  for (size_t i = 0; i < by_name.size(); ++i)
+    groups += i == 0 || m.nodes_[by_name[i - 1]].name != m.nodes_[by_name[i]].name;
+  size_t next_location = 0, next_name = 0;
+  // The next group in key order.
+  auto next_group = [&](Group* g) {
+    if (next_location < location_groups.size()) {
+      *g = std::move(location_groups[next_location++]);
+      return;
+    }
+    const std::string& name = m.nodes_[by_name[next_name]].name;
+    g->by_node = true;
+    g->key = name;
+    g->members.clear();
+    while (next_name < by_name.size() && m.nodes_[by_name[next_name]].name == name)
+      g->members.push_back(&m.nodes_[by_name[next_name++]]);
+  };
+  m.segments_.reserve(groups);
+  for (size_t gi = 0; gi < groups; ++gi) {
+    Group g;
+    next_group(&g);
+    std::vector<const Node*> members = std::move(g.members);
+    size_t subnets = 0, internal = 0, alips = 0;
+    for (const Node* n : members) {
+      subnets += n->subnet.has_value();
+      internal += n->internal_ip.has_value();
+      alips += n->allowed_location_ips.size();
+    }
+    // Already strictly increasing (kubectl sorts by name): std::sort would
+    // leave it as it is. With equal names, std::sort decides the order, as
+    // it always did.
+    if (std::adjacent_find(members.begin(), members.end(), [](const Node* a, const Node* b) {
+          return !(a->name < b->name);
+        }) != members.end()) {
+      std::sort(members.begin(), members.end(),
+                [](const Node* a, const Node* b) { return a->name < b->name; });
+    }
     Segment s;
-    s.location = loc;
+    s.location = g.by_node ? "node:" : "location:";
+    s.location += g.key;
     s.leader = FindLeader(members);
-    std::set<std::string> seen_alips;
+    s.allowed_ips.reserve(subnets + internal + 1);  // + the WireGuard IP
+    s.private_ips.reserve(internal);
+    s.cidrs.reserve(members.size());
+    s.hostnames.reserve(members.size());
+    std::set<IPPrefix> seen_alips;  // a prefix's String() is unique to it
     for (const Node* n : members) {
       if (n->subnet) s.allowed_ips.push_back(*n->subnet);
       for (const auto& ip : n->allowed_location_ips) {
-        if (seen_alips.insert(ip.String()).second) s.allowed_location_ips.push_back(ip);
+        if (seen_alips.insert(ip.valid() ? ip : IPPrefix()).second) s.allowed_location_ips.push_back(ip);
       }
       if (n->internal_ip) {
         s.allowed_ips.push_back(IPPrefix::Host(n->internal_ip->addr()));
@@ -67,8 +127,13 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
       s.cidrs.push_back(n->subnet.value_or(IPPrefix()));
       s.hostnames.push_back(n->name);
     }
-    std::sort(s.allowed_location_ips.begin(), s.allowed_location_ips.end(),
-              [](const IPPrefix& a, const IPPrefix& b) { return a.String() < b.String(); });
+    if (alips > 1) {
+      std::vector<std::pair<std::string, IPPrefix>> sorted;
+      for (const auto& ip : s.allowed_location_ips) sorted.emplace_back(ip.String(), ip);
+      std::sort(sorted.begin(), sorted.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t i = 0; i < sorted.size(); ++i) s.allowed_location_ips[i] = sorted[i].second;
+    }
     const Node* leader = members[s.leader];
     s.endpoint = leader->endpoint;
     s.key = leader->key;
@@ -76,6 +141,8 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
     s.nodes = std::move(members);
     m.segments_.push_back(std::move(s));
   }
+  // Names -> (segment, position), the last one winning for a duplicate name.
+  m.index_.reserve(m.nodes_.size());
   for (size_t si = 0; si < m.segments_.size(); ++si) {
     for (size_t ni = 0; ni < m.segments_[si].nodes.size(); ++ni) {
       m.index_[m.segments_[si].nodes[ni]->name] = {static_cast<int>(si), static_cast<int>(ni)};
@@ -83,13 +150,18 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
   }
 
   // Peers by name; an allowed IP claimed by an earlier peer is dropped.
-  std::sort(peers.begin(), peers.end(),
-            [](const Peer& a, const Peer& b) { return a.name < b.name; });
-  std::set<std::string> claimed;
+  auto peer_less = [](const Peer& a, const Peer& b) { return a.name < b.name; };
+  if (std::adjacent_find(peers.begin(), peers.end(), [&](const Peer& a, const Peer& b) {
+        return !peer_less(a, b);
+      }) != peers.end()) {
+    std::sort(peers.begin(), peers.end(), peer_less);  // as in the comment above
+  }
+  std::set<IPPrefix> claimed;  // a prefix's String() is unique to it
   for (auto& p : peers) {
     std::vector<IPPrefix> kept;
+    kept.reserve(p.allowed_ips.size());
     for (const auto& ip : p.allowed_ips) {
-      if (claimed.insert(ip.String()).second) {
+      if (claimed.insert(ip.valid() ? ip : IPPrefix()).second) {
         kept.push_back(ip);
       } else if (warnings) {
         warnings->push_back(Warning{"peer", p.name, "spec.allowedIPs", ip.String(),
@@ -105,7 +177,7 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
   // public key and one owner per allowed IP, so part of the mesh is cut off.
   if (warnings) {
     std::vector<const Node*> by_name;
-    for (const auto& n : m.nodes_) by_name.push_back(n.get());
+    for (const auto& n : m.nodes_) by_name.push_back(&n);
     std::sort(by_name.begin(), by_name.end(),
               [](const Node* a, const Node* b) { return a->name < b->name; });
     std::map<Key, std::string> key_owner;
@@ -229,16 +301,15 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
   };
   by_key(m.discovered_, &m.discovered_by_key_);
   for (const auto& n : m.nodes_) {
-    if (!n->discovered_endpoints.empty())
-      by_key(n->discovered_endpoints, &m.node_discovered_by_key_[n.get()]);
+    if (!n.discovered_endpoints.empty())
+      by_key(n.discovered_endpoints, &m.node_discovered_by_key_[&n]);
   }
   return m;
 }
 
 const Node* Mesh::FindNode(const std::string& name) const {
   auto it = index_.find(name);
-  if (it == index_.end()) return nullptr;
-  return segments_[it->second.first].nodes[it->second.second];
+  return it == index_.end() ? nullptr : segments_[it->second.first].nodes[it->second.second];
 }
 
 int Mesh::SegmentOf(const std::string& name) const {

@@ -11,6 +11,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/model.h"
@@ -65,8 +67,9 @@ class Mesh {
  private:
   Mesh() = default;
   MeshOptions opts_;
-  std::vector<std::unique_ptr<Node>> nodes_;  // stable addresses
-  std::map<std::string, std::pair<int, int>> index_;  // name -> (segment, position)
+  std::vector<Node> nodes_;  // never resized: stable addresses
+  // name (into nodes_) -> (segment, position)
+  std::unordered_map<std::string_view, std::pair<int, int>> index_;
   std::vector<Segment> segments_;
   std::vector<Peer> peers_;
   std::map<std::string, Endpoint> discovered_;

@@ -1,5 +1,7 @@
 #include "core/translate.h"
 
+#include "core/objects_json.h"
+
 #include <simdjson.h>
 
 #include <charconv>
@@ -21,48 +23,11 @@ std::string Display(std::string_view v) {
   return out;
 }
 
-void Warn(std::vector<Warning>* w, const char* kind, const std::string& name,
+void Warn(std::vector<Warning>* w, const char* kind, std::string_view name,
           std::string_view field, std::string_view value, std::string reason) {
   if (!w) return;
-  w->push_back(Warning{kind, name, std::string(field), Display(value), std::move(reason)});
+  w->push_back(Warning{kind, std::string(name), std::string(field), Display(value), std::move(reason)});
 }
-
-// The values of the kilo.squat.ai/ annotations a Node translation reads,
-// found in one pass over the object's annotations.
-class KiloAnnotations {
- public:
-  explicit KiloAnnotations(const std::map<std::string, std::string>& m) {
-    constexpr std::string_view kPrefix = kAnnotationPrefix;
-    // The map is sorted: the kilo.squat.ai/ keys are contiguous.
-    for (auto it = m.lower_bound(std::string(kPrefix)); it != m.end(); ++it) {
-      std::string_view k = it->first;
-      if (k.substr(0, kPrefix.size()) != kPrefix) break;
-      for (size_t i = 0; i < kNum; ++i) {
-        if (k == kKeys[i]) {
-          values_[i] = &it->second;
-          break;
-        }
-      }
-    }
-  }
-  // Returns the value of `key` (one of kKeys), or null when absent.
-  const std::string* Get(const char* key) const {
-    for (size_t i = 0; i < kNum; ++i)
-      if (kKeys[i] == key || std::string_view(kKeys[i]) == key) return values_[i];
-    return nullptr;
-  }
-
- private:
-  static constexpr const char* kKeys[] = {
-      kAnnForceEndpoint, kAnnForceInternalIP, kAnnLeader,    kAnnLocation,
-      kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey, kAnnEndpoint,
-      kAnnInternalIP,   kAnnLastSeen,        kAnnWireGuardIP, kAnnGranularity,
-      kAnnDiscoveredEndpoints};
-  static constexpr size_t kNum = sizeof(kKeys) / sizeof(kKeys[0]);
-  const std::string* values_[kNum] = {};
-};
-
-const std::string* Find(const KiloAnnotations& a, const char* key) { return a.Get(key); }
 
 }  // namespace
 
@@ -72,6 +37,34 @@ std::string Warning::String() const {
   // API server): keep the warning on one line, as the value is.
   return kind + " \"" + Display(name) + "\": " + what + Display(field) + "=\"" + value +
          "\": " + reason;
+}
+
+int NodeAnnotationIndex(std::string_view key) {
+  constexpr std::string_view kPrefix = kAnnotationPrefix;
+  if (key.size() <= kPrefix.size() || key.compare(0, kPrefix.size(), kPrefix) != 0) return -1;
+  for (size_t i = 0; i < kNumNodeAnnotations; ++i) {
+    std::string_view k = kNodeAnnotationKeys[i];
+    if (k.size() == key.size() && key.compare(kPrefix.size(), key.npos, k.substr(kPrefix.size())) == 0)
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
+NodeFields NodeFields::Of(const NodeObject& obj, const std::string& topology_label) {
+  NodeFields f;
+  f.name = obj.name;
+  f.pod_cidr = obj.pod_cidr;
+  if (auto it = obj.labels.find(topology_label); it != obj.labels.end())
+    f.topology_label = it->second;
+  // The map is sorted: the kilo.squat.ai/ keys are contiguous. One pass
+  // instead of a lookup per key (each would build a temporary std::string).
+  constexpr std::string_view kPrefix = kAnnotationPrefix;
+  for (auto it = obj.annotations.lower_bound(std::string(kPrefix)); it != obj.annotations.end(); ++it) {
+    std::string_view k = it->first;
+    if (k.substr(0, kPrefix.size()) != kPrefix) break;
+    if (int i = NodeAnnotationIndex(k); i >= 0) f.annotations[i] = it->second;
+  }
+  return f;
 }
 
 std::optional<int64_t> ParseGoInt64(std::string_view s) {
@@ -84,10 +77,12 @@ std::optional<int64_t> ParseGoInt64(std::string_view s) {
   }
   if (i >= s.size()) return std::nullopt;
   uint64_t v = 0;
+  // 19 digits cannot overflow 64 bits; only longer inputs are checked.
+  bool check = s.size() - i > 19;
   for (; i < s.size(); ++i) {
     if (s[i] < '0' || s[i] > '9') return std::nullopt;
     uint64_t d = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10) return std::nullopt;
+    if (check && v > (UINT64_MAX - d) / 10) return std::nullopt;
     v = v * 10 + d;
   }
   if (!neg && v > static_cast<uint64_t>(INT64_MAX)) return std::nullopt;
@@ -98,7 +93,12 @@ std::optional<int64_t> ParseGoInt64(std::string_view s) {
 std::optional<std::map<std::string, Endpoint>> ParseDiscoveredEndpoints(std::string_view json,
                                                                         std::string* why) {
   std::map<std::string, Endpoint> out;
-  simdjson::dom::parser parser;
+  // One parser per thread for the usual small values: a dump has the
+  // annotation on many Nodes, and a parser allocates its buffers on first
+  // use (a large value gets its own, not kept).
+  thread_local simdjson::dom::parser small_parser;
+  simdjson::dom::parser large_parser;
+  simdjson::dom::parser& parser = json.size() <= 4096 ? small_parser : large_parser;
   simdjson::padded_string padded(json);
   simdjson::dom::element root;
   if (auto err = parser.parse(padded).get(root)) {
@@ -154,43 +154,15 @@ std::optional<std::map<std::string, Endpoint>> ParseDiscoveredEndpoints(std::str
   return out;
 }
 
-namespace {
-
-// A JSON string as Go's encoding/json writes it (HTML-safe: <, >, & escaped).
-// Keys are public keys in practice, but the map comes from an annotation
-// anyone can write: without escaping it would render invalid JSON.
-void AppendGoJsonString(std::string_view s, std::string* out) {
-  static const char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-          *out += "\\u00";
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
-
-}  // namespace
-
 std::string RenderDiscoveredEndpoints(const std::map<std::string, Endpoint>& eps) {
   std::string out = "{";
   bool first = true;
   for (const auto& [k, e] : eps) {
     if (!first) out += ',';
     first = false;
-    AppendGoJsonString(k, &out);
+    // Keys are public keys in practice, but the map comes from an annotation
+    // anyone can write: escape as Go does (HTML-safe), or the JSON breaks.
+    AppendJsonString(k, &out, /*html_safe=*/true);
     out += ":{\"IP\":\"" + e.ip().String() + "\",\"Port\":" + std::to_string(e.port()) +
            ",\"Zone\":\"\"}";
   }
@@ -200,40 +172,58 @@ std::string RenderDiscoveredEndpoints(const std::map<std::string, Endpoint>& eps
 Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
                    std::vector<Warning>* warnings) {
   Node n;
-  n.name = obj.name;
-  // One pass over the annotations instead of a map lookup per key: each
-  // lookup with a `const char*` key would build a temporary std::string (an
-  // allocation, the keys are longer than the SSO buffer), 14 per node.
-  KiloAnnotations ann(obj.annotations);
+  TranslateNodeFields(NodeFields::Of(obj, opts.topology_label), &n, warnings);
+  return n;
+}
+
+namespace {
+template <size_t N>
+constexpr size_t AnnIndex(const char* key) {
+  for (size_t i = 0; i < N; ++i)
+    if (std::string_view(kNodeAnnotationKeys[i]) == key) return i;
+  return N;
+}
+}  // namespace
+
+void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* warnings) {
+  Node& n = *out;
+  n.name = f.name;
+  // The annotation `key` (one of kNodeAnnotationKeys), or null when absent.
+#define KILO_ANN(key)                                                               \
+  ([&]() -> const std::string_view* {                                                \
+    constexpr size_t i = AnnIndex<kNumNodeAnnotations>(key);                        \
+    static_assert(i < kNumNodeAnnotations, "not an annotation translation reads"); \
+    return f.annotations[i] ? &*f.annotations[i] : nullptr;                         \
+  }())
   auto warn = [&](const char* key, std::string_view v, std::string reason) {
-    Warn(warnings, "node", obj.name, key, v, std::move(reason));
+    Warn(warnings, "node", f.name, key, v, std::move(reason));
   };
 
-  if (auto p = IPPrefix::Parse(obj.pod_cidr)) {
+  if (auto p = IPPrefix::Parse(f.pod_cidr)) {
     n.subnet = p->Network();
-  } else if (!obj.pod_cidr.empty()) {
-    Warn(warnings, "node", obj.name, "spec.podCIDR", obj.pod_cidr, "not a CIDR; the node is not ready");
+  } else if (!f.pod_cidr.empty()) {
+    Warn(warnings, "node", f.name, "spec.podCIDR", f.pod_cidr, "not a CIDR; the node is not ready");
   }
-  n.leader = Find(ann, kAnnLeader) != nullptr;
-  if (const auto* loc = Find(ann, kAnnLocation)) {
+  n.leader = KILO_ANN(kAnnLeader) != nullptr;
+  if (const auto* loc = KILO_ANN(kAnnLocation)) {
     n.location = *loc;
-  } else if (auto it = obj.labels.find(opts.topology_label); it != obj.labels.end()) {
-    n.location = it->second;
+  } else if (f.topology_label) {
+    n.location = *f.topology_label;
   }
 
   // Endpoint: force-endpoint, else endpoint.
   std::string why;
-  if (const auto* fe = Find(ann, kAnnForceEndpoint)) {
+  if (const auto* fe = KILO_ANN(kAnnForceEndpoint)) {
     if (auto e = Endpoint::Parse(*fe, &why)) {
-      n.endpoint = *e;
+      n.endpoint = std::move(*e);
     } else {
       warn(kAnnForceEndpoint, *fe, why + "; using kilo.squat.ai/endpoint instead");
     }
   }
   if (!n.endpoint) {
-    if (const auto* e = Find(ann, kAnnEndpoint)) {
+    if (const auto* e = KILO_ANN(kAnnEndpoint)) {
       if (auto p = Endpoint::Parse(*e, &why)) {
-        n.endpoint = *p;
+        n.endpoint = std::move(*p);
       } else if (!e->empty()) {
         warn(kAnnEndpoint, *e, why);
       }
@@ -241,7 +231,7 @@ Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
   }
 
   // Internal IP: force-internal-ip ("" or "-" = none), else internal-ip.
-  const auto* fip = Find(ann, kAnnForceInternalIP);
+  const auto* fip = KILO_ANN(kAnnForceInternalIP);
   if (fip && (fip->empty() || *fip == "-")) {
     n.no_internal_ip = true;
   } else {
@@ -253,7 +243,7 @@ Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
       }
     }
     if (!n.internal_ip) {
-      if (const auto* iip = Find(ann, kAnnInternalIP)) {
+      if (const auto* iip = KILO_ANN(kAnnInternalIP)) {
         if (auto p = IPPrefix::Parse(*iip)) {
           n.internal_ip = *p;
         } else if (!iip->empty()) {
@@ -263,7 +253,7 @@ Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
     }
   }
 
-  if (const auto* ka = Find(ann, kAnnPersistentKeepalive)) {
+  if (const auto* ka = KILO_ANN(kAnnPersistentKeepalive)) {
     auto v = ParseGoInt64(*ka);
     if (!v) {
       warn(kAnnPersistentKeepalive, *ka, "not an integer number of seconds; using 0");
@@ -273,21 +263,21 @@ Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
       n.persistent_keepalive = static_cast<int>(*v);
     }
   }
-  if (const auto* ls = Find(ann, kAnnLastSeen)) {
+  if (const auto* ls = KILO_ANN(kAnnLastSeen)) {
     if (auto v = ParseGoInt64(*ls)) {
       n.last_seen = *v;
     } else {
       warn(kAnnLastSeen, *ls, "not a unix timestamp; the node is not ready");
     }
   }
-  if (const auto* de = Find(ann, kAnnDiscoveredEndpoints)) {
+  if (const auto* de = KILO_ANN(kAnnDiscoveredEndpoints)) {
     if (auto eps = ParseDiscoveredEndpoints(*de, &why)) {
       n.discovered_endpoints = std::move(*eps);
     } else {
       warn(kAnnDiscoveredEndpoints, *de, why + "; ignored");
     }
   }
-  if (const auto* al = Find(ann, kAnnAllowedLocationIPs)) {
+  if (const auto* al = KILO_ANN(kAnnAllowedLocationIPs)) {
     std::string_view s = *al;
     size_t start = 0;
     // One warning per bad entry, up to a bound: the annotation is user input
@@ -310,25 +300,25 @@ Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
            std::to_string(bad - kMaxEntryWarnings) + " more entries are not CIDRs; dropped");
     }
   }
-  if (const auto* g = Find(ann, kAnnGranularity)) {
+  if (const auto* g = KILO_ANN(kAnnGranularity)) {
     n.granularity = ParseGranularity(*g);
     if (!n.granularity && !g->empty()) warn(kAnnGranularity, *g, "must be \"location\" or \"full\"");
   }
-  if (const auto* k = Find(ann, kAnnKey)) {
+  if (const auto* k = KILO_ANN(kAnnKey)) {
     if (auto key = Key::Parse(*k)) {
       n.key = *key;
     } else if (!k->empty()) {
       warn(kAnnKey, *k, "not a base64 WireGuard key (32 bytes); the node is not ready");
     }
   }
-  if (const auto* w = Find(ann, kAnnWireGuardIP)) {
+  if (const auto* w = KILO_ANN(kAnnWireGuardIP)) {
     if (auto p = IPPrefix::Parse(*w)) {
       n.wireguard_ip = *p;
     } else if (!w->empty()) {
       warn(kAnnWireGuardIP, *w, "not a CIDR");
     }
   }
-  return n;
+#undef KILO_ANN
 }
 
 std::optional<Peer> TranslatePeer(const PeerObject& obj, std::vector<Warning>* warnings) {

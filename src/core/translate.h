@@ -30,6 +30,9 @@ struct TranslateOptions {
 // appended to `warnings` (may be null).
 Node TranslateNode(const NodeObject& obj, const TranslateOptions& opts,
                    std::vector<Warning>* warnings);
+// The same from the fields' views (the topology label's value already
+// looked up), into `*out` (a default-constructed Node).
+void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* warnings);
 
 // Translates a Peer. Returns nullopt when the Peer fails validation (SPEC
 // section 3); the reasons are appended to `warnings`. An invalid presharedKey
