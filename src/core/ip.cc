@@ -253,6 +253,16 @@ std::optional<IPPrefix> IPPrefix::Parse(std::string_view s) {
   return IPPrefix(*addr, bits);
 }
 
+std::optional<IPPrefix> IPPrefix::FromBytes(const uint8_t* bytes, int len, int bits) {
+  if ((len != 4 && len != 16) || bits < 0 || bits > len * 8) return std::nullopt;
+  IPAddr addr = IPAddr::FromBytes(bytes, len);
+  if (len == 16 && addr.is4()) {
+    if (bits < 96) return std::nullopt;
+    bits -= 96;
+  }
+  return IPPrefix(addr, bits);
+}
+
 bool IPPrefix::Contains(const IPAddr& ip) const {
   if (ip.family() != addr_.family() || !valid()) return false;
   return ip.Masked(bits_) == addr_.Masked(bits_);

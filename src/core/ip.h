@@ -68,6 +68,12 @@ class IPPrefix {
   IPPrefix(IPAddr addr, int bits) : addr_(addr), bits_(bits) {}
   // Parses like Go's net.ParseCIDR (keeping host bits). nullopt when invalid.
   static std::optional<IPPrefix> Parse(std::string_view s);
+  // From kernel bytes (len 4 or 16) and a prefix length, as netlink gives
+  // them. An IPv4-mapped IPv6 address becomes IPv4 (like Go's net.IP.To4), so
+  // its length is shifted into IPv4 terms. nullopt when the length does not fit
+  // the family, or for a mapped prefix shorter than /96, which no IPv4 prefix
+  // can stand for (such entries are never Kilo's; callers skip them).
+  static std::optional<IPPrefix> FromBytes(const uint8_t* bytes, int len, int bits);
   // A single-address prefix (/32 or /128).
   static IPPrefix Host(const IPAddr& a) { return IPPrefix(a, a.bitlen()); }
 

@@ -180,6 +180,31 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
     for (const auto& n : m.nodes_) by_name.push_back(&n);
     std::sort(by_name.begin(), by_name.end(),
               [](const Node* a, const Node* b) { return a->name < b->name; });
+    // Which nodes' pod CIDRs overlap another's, in O(n log n): CIDR prefixes
+    // overlap only by nesting, so a sweep in address order with a stack of
+    // the prefixes still open finds every one. The pairwise report below then
+    // looks only at those (none in a healthy cluster).
+    std::vector<char> overlapping(by_name.size(), 0);
+    {
+      std::vector<std::pair<IPPrefix, size_t>> nets;
+      for (size_t i = 0; i < by_name.size(); ++i)
+        if (by_name[i]->subnet) nets.emplace_back(by_name[i]->subnet->Network(), i);
+      std::sort(nets.begin(), nets.end(), [](const auto& a, const auto& b) {
+        if (a.first.addr().family() != b.first.addr().family())
+          return a.first.addr().family() < b.first.addr().family();
+        return a.first < b.first;
+      });
+      std::vector<size_t> open;  // indexes into nets, each containing the next
+      for (size_t k = 0; k < nets.size(); ++k) {
+        while (!open.empty() && !nets[open.back()].first.Contains(nets[k].first.addr()))
+          open.pop_back();
+        if (!open.empty()) {
+          overlapping[nets[k].second] = 1;
+          for (size_t o : open) overlapping[nets[o].second] = 1;
+        }
+        open.push_back(k);
+      }
+    }
     std::map<Key, std::string> key_owner;
     for (size_t i = 0; i < by_name.size(); ++i) {
       const Node* n = by_name[i];
@@ -191,9 +216,10 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
                                           "; WireGuard cannot tell them apart"});
         }
       }
-      if (!n->subnet) continue;
+      if (!n->subnet || !overlapping[i]) continue;
       for (size_t j = 0; j < i; ++j) {
         const Node* o = by_name[j];
+        if (!overlapping[j]) continue;
         if (o->subnet && n->subnet->Overlaps(*o->subnet)) {
           warnings->push_back(Warning{"node", n->name, "spec.podCIDR", n->subnet->String(),
                                       "overlaps the pod CIDR " + o->subnet->String() +

@@ -32,7 +32,10 @@ void Warn(std::vector<Warning>* w, const char* kind, std::string_view name,
 }  // namespace
 
 std::string Warning::String() const {
-  std::string what = kind == "node" ? "annotation " : "field ";
+  // Node warnings are about annotations ("kilo.squat.ai/..."), except for the
+  // few about a Node's own fields (spec.podCIDR).
+  std::string what =
+      kind == "node" && field.find('/') != std::string::npos ? "annotation " : "field ";
   // The name comes from the input too (a dump file is not validated by an
   // API server): keep the warning on one line, as the value is.
   return kind + " \"" + Display(name) + "\": " + what + Display(field) + "=\"" + value +
@@ -348,8 +351,14 @@ std::optional<Peer> TranslatePeer(const PeerObject& obj, std::vector<Warning>* w
       return invalid("spec.endpoint.port", std::to_string(obj.endpoint_port), "must be 1-65535");
     auto port = static_cast<uint16_t>(obj.endpoint_port);
     // Like Kilo: when both are set, the DNS name is used.
-    p.endpoint = !obj.endpoint_dns.empty() ? Endpoint::FromDNS(obj.endpoint_dns, port)
-                                           : Endpoint(*ip, port);
+    // Kilo joins "dns:port" and parses it as an endpoint, so a dotted-quad
+    // written in the dns field becomes an IP endpoint.
+    if (!obj.endpoint_dns.empty()) {
+      auto dns_ip = IPAddr::Parse(obj.endpoint_dns);
+      p.endpoint = dns_ip ? Endpoint(*dns_ip, port) : Endpoint::FromDNS(obj.endpoint_dns, port);
+    } else {
+      p.endpoint = Endpoint(*ip, port);
+    }
   }
   if (obj.persistent_keepalive < 0)
     return invalid("spec.persistentKeepalive", std::to_string(obj.persistent_keepalive),

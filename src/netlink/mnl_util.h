@@ -6,7 +6,7 @@
 
 #define KILO_ATTR_FOR_EACH(attr, nlh, offset)                                           \
   for ((attr) = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset((nlh), (offset))); \
-       mnl_attr_ok((attr), static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh)) -      \
+       mnl_attr_ok((attr), reinterpret_cast<const char*>(nlh) + (nlh)->nlmsg_len -          \
                                reinterpret_cast<const char*>(attr));                        \
        (attr) = mnl_attr_next(attr))
 

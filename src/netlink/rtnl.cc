@@ -37,6 +37,17 @@ std::optional<IPAddr> AddrAttr(const nlattr* a, int family) {
                            static_cast<int>(want));
 }
 
+// The prefix an address attribute and a prefix length stand for; nullopt
+// when the attribute is short or the pair has no representation (see
+// IPPrefix::FromBytes): such a route, rule or address is not Kilo's and is
+// skipped.
+std::optional<IPPrefix> PrefixAttr(const nlattr* a, int family, int bits) {
+  size_t want = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+  if (!want || mnl_attr_get_payload_len(a) < want) return std::nullopt;
+  return IPPrefix::FromBytes(static_cast<const uint8_t*>(mnl_attr_get_payload(a)),
+                             static_cast<int>(want), bits);
+}
+
 int AfOf(const IPAddr& a) { return a.is6() ? AF_INET6 : AF_INET; }
 
 }  // namespace
@@ -87,9 +98,12 @@ Result<std::optional<Route>> ParseRoute(const nlmsghdr* nlh) {
   const int fam = rtm->rtm_family;
   if (fam != AF_INET && fam != AF_INET6) return std::optional<Route>();
   Route r;
-  r.dst = IPPrefix(fam == AF_INET ? IPAddr::V4(0, 0, 0, 0)
-                                  : IPAddr::FromBytes(std::array<uint8_t, 16>{}.data(), 16),
-                   rtm->rtm_dst_len);
+  // Until RTA_DST says otherwise, the zero address; a length that does not
+  // fit the family is no route we could have made.
+  auto zero = IPPrefix::FromBytes(std::array<uint8_t, 16>{}.data(), fam == AF_INET ? 4 : 16,
+                                  rtm->rtm_dst_len);
+  if (!zero) return std::optional<Route>();
+  r.dst = *zero;
   r.table = rtm->rtm_table;
   r.protocol = rtm->rtm_protocol;
   r.scope = rtm->rtm_scope;
@@ -99,7 +113,10 @@ Result<std::optional<Route>> ParseRoute(const nlmsghdr* nlh) {
   KILO_ATTR_FOR_EACH(a, nlh, sizeof(rtmsg)) {
     switch (mnl_attr_get_type(a)) {
       case RTA_DST:
-        if (auto ip = AddrAttr(a, fam)) r.dst = IPPrefix(*ip, rtm->rtm_dst_len);
+        if (auto p = PrefixAttr(a, fam, rtm->rtm_dst_len))
+          r.dst = *p;
+        else
+          return std::optional<Route>();
         break;
       case RTA_GATEWAY:
         if (auto ip = AddrAttr(a, fam)) r.gw = *ip;
@@ -174,10 +191,16 @@ Result<std::optional<Rule>> ParseRule(const nlmsghdr* nlh) {
   KILO_ATTR_FOR_EACH(a, nlh, sizeof(fib_rule_hdr)) {
     switch (mnl_attr_get_type(a)) {
       case FRA_SRC:
-        if (auto ip = AddrAttr(a, frh->family)) r.src = IPPrefix(*ip, frh->src_len);
+        if (auto p = PrefixAttr(a, frh->family, frh->src_len))
+          r.src = *p;
+        else
+          return std::optional<Rule>();
         break;
       case FRA_DST:
-        if (auto ip = AddrAttr(a, frh->family)) r.dst = IPPrefix(*ip, frh->dst_len);
+        if (auto p = PrefixAttr(a, frh->family, frh->dst_len))
+          r.dst = *p;
+        else
+          return std::optional<Rule>();
         break;
       case FRA_IIFNAME:
         if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0) r.iif = mnl_attr_get_str(a);
@@ -215,17 +238,19 @@ Result<std::optional<Address>> ParseAddress(const nlmsghdr* nlh) {
   if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(ifaddrmsg))
     return Status::Error("short address message");
   auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-  std::optional<IPAddr> local, address;
+  std::optional<IPPrefix> local, address;
   const nlattr* a;
   KILO_ATTR_FOR_EACH(a, nlh, sizeof(ifaddrmsg)) {
-    if (mnl_attr_get_type(a) == IFA_LOCAL) local = AddrAttr(a, ifa->ifa_family);
-    if (mnl_attr_get_type(a) == IFA_ADDRESS) address = AddrAttr(a, ifa->ifa_family);
+    if (mnl_attr_get_type(a) == IFA_LOCAL)
+      local = PrefixAttr(a, ifa->ifa_family, ifa->ifa_prefixlen);
+    if (mnl_attr_get_type(a) == IFA_ADDRESS)
+      address = PrefixAttr(a, ifa->ifa_family, ifa->ifa_prefixlen);
   }
-  std::optional<IPAddr> ip = local ? local : address;
-  if (!ip) return std::optional<Address>();
+  std::optional<IPPrefix> prefix = local ? local : address;
+  if (!prefix) return std::optional<Address>();
   Address out;
   out.link_index = static_cast<int>(ifa->ifa_index);
-  out.prefix = IPPrefix(*ip, ifa->ifa_prefixlen);
+  out.prefix = *prefix;
   return std::optional<Address>(out);
 }
 

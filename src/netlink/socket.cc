@@ -12,6 +12,19 @@
 
 namespace kilo::netlink {
 
+namespace {
+
+// The errno a netlink error/DONE message carries (the kernel sends -errno; 0
+// is success). Anything else is a malformed reply, reported as EPROTO, never
+// negated past INT_MIN.
+int ErrnoOf(int v) {
+  if (v == 0) return 0;
+  if (v < 0 && v >= -4095) return -v;
+  return EPROTO;
+}
+
+}  // namespace
+
 NetlinkSocket::NetlinkSocket(mnl_socket* s)
     : sock_(s), portid_(mnl_socket_get_portid(s)), seq_(static_cast<unsigned>(time(nullptr))) {}
 
@@ -51,14 +64,14 @@ Result<bool> ScanReply(const void* buf, size_t len, unsigned seq, unsigned porti
       if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
         return Status::Error("truncated netlink error message");
       auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-      reply->error = -e->error;  // 0 is the ACK
+      reply->error = ErrnoOf(e->error);  // 0 is the ACK
       return true;
     }
     if (nlh->nlmsg_type == NLMSG_DONE) {
       // A dump that failed part-way reports the error in the DONE payload.
       if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) {
         int err = *static_cast<const int*>(mnl_nlmsg_get_payload(nlh));
-        if (err < 0) reply->error = -err;
+        if (err < 0) reply->error = ErrnoOf(err);
       }
       return true;
     }

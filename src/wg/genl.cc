@@ -276,7 +276,9 @@ Status ParsePeer(const nlattr* nest, WirePeer* p) {
           if (!want || !addr || addr_len != want || cidr < 0 ||
               cidr > static_cast<int>(want * 8))
             return Status::Error("malformed allowed IP attribute");
-          p->allowed_ips.emplace_back(IPAddr::FromBytes(addr, static_cast<int>(want)), cidr);
+          // A mapped IPv6 prefix shorter than /96 has no IPv4 form: skipped.
+          if (auto pfx = IPPrefix::FromBytes(addr, static_cast<int>(want), cidr))
+            p->allowed_ips.push_back(*pfx);
         }
         break;
       }

@@ -243,5 +243,27 @@ TEST(IPAddrTest, IsKiloPublic) {
   EXPECT_FALSE(IPAddr().IsKiloPublic());
 }
 
+TEST(IPPrefixTest, FromKernelBytes) {
+  const uint8_t v4[4] = {10, 4, 0, 1};
+  EXPECT_EQ(IPPrefix::FromBytes(v4, 4, 24)->String(), "10.4.0.1/24");
+  EXPECT_FALSE(IPPrefix::FromBytes(v4, 4, 33));
+  EXPECT_FALSE(IPPrefix::FromBytes(v4, 4, -1));
+  uint8_t v6[16] = {0xfd, 0x05};
+  v6[15] = 9;
+  EXPECT_EQ(IPPrefix::FromBytes(v6, 16, 128)->String(), "fd05::9/128");
+  EXPECT_FALSE(IPPrefix::FromBytes(v6, 16, 129));
+  // IPv4-mapped: IPv4 with the length shifted, as Go's To4 sees it; shorter
+  // than /96 it has no IPv4 form and is refused.
+  uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7};
+  auto p = IPPrefix::FromBytes(mapped, 16, 120);
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(p->addr().is4());
+  EXPECT_EQ(p->String(), "192.0.2.7/24");
+  EXPECT_EQ(IPPrefix::FromBytes(mapped, 16, 96)->String(), "192.0.2.7/0");
+  EXPECT_FALSE(IPPrefix::FromBytes(mapped, 16, 95));
+  EXPECT_FALSE(IPPrefix::FromBytes(mapped, 16, 0));
+  EXPECT_FALSE(IPPrefix::FromBytes(v4, 3, 8));
+}
+
 }  // namespace
 }  // namespace kilo

@@ -372,13 +372,35 @@ TEST(TopologyTest, ConflictsAreWarnedNotActedOn) {
   const std::vector<std::string> want = {
       "node \"c1\": annotation kilo.squat.ai/key=\"" + K(1).String() +
           "\": same public key as node a1; WireGuard cannot tell them apart",
-      "node \"c1\": annotation spec.podCIDR=\"10.244.1.0/24\": overlaps the pod CIDR "
+      "node \"c1\": field spec.podCIDR=\"10.244.1.0/24\": overlaps the pod CIDR "
       "10.244.1.0/24 of node a1",
       "peer \"p1\": field spec.allowedIPs=\"10.244.2.128/25\": overlaps the pod CIDR "
       "10.244.2.0/24 of node b1",
       "peer \"p2\": field spec.publicKey=\"" + K(2).String() + "\": same public key as node b1",
       "peer \"p2\": field spec.allowedIPs=\"10.0.1.0/24\": overlaps the internal IP 10.0.1.1 of "
       "node a1",
+  };
+  EXPECT_EQ(got, want);
+}
+
+// Nested pod CIDRs that are not next to each other in address order are
+// still found (the sweep keeps every open containing prefix); disjoint ones,
+// IPv6 ones and host bits do not confuse it.
+TEST(TopologyTest, NestedPodCIDRsFoundAcrossTheAddressOrder) {
+  std::vector<Warning> w;
+  MustBuild({N("e", "e", "5.5.5.5:51820", "10.0.5.1/24", "10.244.0.0/16", 5),
+             N("b", "b", "2.2.2.2:51820", "10.0.2.1/24", "10.244.1.0/24", 2),
+             N("c", "c", "3.3.3.3:51820", "10.0.3.1/24", "10.245.0.0/24", 3),
+             N("d", "d", "4.4.4.4:51820", "10.0.4.1/24", "10.244.200.7/24", 4),
+             N("a", "a", "1.1.1.1:51820", "10.0.1.1/24", "fd00:244::/64", 1),
+             N("f", "f", "6.6.6.6:51820", "10.0.6.1/24", "fd00:244::/56", 6),
+             N("g", "g", "7.7.7.7:51820", "10.0.7.1/24", "10.246.0.0/24", 7)},
+            {}, Granularity::kLocation, "10.4.0.0/16", &w);
+  std::vector<std::string> got;
+  for (const auto& x : w) got.push_back(x.name + " " + x.value + ": " + x.reason);
+  const std::vector<std::string> want = {
+      "e 10.244.0.0/16: overlaps the pod CIDR 10.244.1.0/24 of node b",
+      "f fd00:244::/56: overlaps the pod CIDR fd00:244::/64 of node a",
   };
   EXPECT_EQ(got, want);
 }

@@ -431,6 +431,13 @@ TEST(TranslatePeerTest, Validation) {
        [](const Peer& p) { EXPECT_EQ(p.endpoint->String(), "[2001:db8::5]:1"); }},
       {"endpoint dns", [&](PeerObject& o) { ep(o, "", "vpn.example.com", 443); }, true, nullptr,
        [](const Peer& p) { EXPECT_EQ(p.endpoint->String(), "vpn.example.com:443"); }},
+      {"dotted quad in the dns field is an IP endpoint, as in Kilo",
+       [&](PeerObject& o) { ep(o, "", "8.8.82.43", 51820); }, true, nullptr,
+       [](const Peer& p) {
+         EXPECT_TRUE(p.endpoint->has_ip());
+         EXPECT_FALSE(p.endpoint->has_dns());
+         EXPECT_EQ(p.endpoint->String(), "8.8.82.43:51820");
+       }},
       {"dns wins over ip when both set",
        [&](PeerObject& o) { ep(o, "1.2.3.4", "vpn.example.com", 443); }, true, nullptr,
        [](const Peer& p) {
