@@ -68,8 +68,12 @@ struct InformerOptions {
   std::chrono::seconds max_watch_timeout{600};
   BackoffOptions backoff;
   // A watch that delivered an event or lasted this long was healthy: the
-  // backoff starts again from its initial delay.
-  std::chrono::milliseconds healthy_watch{std::chrono::seconds(10)};
+  // backoff starts again from its initial delay and a clean close re-watches
+  // at once. Shorter, event-less watches back off (a server that closes every
+  // watch at once must not be hammered). 1 s is client-go's "very short
+  // watch" rule; longer would let a proxy that cuts watches every few seconds
+  // push every agent to the 30 s maximum delay, i.e. changes seen late.
+  std::chrono::milliseconds healthy_watch{std::chrono::seconds(1)};
   std::chrono::milliseconds list_timeout{std::chrono::seconds(60)};
   // Injected randomness in [0, 1) (jitter, watch timeouts); nullptr = seeded.
   std::function<double()> uniform01;
