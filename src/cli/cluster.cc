@@ -1,6 +1,7 @@
 #include "cli/cluster.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,7 @@ class ClusterBuilder : public ClusterDumpVisitor {
     if (!annotated_ && n.granularity) annotated_ = n.granularity;
   }
   void OnPeer(PeerObject p) override { peers_.push_back(std::move(p)); }
+  void OnItemCount(size_t n) override { c_.nodes.reserve(n); }
   void Restart() override {
     c_ = Cluster();
     c_.now = now_;
@@ -106,26 +108,75 @@ Result<Cluster> ClusterFromDump(std::string_view text, bool padded, const Global
 
 namespace {
 
-// A dump file in memory, with room for the parser's padding after it (not
-// initialised: a real dump is 50-150 MB).
-struct DumpBuffer {
-  std::unique_ptr<char[]> data;
-  size_t size = 0;
-  size_t capacity = 0;  // without the padding
+// A dump file in memory, with room for the parser's padding after it. The
+// memory is an anonymous mapping, so that the part the decoder is done with
+// can be given back page by page while the model grows (peak RSS is then
+// about the larger of the two, not their sum).
+class DumpBuffer {
+ public:
+  DumpBuffer() = default;
+  DumpBuffer(const DumpBuffer&) = delete;
+  DumpBuffer& operator=(const DumpBuffer&) = delete;
+  ~DumpBuffer() { Free(); }
 
-  void Grow(size_t cap) {
-    std::unique_ptr<char[]> d(new char[cap + kJsonPadding]);
-    if (size) std::memcpy(d.get(), data.get(), size);
-    std::memset(d.get() + cap, 0, kJsonPadding);
-    data = std::move(d);
-    capacity = cap;
+  // Room for `cap` bytes plus the padding (zero, as fresh pages are).
+  bool Grow(size_t cap) {
+    size_t len = PageUp(cap + kJsonPadding);
+    void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    if (size_) std::memcpy(p, data_, size_);
+    Free();
+    data_ = static_cast<char*>(p);
+    mapped_ = len;
+    capacity_ = cap;
+    return true;
   }
-  std::string_view view() const { return std::string_view(data.get(), size); }
+  void Reset() {
+    Free();
+    size_ = capacity_ = 0;
+  }
+  char* end() { return data_ + size_; }
+  size_t room() const { return capacity_ - size_; }
+  bool full() const { return size_ == capacity_; }
+  void Added(size_t n) { size_ += n; }
+  std::string_view view() const { return std::string_view(data_, size_); }
+  size_t capacity() const { return capacity_; }
+
+  // Gives the whole pages before `upto` (inside the buffer) back to the
+  // kernel, in steps of at least 256 KiB; they read as zeros afterwards.
+  // True if anything was released.
+  bool ReleaseBefore(const char* upto) {
+    if (upto < data_ || upto > data_ + size_) return false;
+    size_t end = static_cast<size_t>(upto - data_) & ~(Page() - 1);
+    if (end < released_ + (256u << 10)) return false;
+    if (::madvise(data_ + released_, end - released_, MADV_DONTNEED) != 0) return false;
+    released_ = end;
+    return true;
+  }
+
+ private:
+  static size_t Page() {
+    static const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    return page;
+  }
+  static size_t PageUp(size_t n) { return (n + Page() - 1) & ~(Page() - 1); }
+  void Free() {
+    if (data_) ::munmap(data_, mapped_);
+    data_ = nullptr;
+    mapped_ = 0;
+    released_ = 0;
+  }
+
+  char* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;  // without the padding
+  size_t mapped_ = 0;
+  size_t released_ = 0;  // bytes at the start given back
 };
 
 // Reads the --from-file dump ("-" = stdin), so that it is in memory once and
-// parsed in place.
-Status ReadDump(const std::string& path, DumpBuffer* buf) {
+// parsed in place. `regular` tells whether it can be read again.
+Status ReadDump(const std::string& path, DumpBuffer* buf, bool* regular = nullptr) {
   int fd = path == "-" ? STDIN_FILENO : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return Status::Error("cannot read cluster dump \"" + path +
@@ -134,17 +185,19 @@ Status ReadDump(const std::string& path, DumpBuffer* buf) {
   }
   struct stat st;
   size_t cap = 1 << 16;
-  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
-    cap = static_cast<size_t>(st.st_size) + 1;  // + 1: EOF is seen without growing
-  buf->Grow(cap);
-  while (true) {
-    if (buf->size == buf->capacity) buf->Grow(buf->capacity * 2);
-    ssize_t n = ::read(fd, buf->data.get() + buf->size, buf->capacity - buf->size);
+  bool is_reg = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular) *regular = is_reg && fd != STDIN_FILENO;
+  if (is_reg && st.st_size > 0) cap = static_cast<size_t>(st.st_size) + 1;  // + 1: EOF seen without growing
+  bool ok = buf->Grow(cap);
+  while (ok) {
+    if (buf->full() && !(ok = buf->Grow(buf->capacity() * 2))) break;
+    ssize_t n = ::read(fd, buf->end(), buf->room());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    buf->size += static_cast<size_t>(n);
+    buf->Added(static_cast<size_t>(n));
   }
   if (fd != STDIN_FILENO) ::close(fd);
+  if (!ok) return Status::Error("cannot read cluster dump \"" + path + "\": out of memory");
   return Status::Ok();
 }
 
@@ -153,16 +206,37 @@ std::string DumpParseError(const std::string& path, const std::string& error) {
          "; expected the output of `kubectl get nodes,peers -o json` (or -o yaml)";
 }
 
+// A ClusterBuilder that gives back the part of a dump file the decoder is
+// done with; should the fast decoder give up, the file is read again for
+// the DOM decoder. (`buf` null: stdin or a pipe, nothing is released.)
+class ReleasingBuilder : public ClusterBuilder {
+ public:
+  ReleasingBuilder(const GlobalOptions& opts, int64_t now, DumpBuffer* buf)
+      : ClusterBuilder(opts, now), path_(opts.from_file), buf_(buf) {}
+  bool OnConsumed(const char* upto) override { return buf_ && buf_->ReleaseBefore(upto); }
+  std::optional<std::string_view> Refill() override {
+    if (!buf_) return std::nullopt;
+    buf_->Reset();
+    if (!ReadDump(path_, buf_).ok()) return std::nullopt;
+    return buf_->view();
+  }
+
+ private:
+  std::string path_;
+  DumpBuffer* buf_;
+};
+
 }  // namespace
 
 Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
   if (!opts.from_file.empty()) {
-    DumpBuffer buf;
-    if (auto s = ReadDump(opts.from_file, &buf); !s.ok()) return s;
     std::string text;
-    text.reserve(buf.size + kJsonPadding);
-    text.assign(buf.view());
-    buf = {};
+    {
+      DumpBuffer buf;
+      if (auto s = ReadDump(opts.from_file, &buf); !s.ok()) return s;
+      text.reserve(buf.view().size() + kJsonPadding);
+      text.assign(buf.view());
+    }
     auto objs = DecodeClusterObjectsPadded(text);
     if (!objs.ok()) return Result<ClusterObjects>::Error(DumpParseError(opts.from_file, objs.error()));
     return objs;
@@ -178,13 +252,13 @@ Result<Cluster> LoadCluster(const GlobalOptions& opts, int64_t now) {
     if (!objs.ok()) return objs.status();
     return BuildCluster(*objs, opts, now);
   }
-  ClusterBuilder b(opts, now);
-  {
-    DumpBuffer buf;
-    if (auto s = ReadDump(opts.from_file, &buf); !s.ok()) return s;
-    if (auto s = VisitClusterDump(buf.view(), /*padded=*/true, opts.topology_label, &b); !s.ok())
-      return Result<Cluster>::Error(DumpParseError(opts.from_file, s.message()));
-  }  // the dump is released before the mesh is built
+  DumpBuffer buf;
+  bool regular = false;
+  if (auto s = ReadDump(opts.from_file, &buf, &regular); !s.ok()) return s;
+  ReleasingBuilder b(opts, now, regular ? &buf : nullptr);
+  if (auto s = VisitClusterDump(buf.view(), /*padded=*/true, opts.topology_label, &b); !s.ok())
+    return Result<Cluster>::Error(DumpParseError(opts.from_file, s.message()));
+  buf.Reset();  // the dump is gone before the mesh is built
   return b.Finish();
 }
 

@@ -1,6 +1,7 @@
 // kgctl: inspect a Kilo mesh — `graph`, `showconf`, `plan` — from a live
 // cluster or from a `kubectl get nodes,peers -o json` dump.
 
+#include <algorithm>
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -51,15 +52,39 @@ Cluster Load(const GlobalOptions& g) {
   return std::move(*c);
 }
 
-Mesh BuildMesh(const Cluster& c, const IPPrefix& subnet) {
-  auto ready = c.ReadyNodes();
+// The mesh of the cluster's ready nodes and Peers, which are moved out of
+// `c` (its nodes and peers are empty afterwards): a 5,000-node cluster is not
+// held twice.
+Mesh BuildMesh(Cluster& c, const IPPrefix& subnet) {
+  const int64_t now = c.now;
+  std::vector<Node> ready = std::move(c.nodes);
+  ready.erase(std::remove_if(ready.begin(), ready.end(),
+                             [now](const Node& n) { return !n.Ready(now); }),
+              ready.end());
+  std::vector<Peer> peers = std::move(c.peers);
+  peers.erase(std::remove_if(peers.begin(), peers.end(), [](const Peer& p) { return !p.Ready(); }),
+              peers.end());
+  c.nodes = {};
+  c.peers = {};
   if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
   MeshOptions mo;
   mo.granularity = c.granularity;
   mo.subnet = subnet;
-  auto mesh = Mesh::Build(std::move(ready), c.ReadyPeers(), mo, nullptr);
+  auto mesh = Mesh::Build(std::move(ready), std::move(peers), mo, nullptr);
   if (!mesh.ok()) throw Failure{"failed to create topology: " + mesh.error()};
   return std::move(*mesh);
+}
+
+// Fails like Kilo when there is no ready node, or none named `name`.
+void RequireReadyNode(const Cluster& c, const std::string& name) {
+  bool any = false, found = false;
+  for (const auto& n : c.nodes) {
+    if (!n.Ready(c.now)) continue;
+    any = true;
+    found = found || n.name == name;
+  }
+  if (!any) throw Failure{"did not find any valid Kilo nodes in the cluster"};
+  if (!found) throw Failure{"did not find any node named \"" + name + "\" in the cluster"};
 }
 
 struct ShowConfOptions {
@@ -99,14 +124,8 @@ void PrintAsPeer(const std::string& name, WgPeer peer, const ShowConfOptions& o,
 int ShowConfNode(const GlobalOptions& g, const ShowConfOptions& o, const std::string& name) {
   auto extra = CheckShowConf(o);
   Cluster c = Load(g);
-  Mesh mesh = [&] {
-    auto ready = c.ReadyNodes();
-    if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
-    bool found = false;
-    for (const auto& n : ready) found = found || n.name == name;
-    if (!found) throw Failure{"did not find any node named \"" + name + "\" in the cluster"};
-    return BuildMesh(c, c.subnet);
-  }();
+  RequireReadyNode(c, name);
+  Mesh mesh = BuildMesh(c, c.subnet);
   HostOptions ho;
   ho.port = g.port;
   auto t = Topology::ForHost(mesh, name, ho);
@@ -115,7 +134,7 @@ int ShowConfNode(const GlobalOptions& g, const ShowConfOptions& o, const std::st
     return 0;
   }
   if (!o.as_peer) {
-    std::cout << t->Conf().Render();
+    t->RenderConf([](std::string_view piece) { std::cout << piece; });
     return 0;
   }
   PrintAsPeer(name, *t->AsPeer(), o, extra);
@@ -125,18 +144,17 @@ int ShowConfNode(const GlobalOptions& g, const ShowConfOptions& o, const std::st
 int ShowConfPeer(const GlobalOptions& g, const ShowConfOptions& o, const std::string& name) {
   auto extra = CheckShowConf(o);
   Cluster c = Load(g);
-  auto ready = c.ReadyNodes();
-  if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
-  auto peers = c.ReadyPeers();
+  if (c.LastReadyNode().empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
   const Peer* peer = nullptr;
-  for (const auto& p : peers)
-    if (p.name == name) peer = &p;
+  for (const auto& p : c.peers)
+    if (p.Ready() && p.name == name) peer = &p;
   if (!peer) throw Failure{"did not find any peer named \"" + name + "\" in the cluster"};
   Peer self = *peer;
+  const std::string host = c.LastReadyNode();
   Mesh mesh = BuildMesh(c, c.subnet);
   HostOptions ho;
   ho.port = g.port;
-  auto t = Topology::ForHost(mesh, c.LastReadyNode(), ho);
+  auto t = Topology::ForHost(mesh, host, ho);
   if (!o.as_peer) {
     std::cout << t->PeerConf(name).Render();
     return 0;
@@ -155,12 +173,14 @@ int Graph(const GlobalOptions& g, const std::string& format, const std::string& 
   if (format != "dot" && format != "svg" && format != "png")
     throw Failure{"unsupported format \"" + format + "\"; use one of: dot, png, svg"};
   Cluster c = Load(g);
+  const std::string host = c.LastReadyNode();
   Mesh mesh = BuildMesh(c, c.subnet);
   HostOptions ho;
   ho.port = g.port;
-  auto t = Topology::ForHost(mesh, c.LastReadyNode(), ho);
+  auto t = Topology::ForHost(mesh, host, ho);
   if (format == "dot") {
-    std::cout << t->Dot() << "\n";
+    t->Dot([](std::string_view piece) { std::cout << piece; });
+    std::cout << "\n";
     return 0;
   }
 #ifdef KILO_KGCTL_FULL
@@ -209,11 +229,7 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   auto compat = ParseCompatibility(p.compatibility);
   if (!compat) throw Failure{"--compatibility must be one of none, flannel, cilium; got \"" + p.compatibility + "\""};
   Cluster c = Load(g);
-  auto ready = c.ReadyNodes();
-  if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
-  bool found = false;
-  for (const auto& n : ready) found = found || n.name == name;
-  if (!found) throw Failure{"did not find any node named \"" + name + "\" in the cluster"};
+  RequireReadyNode(c, name);
   Mesh mesh = BuildMesh(c, *subnet);
   HostOptions ho;
   // kg listens on the port of its own endpoint (force-endpoint may change it).

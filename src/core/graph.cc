@@ -36,6 +36,22 @@ std::string Topology::Dot() const {
     for (const Peer& p : peers) size += EdgeSize(li, p.name, true);
   }
   out.reserve(size);
+  Dot([&](std::string_view piece) { out.append(piece); });
+  return out;
+}
+
+void Topology::Dot(const std::function<void(std::string_view)>& write) const {
+  const auto& segs = mesh_->segments();
+  const auto& peers = mesh_->peers();
+  constexpr size_t kPiece = 64 << 10;
+  std::string out;
+  out.reserve(kPiece + 4096);
+  auto flush = [&](bool force) {
+    if (out.size() >= kPiece || (force && !out.empty())) {
+      write(out);
+      out.clear();
+    }
+  };
   out += "digraph kilo {\n";
   out += "\tlabel=" + Quote(wireguard_cidr_.Network().String()) + ";\n";
   out += "\tlabelloc=t;\n\toutputorder=nodesfirst;\n\toverlap=false;\n";
@@ -45,15 +61,20 @@ std::string Topology::Dot() const {
     for (size_t i = 0; i < s.hostnames.size(); ++i) {
       if (static_cast<int>(i) == s.leader) continue;
       Edge(&out, s.hostnames[s.leader], s.hostnames[i], false);
+      flush(false);
     }
   }
   for (size_t i = 0; i < segs.size(); ++i) {
     for (size_t j = i + 1; j < segs.size(); ++j) {
       Edge(&out, segs[i].hostnames[segs[i].leader], segs[j].hostnames[segs[j].leader], false);
+      flush(false);
     }
   }
   for (const Segment& s : segs) {
-    for (const Peer& p : peers) Edge(&out, s.hostnames[s.leader], p.name, true);
+    for (const Peer& p : peers) {
+      Edge(&out, s.hostnames[s.leader], p.name, true);
+      flush(false);
+    }
   }
   for (const Segment& s : segs) {
     out += "\tsubgraph " + Quote("cluster_location_" + s.location) + " {\n";
@@ -69,6 +90,7 @@ std::string Topology::Dot() const {
       }
       out += "\t" + Quote(s.hostnames[j]) + " [ label=" + Quote(label) +
              (leader ? ", rank=1" : "") + ", shape=ellipse ];\n";
+      flush(false);
     }
     out += "\n}\n;\n";
   }
@@ -77,9 +99,10 @@ std::string Topology::Dot() const {
     std::string ep = p.endpoint ? p.endpoint->String() : "";
     out += "\t" + Quote(p.name) + " [ label=" + Quote(p.name + "\\n" + ep + "\n") +
            ", shape=ellipse ];\n";
+    flush(false);
   }
   out += "\n}\n;\n\n}\n";
-  return out;
+  flush(true);
 }
 
 }  // namespace kilo

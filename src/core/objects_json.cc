@@ -369,6 +369,9 @@ class FastDumpReader {
   FastDumpReader(std::string_view label, const char* end, ClusterDumpVisitor* v)
       : label_(label), end_(end), v_(v) {}
 
+  // Whether the visitor released input already read (see OnConsumed).
+  bool released() const { return released_; }
+
   bool Run(od::document& doc) {
     std::string_view tok;
     if (doc.raw_json_token().get(tok) || tok.empty()) return false;
@@ -471,6 +474,12 @@ class FastDumpReader {
   }
 
   bool Items(od::array& items) {
+    // One pass over the structural index only (cheap); the array is then
+    // rewound. Lets the model be allocated once instead of doubling.
+    // Malformed (it is then unsafe to go on): the DOM decoder reports it.
+    size_t count = 0;
+    if (items.count_elements().get(count)) return false;
+    v_->OnItemCount(count);
     size_t index = 0;
     for (auto r : items) {
       od::value item;
@@ -482,6 +491,7 @@ class FastDumpReader {
   bool Item(od::value& item, size_t index) {
     std::string_view tok = item.raw_json_token();
     if (tok.empty()) return false;
+    released_ |= v_->OnConsumed(tok.data());
     if (tok[0] != '{') {
       // Not an object: no "kind", skipped (strings and arrays unread).
       if (tok[0] != '"' && tok[0] != '[' && !IsLiteral(tok, "null") && !IsLiteral(tok, "true") &&
@@ -627,6 +637,7 @@ class FastDumpReader {
   std::string_view label_;
   const char* end_;  // end of the input
   ClusterDumpVisitor* v_;
+  bool released_ = false;
   simdjson::dom::parser dom_;
 };
 
@@ -652,16 +663,22 @@ Status VisitClusterDump(std::string_view text, bool padded, const std::string& t
     copy = simdjson::padded_string(text);
     text = std::string_view(copy.data(), copy.size());
   }
-  bool ok;
+  bool ok, released;
   {
     od::parser parser;
     od::document doc;
     FastDumpReader reader(topology_label, text.data() + text.size(), visitor);
     ok = !parser.iterate(text.data(), text.size(), text.size() + kJsonPadding).get(doc) &&
          reader.Run(doc);
+    released = reader.released();
   }
   if (ok) return Status::Ok();
   visitor->Restart();
+  if (released) {
+    auto again = visitor->Refill();
+    if (!again) return Status::Error("the input could not be read again");
+    text = *again;
+  }
   return VisitWithDom(text, true, topology_label, visitor);
 }
 

@@ -3,6 +3,7 @@
 // simdjson so that a 100 MB `kubectl get nodes -o json` decodes in well under
 // a second.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,15 @@ class ClusterDumpVisitor {
   virtual void OnPeer(PeerObject peer) = 0;
   // An item of another kind.
   virtual void OnSkipped() {}
+  // How many items the List has (Nodes, Peers and others), when known before
+  // the first: room can be reserved at once.
+  virtual void OnItemCount(size_t) {}
+  // The fast decoder will not read the input before `upto` again (it moves
+  // forward only). A visitor may release that memory and return true; if the
+  // fast decoder then gives up, Refill() must give the whole input back
+  // (padded), or nullopt to fail.
+  virtual bool OnConsumed(const char* /*upto*/) { return false; }
+  virtual std::optional<std::string_view> Refill() { return std::nullopt; }
   // Forget everything received so far: the decoder starts over.
   virtual void Restart() = 0;
 };

@@ -413,6 +413,21 @@ WgConf Topology::Conf() const {
   return c;
 }
 
+void Topology::RenderConf(const std::function<void(std::string_view)>& write) const {
+  std::string out;
+  out.reserve(80 << 10);
+  WgConf::AppendInterface(private_key_, port_, &out);
+  ForEachConfPeer([&](const PeerView& v) {
+    WgConf::AppendPeer(*v.public_key, *v.preshared_key, v.endpoint, v.persistent_keepalive,
+                       *v.allowed_ips, v.extra_allowed_ips, /*first=*/false, &out);
+    if (out.size() >= (64u << 10)) {
+      write(out);
+      out.clear();
+    }
+  });
+  if (!out.empty()) write(out);
+}
+
 std::optional<WgPeer> Topology::AsPeer() const {
   if (local_ < 0) return std::nullopt;
   const Segment& s = local_segment();

@@ -129,6 +129,9 @@ class Topology {
 
   // The leader's device config (SPEC section 5): other segments, then peers.
   WgConf Conf() const;
+  // Conf().Render(), handed to `write` in pieces of about 64 KiB instead of
+  // being held whole (a host of a 5,000-node full mesh has 4,999 peers).
+  void RenderConf(const std::function<void(std::string_view)>& write) const;
   // This host's segment as a peer of another interface; nullopt if the host
   // is not in any segment.
   std::optional<WgPeer> AsPeer() const;
@@ -136,6 +139,9 @@ class Topology {
   WgConf PeerConf(const std::string& name) const;
   // Graphviz DOT of the mesh, as Kilo's `kgctl graph`.
   std::string Dot() const;
+  // The same, handed to `write` in pieces of about 64 KiB (at full
+  // granularity the graph is quadratic: 514 MB at 5,000 nodes).
+  void Dot(const std::function<void(std::string_view)>& write) const;
 
  private:
   const Mesh* mesh_ = nullptr;

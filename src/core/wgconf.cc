@@ -26,31 +26,48 @@ std::string_view Trim(std::string_view s) {
 
 }  // namespace
 
+void WgConf::AppendInterface(const std::optional<Key>& private_key, int listen_port,
+                             std::string* out) {
+  *out += "[Interface]\n";
+  if (private_key && !private_key->IsZero()) *out += "PrivateKey = " + private_key->String() + "\n";
+  *out += "ListenPort = " + std::to_string(listen_port) + "\n";
+}
+
+void WgConf::AppendPeer(const Key& public_key, const std::optional<Key>& preshared_key,
+                        const std::optional<Endpoint>& endpoint, int persistent_keepalive,
+                        const std::vector<IPPrefix>& allowed_ips,
+                        const std::vector<IPPrefix>* extra, bool first, std::string* out) {
+  if (!first) *out += '\n';
+  *out += "[Peer]\n";
+  if (!allowed_ips.empty() || (extra && !extra->empty())) {
+    *out += "AllowedIPs = ";
+    bool sep = false;
+    for (const auto* list : {&allowed_ips, extra}) {
+      if (!list) continue;
+      for (const auto& ip : *list) {
+        if (sep) *out += ", ";
+        sep = true;
+        char buf[IPPrefix::kMaxFormatted];
+        out->append(buf, ip.Format(buf));
+      }
+    }
+    *out += '\n';
+  }
+  if (endpoint && (endpoint->has_ip() || endpoint->has_dns()))
+    *out += "Endpoint = " + endpoint->String() + "\n";
+  *out += "PersistentKeepalive = " + std::to_string(persistent_keepalive) + "\n";
+  if (preshared_key) *out += "PresharedKey = " + preshared_key->String() + "\n";
+  *out += "PublicKey = " + public_key.String() + "\n";
+}
+
 std::string WgConf::Render() const {
   std::string out;
   out.reserve(64 + peers.size() * 192);
-  if (has_interface) {
-    out += "[Interface]\n";
-    if (private_key && !private_key->IsZero()) out += "PrivateKey = " + private_key->String() + "\n";
-    out += "ListenPort = " + std::to_string(listen_port) + "\n";
-  }
+  if (has_interface) AppendInterface(private_key, listen_port, &out);
   for (size_t i = 0; i < peers.size(); ++i) {
     const WgPeer& p = peers[i];
-    if (i > 0 || has_interface) out += '\n';
-    out += "[Peer]\n";
-    if (!p.allowed_ips.empty()) {
-      out += "AllowedIPs = ";
-      for (size_t j = 0; j < p.allowed_ips.size(); ++j) {
-        if (j) out += ", ";
-        out += p.allowed_ips[j].String();
-      }
-      out += '\n';
-    }
-    if (p.endpoint && (p.endpoint->has_ip() || p.endpoint->has_dns()))
-      out += "Endpoint = " + p.endpoint->String() + "\n";
-    out += "PersistentKeepalive = " + std::to_string(p.persistent_keepalive) + "\n";
-    if (p.preshared_key) out += "PresharedKey = " + p.preshared_key->String() + "\n";
-    out += "PublicKey = " + p.public_key.String() + "\n";
+    AppendPeer(p.public_key, p.preshared_key, p.endpoint, p.persistent_keepalive, p.allowed_ips,
+               nullptr, i == 0 && !has_interface, &out);
   }
   return out;
 }

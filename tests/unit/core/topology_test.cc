@@ -486,6 +486,15 @@ TEST(TopologyTest, ConfAsPeerAndPeerConf) {
       "PersistentKeepalive = 15\n"
       "PublicKey = " + K(41).String() + "\n";
   EXPECT_EQ(t->Conf().Render(), want_conf);
+  // The streamed rendering (kgctl showconf node) is the same bytes.
+  std::string streamed;
+  int pieces = 0;
+  t->RenderConf([&](std::string_view piece) {
+    streamed += piece;
+    ++pieces;
+  });
+  EXPECT_EQ(streamed, want_conf);
+  EXPECT_EQ(pieces, 1);
 
   auto as_peer = t->AsPeer();
   ASSERT_TRUE(as_peer.has_value());
