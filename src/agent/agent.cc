@@ -223,7 +223,8 @@ ReconcileReport Agent::Reconcile() {
       if (w.kind == "node" && w.name == opts_.hostname) {
         auto s = deps_.backend->RecordNodeEvent(
             w.name, "InvalidAnnotation",
-            "annotation " + w.field + "=\"" + w.value + "\" is invalid: " + w.reason);
+            (w.field.find('/') != std::string::npos ? "annotation " : "field ") + w.field +
+                "=\"" + w.value + "\" is invalid: " + w.reason);
         if (!s.ok()) Fail(&r, "publish", "record event: " + s.message());
       }
     }
