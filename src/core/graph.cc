@@ -2,6 +2,7 @@
 // for byte (gographviz's layout: graph attributes, all edges in insertion
 // order, then one cluster subgraph per segment and one for the peers).
 
+#include "core/pieces.h"
 #include "core/topology.h"
 
 namespace kilo {
@@ -43,15 +44,8 @@ std::string Topology::Dot() const {
 void Topology::Dot(const std::function<void(std::string_view)>& write) const {
   const auto& segs = mesh_->segments();
   const auto& peers = mesh_->peers();
-  constexpr size_t kPiece = 64 << 10;
-  std::string out;
-  out.reserve(kPiece + 4096);
-  auto flush = [&](bool force) {
-    if (out.size() >= kPiece || (force && !out.empty())) {
-      write(out);
-      out.clear();
-    }
-  };
+  PieceWriter pieces(write);
+  std::string& out = pieces.out;
   out += "digraph kilo {\n";
   out += "\tlabel=" + Quote(wireguard_cidr_.Network().String()) + ";\n";
   out += "\tlabelloc=t;\n\toutputorder=nodesfirst;\n\toverlap=false;\n";
@@ -61,19 +55,19 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     for (size_t i = 0; i < s.hostnames.size(); ++i) {
       if (static_cast<int>(i) == s.leader) continue;
       Edge(&out, s.hostnames[s.leader], s.hostnames[i], false);
-      flush(false);
+      pieces.Flush();
     }
   }
   for (size_t i = 0; i < segs.size(); ++i) {
     for (size_t j = i + 1; j < segs.size(); ++j) {
       Edge(&out, segs[i].hostnames[segs[i].leader], segs[j].hostnames[segs[j].leader], false);
-      flush(false);
+      pieces.Flush();
     }
   }
   for (const Segment& s : segs) {
     for (const Peer& p : peers) {
       Edge(&out, s.hostnames[s.leader], p.name, true);
-      flush(false);
+      pieces.Flush();
     }
   }
   for (const Segment& s : segs) {
@@ -90,7 +84,7 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
       }
       out += "\t" + Quote(s.hostnames[j]) + " [ label=" + Quote(label) +
              (leader ? ", rank=1" : "") + ", shape=ellipse ];\n";
-      flush(false);
+      pieces.Flush();
     }
     out += "\n}\n;\n";
   }
@@ -99,10 +93,10 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     std::string ep = p.endpoint ? p.endpoint->String() : "";
     out += "\t" + Quote(p.name) + " [ label=" + Quote(p.name + "\\n" + ep + "\n") +
            ", shape=ellipse ];\n";
-    flush(false);
+    pieces.Flush();
   }
   out += "\n}\n;\n\n}\n";
-  flush(true);
+  pieces.Flush(/*force=*/true);
 }
 
 }  // namespace kilo

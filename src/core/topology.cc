@@ -4,6 +4,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/pieces.h"
+
 namespace kilo {
 namespace {
 
@@ -414,18 +416,14 @@ WgConf Topology::Conf() const {
 }
 
 void Topology::RenderConf(const std::function<void(std::string_view)>& write) const {
-  std::string out;
-  out.reserve(80 << 10);
-  WgConf::AppendInterface(private_key_, port_, &out);
+  PieceWriter pieces(write);
+  WgConf::AppendInterface(private_key_, port_, &pieces.out);
   ForEachConfPeer([&](const PeerView& v) {
     WgConf::AppendPeer(*v.public_key, *v.preshared_key, v.endpoint, v.persistent_keepalive,
-                       *v.allowed_ips, v.extra_allowed_ips, /*first=*/false, &out);
-    if (out.size() >= (64u << 10)) {
-      write(out);
-      out.clear();
-    }
+                       *v.allowed_ips, v.extra_allowed_ips, /*first=*/false, &pieces.out);
+    pieces.Flush();
   });
-  if (!out.empty()) write(out);
+  pieces.Flush(/*force=*/true);
 }
 
 std::optional<WgPeer> Topology::AsPeer() const {
