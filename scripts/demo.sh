@@ -29,6 +29,9 @@ fail() { printf '\n\033[31mdemo FAILED at step %d: %s\033[0m\n' "$n" "$*" >&2; "
 
 step "start the API emulator and a 6-node, 3-location cluster (aws, gcp: public leaders; lab: behind NAT)"
 if [ -f "$STATE/env" ]; then "$CLUSTER" down --state "$STATE" >/dev/null 2>&1; fi
+# A cluster that went down keeps its API emulator's objects in $STATE/api
+# (for inspection); a new demo starts from an empty API server.
+rm -rf "$STATE/api"
 t0=$(date +%s)
 "$CLUSTER" up --state "$STATE" --nodes 6 || fail "the cluster did not come up (logs in $STATE)"
 t1=$(date +%s)
