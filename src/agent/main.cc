@@ -18,6 +18,7 @@
 #include "agent/k8s_backend.h"
 #include "agent/keyfile.h"
 #include "agent/log.h"
+#include "agent/watchdog.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/transport.h"
 #include "netlink/discovery.h"
@@ -146,6 +147,7 @@ void Notify() {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  InstallCrashHandler();
   // `kg webhook ...`: the Peer-validation admission webhook.
   if (argc > 1 && std::string(argv[1]) == "webhook") return webhook::RunWebhook(argc - 1, argv + 1);
   CLI::App app{"kg: the Kilo agent; converges this node's WireGuard mesh"};
@@ -363,9 +365,12 @@ int Main(int argc, char** argv) {
                     {"public_key", key->Public().String()}, {"wireguard", wg->Backend()}});
 
   std::atomic<bool> synced{false};
+  // A reconcile is bounded by its calls' timeouts (API 60 s, UAPI and netlink
+  // 10 s, commands 60 s); one running for minutes is a bug worth a restart.
+  ReconcileWatchdog watchdog(std::chrono::seconds(180));
   HttpHandlers hh;
   hh.dot = [&agent] { return agent.Dot(); };
-  hh.healthy = [&synced] { return synced.load(); };
+  hh.healthy = [&synced, &watchdog] { return synced.load() && !watchdog.Stuck(); };
   auto http = HttpServer::Start(f.listen, &metrics, hh);
   if (!http.ok()) return Fatal(http.error());
 
@@ -379,7 +384,9 @@ int Main(int argc, char** argv) {
       std::lock_guard<std::mutex> lock(g_mu);
       g_dirty = false;
     }
+    watchdog.Begin();
     ReconcileReport rep = agent.Reconcile();
+    watchdog.End();
     if (!rep.errors.empty() || !rep.skipped_reason.empty()) {
       if (!rep.skipped_reason.empty()) Warn("topology not applied", {{"reason", rep.skipped_reason}});
     }

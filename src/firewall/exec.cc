@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <chrono>
+
 extern char** environ;
 
 namespace kilo::fw {
@@ -79,13 +81,24 @@ Result<CommandOutput> SystemCommandRunner::Run(const std::vector<std::string>& a
   if (input.empty()) in_w.Close();
   // poll all three pipes: writing the whole input before reading could deadlock
   // against a child that fills its stdout pipe first.
+  // A child that never finishes (iptables waiting for ever on the xtables
+  // lock, say) must not stall the agent: kill it at the deadline.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  bool timed_out = false;
   while (in_w.fd >= 0 || out_r.fd >= 0 || err_r.fd >= 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
     pollfd pfd[3];
     int n = 0;
     if (in_w.fd >= 0) pfd[n++] = {in_w.fd, POLLOUT, 0};
     if (out_r.fd >= 0) pfd[n++] = {out_r.fd, POLLIN, 0};
     if (err_r.fd >= 0) pfd[n++] = {err_r.fd, POLLIN, 0};
-    if (poll(pfd, n, -1) < 0) {
+    if (poll(pfd, n, static_cast<int>(left.count())) < 0) {
       if (errno == EINTR) continue;
       break;
     }
@@ -122,8 +135,27 @@ Result<CommandOutput> SystemCommandRunner::Run(const std::vector<std::string>& a
   pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
 
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Result<CommandOutput>::Error(Errno("wait " + name, errno));
+  // The child may have closed its pipes and still be running: wait for it
+  // up to the same deadline (polling: there is no waitpid with a timeout).
+  for (;;) {
+    pid_t w = waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+    if (w == pid) break;
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Result<CommandOutput>::Error(Errno("wait " + name, errno));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      timed_out = true;
+      kill(pid, SIGKILL);
+      continue;
+    }
+    timespec nap{0, 5 * 1000 * 1000};
+    nanosleep(&nap, nullptr);
+  }
+  if (timed_out) {
+    return Result<CommandOutput>::Error(
+        name + ": did not finish in " + std::to_string(timeout_.count()) +
+        " ms and was killed; check what holds it (for iptables, the xtables lock)");
   }
   res.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return res;

@@ -2,6 +2,7 @@
 // Running helper programs (iptables-restore & co.) with stdin fed and
 // stdout/stderr captured. An interface so backends can be tested with a fake.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,10 +27,16 @@ class CommandRunner {
                                     std::string_view input) = 0;
 };
 
-// fork/exec implementation. Thread-compatible (no shared state).
+// fork/exec implementation. Thread-compatible (no shared state). A child
+// still running after `timeout` is killed (SIGKILL) and Run fails saying so.
 class SystemCommandRunner : public CommandRunner {
  public:
+  explicit SystemCommandRunner(std::chrono::milliseconds timeout = std::chrono::seconds(60))
+      : timeout_(timeout) {}
   Result<CommandOutput> Run(const std::vector<std::string>& argv, std::string_view input) override;
+
+ private:
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace kilo::fw

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include <algorithm>
@@ -13,6 +15,8 @@
 namespace kilo::netlink {
 
 namespace {
+
+constexpr int kRecvTimeoutSeconds = 10;
 
 // The errno a netlink error/DONE message carries (the kernel sends -errno; 0
 // is success). Anything else is a malformed reply, reported as EPROTO, never
@@ -42,6 +46,11 @@ Result<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open(int bus) {
   // harmless when unsupported.
   int one = 1;
   mnl_socket_setsockopt(s, NETLINK_EXT_ACK, &one, sizeof(one));
+  // The kernel answers at once; a reply that never comes (a dropped
+  // datagram under memory pressure) must fail the call, not stall the agent.
+  timeval tv{};
+  tv.tv_sec = kRecvTimeoutSeconds;
+  setsockopt(mnl_socket_get_fd(s), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   return std::unique_ptr<NetlinkSocket>(new NetlinkSocket(s));
 }
 
@@ -99,6 +108,9 @@ Result<NlReply> NetlinkSocket::Transact(nlmsghdr* req,
     ssize_t n = mnl_socket_recvfrom(sock_, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return Status::Error("netlink recv: no reply from the kernel in " +
+                             std::to_string(kRecvTimeoutSeconds) + " s");
       return Status::Error(std::string("netlink recv: ") + strerror(errno));
     }
     auto done = ScanReply(buf.data(), static_cast<size_t>(n), seq, portid_, on_msg, &reply);

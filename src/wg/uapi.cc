@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -270,6 +271,13 @@ Result<std::string> UapiClient::Transact(const std::string& iface, const std::st
     int fd;
     ~Closer() { close(fd); }
   } closer{fd};
+  // wireguard-go answers in microseconds; a daemon that stopped answering
+  // (wedged, or SIGSTOPped) must not stall the agent's loop for ever.
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout_.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>(timeout_.count() % 1000 * 1000);
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
     return Status::Error("connect " + path + ": " + strerror(errno));
   size_t off = 0;
@@ -277,6 +285,9 @@ Result<std::string> UapiClient::Transact(const std::string& iface, const std::st
     ssize_t n = send(fd, request.data() + off, request.size() - off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return Status::Error("write " + path + ": no progress in " + std::to_string(timeout_.count()) +
+                             " ms; is wireguard-go for " + iface + " hung?");
       return Status::Error("write " + path + ": " + strerror(errno));
     }
     off += static_cast<size_t>(n);
@@ -289,6 +300,9 @@ Result<std::string> UapiClient::Transact(const std::string& iface, const std::st
     ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return Status::Error("read " + path + ": no reply in " + std::to_string(timeout_.count()) +
+                             " ms; is wireguard-go for " + iface + " hung?");
       return Status::Error("read " + path + ": " + strerror(errno));
     }
     if (n == 0) break;

@@ -5,6 +5,7 @@
 // A transaction is "get=1\n\n" or "set=1\n" + key=value lines + "\n"; the reply is
 // key=value lines ending with "errno=N\n\n". Keys are lower-case hex, not base64.
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -36,7 +37,11 @@ std::optional<Key> KeyFromHex(std::string_view hex);
 // connection, as the protocol allows one transaction per connection in practice).
 class UapiClient : public WireGuardClient {
  public:
-  explicit UapiClient(std::string dir = "/var/run/wireguard") : dir_(std::move(dir)) {}
+  // A daemon that takes longer than `timeout` to answer fails the call (it
+  // answers in microseconds; a wedged or stopped one must not stall kg).
+  explicit UapiClient(std::string dir = "/var/run/wireguard",
+                      std::chrono::milliseconds timeout = std::chrono::seconds(10))
+      : dir_(std::move(dir)), timeout_(timeout) {}
   Result<WgDevice> Get(const std::string& iface) override;
   Status Set(const std::string& iface, const WgDeviceUpdate& update) override;
   // True when <dir>/<iface>.sock exists and is a socket.
@@ -48,6 +53,7 @@ class UapiClient : public WireGuardClient {
   // Sends `request`, reads until the terminating blank line (or EOF).
   Result<std::string> Transact(const std::string& iface, const std::string& request);
   std::string dir_;
+  std::chrono::milliseconds timeout_;
 };
 
 }  // namespace kilo::wg

@@ -55,8 +55,12 @@ e2e_teardown() {
     [ -f "$KGE_STATE/last-ping-matrix" ] && sed 's/^/# /' "$KGE_STATE/last-ping-matrix"
     local n
     for n in $(node_names); do
-      echo "# --- $n kg.log (tail)"
-      tail -n 4 "$KGE_STATE/logs/$n.kg.log" 2>/dev/null | sed 's/^/#   /'
+      if kg_running "$n"; then
+        echo "# --- $n kg.log (tail; kg running, pid $(cat "$KGE_STATE/pids/$n.kg"))"
+      else
+        echo "# --- $n kg.log (tail; kg NOT running)"
+      fi
+      tail -n 6 "$KGE_STATE/logs/$n.kg.log" 2>/dev/null | sed 's/^/#   /'
     done
   } >&3
 }

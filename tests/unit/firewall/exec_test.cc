@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace kilo::fw {
 namespace {
 
@@ -32,6 +34,24 @@ TEST(SystemCommandRunner, MissingBinaryIsAnError) {
   Result<CommandOutput> out = r.Run({"kilo-no-such-binary"}, "");
   ASSERT_FALSE(out.ok());
   EXPECT_EQ(out.error(), "run kilo-no-such-binary: No such file or directory");
+}
+
+TEST(SystemCommandRunner, HungChildIsKilledAtTheDeadline) {
+  using std::chrono::milliseconds;
+  // Both ways of hanging: still writing nothing on open pipes, and running on
+  // after closing them.
+  for (const char* script : {"exec sleep 30", "exec >/dev/null 2>&1 </dev/null; exec sleep 30"}) {
+    SCOPED_TRACE(script);
+    SystemCommandRunner r(milliseconds(300));
+    auto t0 = std::chrono::steady_clock::now();
+    Result<CommandOutput> out = r.Run({"sh", "-c", script}, "");
+    auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.error(),
+              "sh: did not finish in 300 ms and was killed; check what holds it (for iptables, the "
+              "xtables lock)");
+    EXPECT_LT(took.count(), 10000);
+  }
 }
 
 }  // namespace

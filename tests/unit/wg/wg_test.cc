@@ -1,6 +1,14 @@
 // Unit tests: UAPI text protocol, the converge diff, and the fake.
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <string>
 
 #include "fakes/wg/fake_wireguard.h"
 #include "wg/uapi.h"
@@ -33,6 +41,34 @@ WgDeviceConfig SampleConfig() {
   b.allowed_ips = {P("10.4.0.2/32"), P("fd00:1::/64")};
   c.peers = {a, b};
   return c;
+}
+
+// A daemon that accepts the UAPI connection and never answers (wedged, or
+// SIGSTOPped) fails the call after the timeout instead of blocking kg.
+TEST(UapiClient, SilentDaemonTimesOut) {
+  char dir[] = "/tmp/kilo-uapi-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/wg9.sock";
+  int srv = socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(srv, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << strerror(errno);
+  ASSERT_EQ(listen(srv, 4), 0);  // the kernel completes the connect; nobody reads
+
+  UapiClient c(dir, std::chrono::milliseconds(200));
+  ASSERT_TRUE(c.Exists("wg9"));
+  auto t0 = std::chrono::steady_clock::now();
+  auto got = c.Get("wg9");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error(), "get wg9: read " + path +
+                             ": no reply in 200 ms; is wireguard-go for wg9 hung?");
+  EXPECT_LT(took, std::chrono::seconds(5));
+  close(srv);
+  unlink(path.c_str());
+  rmdir(dir);
 }
 
 TEST(WgEndpoint, ParseAndFormat) {

@@ -1,0 +1,50 @@
+#pragma once
+// Two ways kg explains itself when something goes badly wrong, instead of
+// dying or hanging silently:
+//  * a fatal signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) prints the
+//    signal and a backtrace on stderr before the default action;
+//  * a reconcile that has not finished after `stuck_after` is logged as
+//    stuck, with the reconciling thread's backtrace, and /healthz turns
+//    unhealthy so that a liveness probe restarts the agent.
+// Both are left out under the sanitizers, which install their own handlers.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <pthread.h>
+#include <thread>
+
+namespace kilo::agent {
+
+// Installs the fatal-signal handlers (idempotent).
+void InstallCrashHandler();
+
+class ReconcileWatchdog {
+ public:
+  // Watches reconciles run by the thread that calls Begin/End.
+  explicit ReconcileWatchdog(std::chrono::seconds stuck_after);
+  ~ReconcileWatchdog();
+  ReconcileWatchdog(const ReconcileWatchdog&) = delete;
+  ReconcileWatchdog& operator=(const ReconcileWatchdog&) = delete;
+
+  void Begin();
+  void End();
+  // True while a reconcile has been running for longer than stuck_after.
+  bool Stuck() const;
+
+ private:
+  void Run();
+  int64_t NowMs() const;
+
+  const std::chrono::seconds stuck_after_;
+  std::atomic<int64_t> started_ms_{0};  // 0: not reconciling
+  pthread_t worker_{};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace kilo::agent
