@@ -45,6 +45,23 @@ e2e_undo() {
 # kg_ensure NODE: start the node's agent if it is not running.
 kg_ensure() { kg_running "$1" || kg_start "$1"; }
 
+# kg_threads PID: where each thread of a running kg is waiting (kernel wait channel), and
+# the threads' backtraces when gdb is installed: what a hung agent is doing.
+kg_threads() {
+  local pid=$1 t
+  for t in /proc/"$pid"/task/*; do
+    echo "#   thread $(basename "$t") $(cat "$t/comm" 2>/dev/null) wchan=$(cat "$t/wchan" 2>/dev/null)"
+  done
+  if command -v strace >/dev/null; then
+    echo "#   6 s of its socket reads:"
+    timeout 6 strace -f -qq -tt -p "$pid" -e trace=read,recvfrom,poll,ppoll 2>&1 | grep -v 'resumed> )' | tail -40 | sed 's/^/#     /'
+  fi
+  if command -v gdb >/dev/null; then
+    timeout 60 gdb -p "$pid" -batch -ex 'thread apply all bt 25' 2>/dev/null |
+      grep -E '^(Thread|#)' | sed 's/^/#     /'
+  fi
+}
+
 # Every test: undo its changes; a failed test prints the last agent log lines and the
 # last ping matrix.
 e2e_teardown() {
@@ -61,7 +78,25 @@ e2e_teardown() {
         echo "# --- $n kg.log (tail; kg NOT running)"
       fi
       tail -n 6 "$KGE_STATE/logs/$n.kg.log" 2>/dev/null | sed 's/^/#   /'
+      if kg_running "$n"; then
+        kg_threads "$(cat "$KGE_STATE/pids/$n.kg")"
+        echo "#   its TCP connections to the API server:"
+        nsenter -t "$(cat "$KGE_STATE/pids/$n.kg")" -n -- ss -tn dst "$KGE_API_IP" 2>/dev/null | sed 's/^/#     /'
+      fi
     done
+    echo "# --- neighbours of the internet namespace"
+    ip -n "$(inet_ns)" neigh 2>/dev/null | sed 's/^/#   /'
+    echo "# --- API server side of the connections (inet namespace)"
+    ip netns exec "$(inet_ns)" ss -tni sport = :6443 2>/dev/null | sed 's/^/#   /'
+    echo "# --- API emulator: open watches"
+    emu_admin stats GET 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+st = s.get("store") or {}
+print("#   resourceVersion %s, history floor %s, %s watches started" % (st.get("resourceVersion"), st.get("historyFloor"), s.get("watchesStarted")))
+for w in s.get("watches") or []:
+    print("#   %s" % json.dumps(w, sort_keys=True))
+' 2>/dev/null || echo "#   (stats unavailable)"
   } >&3
 }
 

@@ -246,10 +246,15 @@ kge_underlay() {
     kge_add_ns "$(node_ns "$n")" && kge_add_ns "$(pod_ns "$n")" || return 1
   done
 
+  # Every bridge gets a fixed MAC address: a bridge without one takes the lowest MAC of
+  # its ports, so a port added later (multicluster's second cluster, add_lan_host) would
+  # change it, and the neighbours' ARP entries would point at a MAC nobody answers for
+  # until they fail and relearn it: a blackhole of several seconds that stalled TCP
+  # (watch streams) for up to a minute of retransmission backoff.
   log_step "underlay: internet $inet (bridge wan: 198.51.100.1/24, 203.0.113.1/24)"
   kge_ns_run "$inet" <<EOF || return 1
 link set lo up
-link add wan type bridge
+link add wan address 02:6b:67:ff:00:01 type bridge
 link set wan up
 addr add 198.51.100.1/24 dev wan
 addr add 203.0.113.1/24 dev wan
@@ -264,7 +269,7 @@ link add wan0 type veth peer name r$l netns $inet
 link set wan0 up
 addr add $(router_wan_ip "$l")/24 dev wan0
 route add default via 198.51.100.1
-link add lan type bridge
+link add lan address 02:6b:67:ff:01:0$l type bridge
 link set lan up
 addr add 10.${l}0.0.1/24 dev lan
 EOF
@@ -306,7 +311,7 @@ EOF
         echo "route add default via 10.${l}0.0.1"
       fi
       # The pod network as a CNI bridge would make it: kube-bridge with the podCIDR gateway.
-      echo "link add kube-bridge type bridge"
+      echo "link add kube-bridge address 02:6b:67:ff:02:$(printf %02x "$i") type bridge"
       echo "link set kube-bridge up"
       echo "addr add $(node_gw_ip "$n")/24 dev kube-bridge"
     } | kge_ns_run "$ns" || return 1

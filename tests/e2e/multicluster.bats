@@ -67,10 +67,10 @@ link add eth0 type veth peer name c2n1 netns $(inet_ns)
 link set eth0 up
 addr add $C2_PUB/24 dev eth0
 route add default via 203.0.113.1
-link add lan type bridge
+link add lan address 02:6b:67:fe:00:01 type bridge
 link set lan up
 addr add $C2_LAN/24 dev lan
-link add kube-bridge type bridge
+link add kube-bridge address 02:6b:67:fe:00:02 type bridge
 link set kube-bridge up
 addr add 10.52.1.1/24 dev kube-bridge
 EOS
@@ -111,6 +111,16 @@ setup_file() {
   export KGE_GRANULARITY=location KGE_NODES=4 KGE_PUBLIC="aws-1 gcp-1"
   e2e_setup_file
   mkdir -p "$KGE_STATE/c2"
+  if [ -n "${E2E_NETDEBUG:-}" ]; then
+    # Debugging aid: every link, address, route and neighbour change of the public nodes
+    # and of the internet namespace, with timestamps.
+    mkdir -p "$E2E_NETDEBUG"
+    local n
+    for n in aws-1 gcp-1 inet; do
+      ip -t -n "$KGE_PREFIX$n" monitor all >"$E2E_NETDEBUG/monitor-$n" 2>&1 </dev/null 3>&- &
+      echo $! >"$KGE_STATE/pids/mon-$n.bg"
+    done
+  fi
   c2_api_start
   c2_underlay
   c2_kctl create --validate=false -f - >&2 <<EOJ
