@@ -281,6 +281,9 @@ Status KubeClient::CreateEvent(const NodeEvent& ev) {
     return Status::Error("create event on node " + ev.node_name + ": " + ErrorFor(*r, "POST", base));
   }
   std::lock_guard<std::mutex> lock(mu_);
+  // Only events inside the aggregation window can be bumped: forget the rest,
+  // so a long-running agent keeps no history of old messages.
+  std::erase_if(events_, [&](const auto& kv) { return now - kv.second.last >= opts_.event_aggregation_window; });
   if (events_.size() > 4096) events_.clear();  // bound memory; worst case a duplicate Event
   events_[key] = SeenEvent{name, 1, ts, now};
   return Status::Ok();
