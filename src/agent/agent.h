@@ -108,6 +108,8 @@ class Agent {
                                                        const std::vector<Peer>& peers);
   std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);
   void Fail(ReconcileReport* r, const std::string& event, const std::string& msg);
+  // Leaves a peer's roamed endpoint in place while its declared one is unchanged.
+  void KeepRoamedEndpoint(wg::WgPeerConfig* pc, int64_t now);
 
   AgentOptions opts_;
   AgentDeps deps_;
@@ -125,6 +127,11 @@ class Agent {
   std::vector<netlink::Route> installed_routes_;
   std::set<std::string> reported_warnings_;
   std::optional<wg::WgDevice> last_device_;
+  // Per WireGuard peer (public key): the endpoint last written from the
+  // declared configuration. While the declaration stays the same, a peer that
+  // roamed (WireGuard learnt a new source address from an authenticated
+  // handshake) is left where it roamed to instead of being reset every resync.
+  std::map<Key, wg::WgEndpoint> written_endpoints_;
   mutable std::mutex mu_;
   std::string dot_;                    // guarded by mu_
   std::vector<std::string> warnings_;  // guarded by mu_

@@ -409,6 +409,55 @@ TEST(Agent, NATedRemoteIsReachedAtItsDiscoveredEndpoint) {
             "{\"" + KeyFor("n3").Public().String() + "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}");
 }
 
+// A remote without a keepalive (another cluster's NATed leader, registered
+// with `kgctl showconf --as-peer`, which carries none) that roamed: Kilo resets
+// it to the declared endpoint every resync, and traffic goes nowhere until the
+// remote's next packet roams it back. kg leaves it, until the declaration
+// changes or the handshakes stop.
+TEST(Agent, RoamedRemoteWithoutKeepaliveIsNotResetEveryResync) {
+  Env e;
+  PeerObject p;
+  p.name = "c2-leader";
+  p.allowed_ips = {"10.52.1.0/24"};
+  p.public_key = KeyFor("c2-leader").Public().String();
+  p.has_endpoint = true;  // its own idea of its address, behind a NAT
+  p.endpoint_ip = "10.30.0.11";
+  p.endpoint_port = 51820;
+  e.backend.SetPeer(p);
+  const Key k = KeyFor("c2-leader").Public();
+  auto endpoint_of = [&]() -> std::string {
+    for (const auto& dp : e.wg.Device("kilo0")->peers)
+      if (dp.public_key == k) return dp.endpoint ? dp.endpoint->String() : "-";
+    return "absent";
+  };
+  e.agent->Reconcile();
+  ASSERT_EQ(endpoint_of(), "10.30.0.11:51820");
+  auto roam = [&](int64_t handshake) {
+    for (auto& dp : e.wg.Device("kilo0")->peers) {
+      if (dp.public_key != k) continue;
+      dp.endpoint = wg::WgEndpoint{*IPAddr::Parse("198.51.100.13"), 4475};
+      dp.last_handshake_unix = handshake;
+    }
+  };
+  roam(kNow - 5);
+  e.wg.ClearWrites();
+  e.agent->Reconcile();
+  EXPECT_TRUE(e.wg.writes().empty()) << "a live roamed endpoint is left alone";
+  EXPECT_EQ(endpoint_of(), "198.51.100.13:4475");
+
+  // The handshakes stopped (REJECT_AFTER_TIME passed): back to the declaration.
+  e.now = kNow + 200;
+  e.agent->Reconcile();
+  EXPECT_EQ(endpoint_of(), "10.30.0.11:51820");
+
+  // A new declaration always wins, even over a live roamed endpoint.
+  roam(e.now - 1);
+  p.endpoint_ip = "203.0.113.77";
+  e.backend.SetPeer(p);
+  e.agent->Reconcile();
+  EXPECT_EQ(endpoint_of(), "203.0.113.77:51820");
+}
+
 TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
   Env e;
   PeerObject p;
