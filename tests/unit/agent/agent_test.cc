@@ -72,6 +72,15 @@ NodeObject RemoteNode(const std::string& name, const std::string& location, cons
   return n;
 }
 
+// A Peer with a key derived from its name.
+PeerObject MakePeer(const std::string& name, std::vector<std::string> allowed_ips) {
+  PeerObject p;
+  p.name = name;
+  p.allowed_ips = std::move(allowed_ips);
+  p.public_key = KeyFor(name).Public().String();
+  return p;
+}
+
 struct Env {
   explicit Env(const std::string& host = "n1", const std::string& internal = "10.10.0.1/24",
                const std::string& external = "198.51.100.1") {
@@ -366,10 +375,7 @@ TEST(Agent, PeerClaimingTheLocalPodCIDRLeavesItsRouteAlone) {
   bridge.dev = "eth0";
   bridge.protocol = netlink::kProtoBoot;
   e.nl.AddRouteNow(bridge);
-  PeerObject p;
-  p.name = "greedy";
-  p.allowed_ips = {"10.42.1.0/24", "10.5.0.1/32"};
-  p.public_key = KeyFor("greedy").Public().String();
+  PeerObject p = MakePeer("greedy", {"10.42.1.0/24", "10.5.0.1/32"});
   e.backend.SetPeer(p);
   ReconcileReport r = e.agent->Reconcile();
   EXPECT_TRUE(r.applied);
@@ -416,10 +422,7 @@ TEST(Agent, NATedRemoteIsReachedAtItsDiscoveredEndpoint) {
 // changes or the handshakes stop.
 TEST(Agent, RoamedRemoteWithoutKeepaliveIsNotResetEveryResync) {
   Env e;
-  PeerObject p;
-  p.name = "c2-leader";
-  p.allowed_ips = {"10.52.1.0/24"};
-  p.public_key = KeyFor("c2-leader").Public().String();
+  PeerObject p = MakePeer("c2-leader", {"10.52.1.0/24"});
   p.has_endpoint = true;  // its own idea of its address, behind a NAT
   p.endpoint_ip = "10.30.0.11";
   p.endpoint_port = 51820;
@@ -460,11 +463,7 @@ TEST(Agent, RoamedRemoteWithoutKeepaliveIsNotResetEveryResync) {
 
 TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
   Env e;
-  PeerObject p;
-  p.name = "laptop";
-  p.allowed_ips = {"10.5.0.1/32"};
-  p.public_key = KeyFor("laptop").Public().String();
-  e.backend.SetPeer(p);
+  e.backend.SetPeer(MakePeer("laptop", {"10.5.0.1/32"}));
   e.agent->Reconcile();
   EXPECT_NE(e.Peers().find(KeyFor("laptop").Public().String() + " -> 10.5.0.1/32 ka=0"), std::string::npos);
   EXPECT_NE(e.Routes().find("route 10.5.0.1/32 src 10.10.0.1 dev kilo0\n"), std::string::npos);
@@ -508,11 +507,7 @@ TEST(Agent, RandomOrderTransitionsConverge) {
       [](FakeBackend& b) { b.SetNode(RemoteNode("n4", "c", "10.30.0.1/24", "192.0.2.40:51820", "10.42.4.0/24")); },
       [](FakeBackend& b) { b.Find("n3")->annotations[kAnnLocation] = "c"; },
       [](FakeBackend& b) {
-        PeerObject p;
-        p.name = "phone";
-        p.allowed_ips = {"10.5.0.9/32"};
-        p.public_key = KeyFor("phone").Public().String();
-        b.SetPeer(p);
+        b.SetPeer(MakePeer("phone", {"10.5.0.9/32"}));
       },
       [](FakeBackend& b) { b.Find("n2")->annotations[kAnnAllowedLocationIPs] = "10.10.9.0/24"; },
       [](FakeBackend& b) { b.Find("n3")->annotations[kAnnPersistentKeepalive] = "25"; },
@@ -561,10 +556,8 @@ TEST(Agent, ChurnDoesNotGrowTheHeap) {
   Env e;
   e.agent->Reconcile();
   auto cycle = [&](int i) {
-    PeerObject p;
-    p.name = "peer-" + std::to_string(i);
-    p.allowed_ips = {"10.5." + std::to_string((i / 250) % 250) + "." + std::to_string(i % 250 + 1) + "/32"};
-    p.public_key = KeyFor(p.name).Public().String();
+    PeerObject p = MakePeer("peer-" + std::to_string(i), {"10.5." + std::to_string((i / 250) % 250) + "." +
+                                                          std::to_string(i % 250 + 1) + "/32"});
     e.backend.SetPeer(p);
     NodeObject n = RemoteNode("x-" + std::to_string(i), "c", "10.30.0.1/24", "203.0.113.9:51820",
                               "10.42.9.0/24");
