@@ -78,28 +78,24 @@ std::map<std::string, Endpoint> Agent::DiscoverNATEndpoints(const std::vector<No
   return out;
 }
 
-void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc, int64_t now) {
-  if (!pc->endpoint) {
-    written_endpoints_.erase(pc->public_key);
-    return;
-  }
+void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc, const std::map<Key, const wg::WgPeerStatus*>& live,
+                               int64_t now, std::map<Key, wg::WgEndpoint>* written) const {
+  if (!pc->endpoint) return;
   const wg::WgEndpoint declared = *pc->endpoint;
+  (*written)[pc->public_key] = declared;
   auto w = written_endpoints_.find(pc->public_key);
-  const bool same_declaration = w != written_endpoints_.end() && w->second == declared;
-  written_endpoints_[pc->public_key] = declared;
-  if (!same_declaration || !last_device_) return;
-  for (const auto& dp : last_device_->peers) {
-    if (dp.public_key != pc->public_key) continue;
-    // WireGuard roams only on an authenticated packet; a handshake within
-    // REJECT_AFTER_TIME (180 s) means the roamed address is the live one. (A
-    // NATed remote that declares a keepalive is covered by the discovered
-    // endpoints already; this is for those that do not, e.g. the Peers that
-    // `kgctl showconf --as-peer` makes for another cluster's leaders.)
-    if (dp.endpoint && *dp.endpoint != declared && dp.last_handshake_unix > 0 &&
-        now - dp.last_handshake_unix < 180) {
-      pc->endpoint = dp.endpoint;
-    }
-    return;
+  if (w == written_endpoints_.end() || w->second != declared) return;  // a new declaration wins
+  auto d = live.find(pc->public_key);
+  if (d == live.end()) return;
+  const wg::WgPeerStatus& dp = *d->second;
+  // WireGuard roams only on an authenticated packet; a handshake within
+  // REJECT_AFTER_TIME (180 s) means the roamed address is the live one. (A
+  // NATed remote that declares a keepalive is covered by the discovered
+  // endpoints already; this is for those that do not, e.g. the Peers that
+  // `kgctl showconf --as-peer` makes for another cluster's leaders.)
+  if (dp.endpoint && *dp.endpoint != declared && dp.last_handshake_unix > 0 &&
+      now - dp.last_handshake_unix < 180) {
+    pc->endpoint = dp.endpoint;
   }
 }
 
@@ -292,7 +288,13 @@ ReconcileReport Agent::Reconcile() {
   dev.private_key = deps_.private_key;
   dev.listen_port = listen_port;
   std::map<std::string, std::string> names;  // public key -> name, for metrics
+  // Endpoints written from declarations this time; peers no longer wanted are
+  // forgotten, so a returning one starts afresh.
+  std::map<Key, wg::WgEndpoint> written;
   if (leader) {
+    std::map<Key, const wg::WgPeerStatus*> live;
+    if (last_device_)
+      for (const auto& dp : last_device_->peers) live.emplace(dp.public_key, &dp);
     std::set<Key> seen;
     for (const auto& p : topo->Conf().peers) {
       if (!seen.insert(p.public_key).second) {
@@ -305,16 +307,11 @@ ReconcileReport Agent::Reconcile() {
       pc.endpoint = Resolve(p.endpoint);
       pc.persistent_keepalive = p.persistent_keepalive;
       pc.allowed_ips = p.allowed_ips;
-      KeepRoamedEndpoint(&pc, real_now);
+      KeepRoamedEndpoint(&pc, live, real_now, &written);
       dev.peers.push_back(std::move(pc));
     }
   }
-  // Forget peers that are gone, so that a returning one starts afresh.
-  for (auto it = written_endpoints_.begin(); it != written_endpoints_.end();) {
-    bool kept = std::any_of(dev.peers.begin(), dev.peers.end(),
-                            [&](const wg::WgPeerConfig& c) { return c.public_key == it->first; });
-    it = kept ? std::next(it) : written_endpoints_.erase(it);
-  }
+  written_endpoints_ = std::move(written);
   for (const auto& s : mesh->segments()) names[s.key.String()] = s.hostnames[s.leader];
   for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
   if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {

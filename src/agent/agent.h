@@ -108,8 +108,11 @@ class Agent {
                                                        const std::vector<Peer>& peers);
   std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);
   void Fail(ReconcileReport* r, const std::string& event, const std::string& msg);
-  // Leaves a peer's roamed endpoint in place while its declared one is unchanged.
-  void KeepRoamedEndpoint(wg::WgPeerConfig* pc, int64_t now);
+  // Leaves a peer's roamed endpoint (`live`: the device's peers by key) in
+  // place while its declared one is unchanged; records the declaration in
+  // `written`.
+  void KeepRoamedEndpoint(wg::WgPeerConfig* pc, const std::map<Key, const wg::WgPeerStatus*>& live,
+                          int64_t now, std::map<Key, wg::WgEndpoint>* written) const;
 
   AgentOptions opts_;
   AgentDeps deps_;

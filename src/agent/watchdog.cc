@@ -9,15 +9,6 @@
 
 #include "agent/log.h"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define KILO_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define KILO_SANITIZED 1
-#endif
-#endif
-
 namespace kilo::agent {
 namespace {
 
@@ -99,7 +90,6 @@ int64_t ReconcileWatchdog::NowMs() const {
 }
 
 void ReconcileWatchdog::Begin() {
-  worker_ = pthread_self();
   started_ms_.store(NowMs(), std::memory_order_relaxed);
 }
 

@@ -16,14 +16,30 @@
 #include <pthread.h>
 #include <thread>
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KILO_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define KILO_SANITIZED 1
+#endif
+#endif
+
 namespace kilo::agent {
+
+#ifdef KILO_SANITIZED
+inline constexpr bool kSignalHandlersEnabled = false;
+#else
+inline constexpr bool kSignalHandlersEnabled = true;
+#endif
 
 // Installs the fatal-signal handlers (idempotent).
 void InstallCrashHandler();
 
 class ReconcileWatchdog {
  public:
-  // Watches reconciles run by the thread that calls Begin/End.
+  // Watches reconciles run by the thread that constructs it (and then calls
+  // Begin/End).
   explicit ReconcileWatchdog(std::chrono::seconds stuck_after);
   ~ReconcileWatchdog();
   ReconcileWatchdog(const ReconcileWatchdog&) = delete;

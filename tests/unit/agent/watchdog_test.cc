@@ -12,17 +12,7 @@
 namespace kilo::agent {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = !kSignalHandlersEnabled;
 
 TEST(CrashHandler, FatalSignalPrintsItsNameAndABacktraceThenDies) {
   if (kSanitized) GTEST_SKIP() << "the sanitizers install their own SIGSEGV handler";
