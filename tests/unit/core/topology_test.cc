@@ -529,4 +529,55 @@ TEST(TopologyTest, ConfAsPeerAndPeerConf) {
 }
 
 }  // namespace
+// The graph's quadratic part (leaders pairwise, leaders to Peers) is written
+// from fixed-width slots of 16, 32, 48, 64 bytes or, for longer names, of a
+// width known at run time. Names of every length class give the lines a
+// plain rendering gives, in order, streamed in bounded pieces.
+TEST(TopologyTest, DotEdgesForNamesOfEveryLength) {
+  const size_t lengths[] = {1, 9, 10, 17, 26, 33, 40, 49, 58, 65, 120, 253};
+  std::vector<Node> nodes;
+  std::vector<Peer> peers;
+  std::vector<std::string> names, peer_names;
+  for (size_t i = 0; i < std::size(lengths); ++i) {
+    std::string name = std::string(lengths[i] - 1, static_cast<char>('a' + i)) + "x";
+    names.push_back(name);
+    nodes.push_back(N(name, "", "1.1.1." + std::to_string(i + 1) + ":51820", "",
+                      "10.244." + std::to_string(i) + ".0/24", static_cast<uint8_t>(i + 1)));
+    std::string peer = "p" + std::string(lengths[i] - 1, static_cast<char>('a' + i));
+    peer_names.push_back(peer);
+    peers.push_back(MakePeer(peer, {"10.5." + std::to_string(i) + ".1/32"},
+                             static_cast<uint8_t>(100 + i)));
+  }
+  Mesh m = MustBuild(nodes, peers, Granularity::kFull);
+  auto t = Topology::ForHost(m, names[0]);
+  ASSERT_TRUE(t.has_value());
+  // The leader order is the segment order.
+  std::vector<std::string> leaders;
+  for (const auto& s : m.segments()) leaders.push_back(s.hostnames[s.leader]);
+  ASSERT_EQ(leaders.size(), names.size());
+  std::string want;
+  for (size_t i = 0; i < leaders.size(); ++i)
+    for (size_t j = i + 1; j < leaders.size(); ++j)
+      want += "\t\"" + leaders[i] + "\"->\"" + leaders[j] + "\"[ dir=both ];\n";
+  for (const auto& l : leaders)
+    for (const auto& p : m.peers())
+      want += "\t\"" + l + "\"->\"" + p.name + "\"[ dir=both, style=dashed ];\n";
+  std::string dot = t->Dot();
+  size_t start = dot.find("\t\"" + leaders[0] + "\"->");
+  ASSERT_NE(start, std::string::npos) << dot;
+  EXPECT_EQ(dot.substr(start, want.size()), want);
+  EXPECT_EQ(dot.compare(start + want.size(), 10, "\tsubgraph "), 0);
+
+  // Streamed: the same text, and pieces of bounded size.
+  std::string streamed;
+  size_t pieces = 0;
+  t->Dot([&](std::string_view piece) {
+    EXPECT_LE(piece.size(), (64u << 10) + 1024u);
+    streamed.append(piece);
+    ++pieces;
+  });
+  EXPECT_EQ(streamed, dot);
+  EXPECT_GE(pieces, 2u);
+}
+
 }  // namespace kilo
