@@ -3,6 +3,7 @@
 // order, then one cluster subgraph per segment and one for the peers).
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -27,58 +28,73 @@ size_t EdgeSize(const std::string& a, const std::string& b, bool dashed) {
 }
 
 // The quadratic part of the graph (leaders pairwise, every leader to every
-// Peer: 12.5M edges for a 5,000-node full mesh) is written from two
-// pre-rendered halves per edge, `\t"a"->"` and `b"[ dir=both ];\n`, each in a
-// slot of fixed width, so that an edge is two fixed-size copies.
-class EdgeHalves {
+// Peer: 12.5M edges for a 5,000-node full mesh) is written from two halves
+// per edge, `\t"a"->"` and `b"[ dir=both ];\n`, each in a slot of fixed width,
+// so that an edge is two fixed-size copies.
+
+// Slot width for halves of up to `len` bytes: a multiple of 16.
+size_t SlotWidth(size_t len) { return std::max<size_t>(16, (len + 15) / 16 * 16); }
+
+// The second halves `name(i)` + `suffix` for i < count, one slot each.
+class EdgeTails {
  public:
-  void Add(std::string_view a, std::string_view b, std::string_view c) {
-    size_t n = a.size() + b.size() + c.size();
-    len_.push_back(n);
-    text_.append(a).append(b).append(c);
-    width_ = std::max(width_, n);
-  }
-  // Lays the halves out in slots of Width() bytes, a multiple of 16.
-  void Seal() {
-    width_ = std::max<size_t>(16, (width_ + 15) / 16 * 16);
-    slots_.assign(len_.size() * width_, '\0');
-    size_t off = 0;
-    for (size_t i = 0; i < len_.size(); ++i) {
-      text_.copy(slots_.data() + i * width_, len_[i], off);
-      off += len_[i];
+  template <typename Name>
+  EdgeTails(size_t count, const Name& name, std::string_view suffix) {
+    size_t longest = 0;
+    for (size_t i = 0; i < count; ++i) longest = std::max(longest, name(i).size());
+    width_ = SlotWidth(longest + suffix.size());
+    slots_.assign(count * width_, '\0');
+    len_.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      const std::string& n = name(i);
+      char* p = slots_.data() + i * width_;
+      std::memcpy(p, n.data(), n.size());
+      std::memcpy(p + n.size(), suffix.data(), suffix.size());
+      len_.push_back(static_cast<uint32_t>(n.size() + suffix.size()));
     }
-    std::string().swap(text_);
   }
   size_t Size() const { return len_.size(); }
   size_t Width() const { return width_; }
-  const char* Slot(size_t i) const { return slots_.data() + i * width_; }
-  size_t Len(size_t i) const { return len_[i]; }
+  const char* Slots() const { return slots_.data(); }
+  const uint32_t* Lens() const { return len_.data(); }
 
  private:
-  std::string text_, slots_;
-  std::vector<size_t> len_;
-  size_t width_ = 0;
+  size_t width_ = 16;
+  std::string slots_;
+  std::vector<uint32_t> len_;
 };
 
-// Writes heads[i] + tails[j] for every i and every j > i (`triangle`) or every
-// j, in pieces of about PieceWriter::kPiece. HW and TW are the slot widths, or
-// 0 for widths known only at run time.
+const std::string& LeaderName(const Segment& s) { return s.hostnames[s.leader]; }
+
+// Writes `\t"<leader of segment i>"->"` + tails[j] for every i and every j > i
+// (`triangle`) or every j, in pieces of about PieceWriter::kPiece. HW and TW
+// are the slot widths of heads and tails, or 0 for widths known only at run
+// time.
 template <size_t HW, size_t TW>
-void WriteEdgeGrid(const EdgeHalves& heads, const EdgeHalves& tails, bool triangle,
+void WriteEdgeGrid(const std::vector<Segment>& leaders, size_t head_width,
+                   const EdgeTails& tails, bool triangle,
                    const std::function<void(std::string_view)>& write) {
-  const size_t hw = HW ? HW : heads.Width(), tw = TW ? TW : tails.Width();
+  const size_t hw = HW ? HW : head_width, tw = TW ? TW : tails.Width();
+  // Locals, not members: every byte stored through `p` could otherwise alias
+  // them and force a reload per edge.
+  const char* const slots = tails.Slots();
+  const uint32_t* const lens = tails.Lens();
+  const size_t count = tails.Size();
+  std::string head_buf(hw, '\0');
   std::string buf(PieceWriter::kPiece + hw + tw, '\0');
   char* const begin = buf.data();
   char* const limit = begin + PieceWriter::kPiece;
   char* p = begin;
-  for (size_t i = 0; i < heads.Size(); ++i) {
-    const char* head = heads.Slot(i);
-    const size_t head_len = heads.Len(i);
-    for (size_t j = triangle ? i + 1 : 0; j < tails.Size(); ++j) {
+  for (size_t i = 0; i < leaders.size(); ++i) {
+    head_buf.replace(0, std::string::npos, "\t\"").append(LeaderName(leaders[i])).append("\"->\"");
+    const size_t head_len = head_buf.size();
+    head_buf.resize(hw, '\0');
+    const char* const head = head_buf.data();
+    for (size_t j = triangle ? i + 1 : 0; j < count; ++j) {
       std::memcpy(p, head, hw);
       p += head_len;
-      std::memcpy(p, tails.Slot(j), tw);
-      p += tails.Len(j);
+      std::memcpy(p, slots + j * tw, tw);
+      p += lens[j];
       if (p >= limit) {
         write(std::string_view(begin, static_cast<size_t>(p - begin)));
         p = begin;
@@ -88,14 +104,17 @@ void WriteEdgeGrid(const EdgeHalves& heads, const EdgeHalves& tails, bool triang
   if (p != begin) write(std::string_view(begin, static_cast<size_t>(p - begin)));
 }
 
-void WriteEdges(const EdgeHalves& heads, const EdgeHalves& tails, bool triangle,
-                const std::function<void(std::string_view)>& write) {
-  if (heads.Size() == 0 || tails.Size() == 0) return;
-  // Names of up to 48 characters have a compiled copy size.
-  switch (heads.Width() * 100 + tails.Width()) {
+void WriteEdges(const std::vector<Segment>& leaders, const EdgeTails& tails,
+                bool triangle, const std::function<void(std::string_view)>& write) {
+  if (leaders.empty() || tails.Size() == 0) return;
+  size_t longest = 0;
+  for (const Segment& l : leaders) longest = std::max(longest, LeaderName(l).size());
+  const size_t hw = SlotWidth(longest + 6);  // \t" "->"
+  // Names of up to 58 characters have a compiled copy size.
+  switch (hw * 100 + tails.Width()) {
 #define KILO_EDGE_GRID(H, T) \
   case H * 100 + T:          \
-    return WriteEdgeGrid<H, T>(heads, tails, triangle, write);
+    return WriteEdgeGrid<H, T>(leaders, hw, tails, triangle, write);
 #define KILO_EDGE_GRID_ROW(H) \
   KILO_EDGE_GRID(H, 16) KILO_EDGE_GRID(H, 32) KILO_EDGE_GRID(H, 48) KILO_EDGE_GRID(H, 64)
     KILO_EDGE_GRID_ROW(16)
@@ -107,7 +126,7 @@ void WriteEdges(const EdgeHalves& heads, const EdgeHalves& tails, bool triangle,
     default:
       break;
   }
-  WriteEdgeGrid<0, 0>(heads, tails, triangle, write);
+  WriteEdgeGrid<0, 0>(leaders, hw, tails, triangle, write);
 }
 
 }  // namespace
@@ -148,18 +167,12 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     }
   }
   pieces.Flush(/*force=*/true);
-  EdgeHalves heads, leader_tails, peer_tails;
-  for (const Segment& s : segs) {
-    const std::string& leader = s.hostnames[s.leader];
-    heads.Add("\t\"", leader, "\"->\"");
-    leader_tails.Add("", leader, "\"[ dir=both ];\n");
-  }
-  for (const Peer& p : peers) peer_tails.Add("", p.name, "\"[ dir=both, style=dashed ];\n");
-  heads.Seal();
-  leader_tails.Seal();
-  peer_tails.Seal();
-  WriteEdges(heads, leader_tails, /*triangle=*/true, write);
-  WriteEdges(heads, peer_tails, /*triangle=*/false, write);
+  WriteEdges(segs, EdgeTails(segs.size(), [&](size_t i) -> const std::string& { return LeaderName(segs[i]); },
+                             "\"[ dir=both ];\n"),
+             /*triangle=*/true, write);
+  WriteEdges(segs, EdgeTails(peers.size(), [&](size_t i) -> const std::string& { return peers[i].name; },
+                             "\"[ dir=both, style=dashed ];\n"),
+             /*triangle=*/false, write);
   for (const Segment& s : segs) {
     out += "\tsubgraph " + Quote("cluster_location_" + s.location) + " {\n";
     out += "\tlabel=" + Quote(s.location) + ";\n";
