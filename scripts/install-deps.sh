@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian package the project needs to build, test and run its demo.
 # Idempotent: packages already present are skipped by apt. Run as root on Debian 12.
+#   --soak  also the tools of the soak's heap recording (tests/soak: --heaptrack).
 set -euo pipefail
 
 PKGS=(
@@ -13,6 +14,12 @@ PKGS=(
   wireguard-go wireguard-tools nftables iptables iproute2 iputils-ping conntrack
   bats python3 python3-yaml openssl curl procps time
 )
+for arg in "$@"; do
+  case $arg in
+    --soak) PKGS+=(heaptrack gdb) ;;
+    *) echo "install-deps: unknown argument $arg (only --soak)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -2,6 +2,7 @@
 # tests/soak/soak.sh: the virtual cluster under churn for N minutes (issue 7 item 6).
 #
 #   tests/soak/soak.sh [--minutes N] [--state DIR] [--interval SECONDS] [--seed N]
+#                      [--heaptrack NODE]
 #
 # Brings up its own 8-node virtual cluster (tests/e2e/lib.sh, prefix kgs<pid>-), then
 # until the time is up does one random churn action every 2..2*INTERVAL s (default
@@ -12,6 +13,8 @@
 #   2 could not start; 130 interrupted. Everything is torn down on exit (also Ctrl-C).
 # Bounds (environment): SOAK_MAX_RSS_GROWTH_KIB (default 1024), SOAK_MAX_LOSS_PCT
 # (default 1, loss outside leader-move windows), SOAK_MAX_TOTAL_LOSS_PCT (default 5).
+# --heaptrack NODE: during the warm-up, heaptrack is attached to that stable node's kg
+# (heaptrack -p) and its heap in use over time is reported (heap_timeline.py).
 # Needs root; see tests/soak/README.md.
 # shellcheck disable=SC2046 # pick $(present_nodes): word splitting intended
 set -uo pipefail
@@ -22,13 +25,15 @@ MINUTES=30
 STATE=/tmp/kilo-soak
 INTERVAL=3
 SEED=$$
+HT_NODE=""
 while [ $# -gt 0 ]; do
   case $1 in
     --minutes) MINUTES=$2; shift 2 ;;
     --state) STATE=$2; shift 2 ;;
     --interval) INTERVAL=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --heaptrack) HT_NODE=$2; shift 2 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +64,12 @@ CHURN="aws-3 gcp-3"
 # Stable pod pairs across locations (src:dst), leaders and non-leaders both ways.
 PAIRS="aws-2:gcp-2 gcp-2:lab-2 lab-2:aws-2 aws-1:lab-1 lab-1:gcp-1 gcp-1:aws-1"
 LEADER_NODE=gcp-2 # its kilo.squat.ai/leader flips (gcp-1 and gcp-2 are both public)
+if [ -n "$HT_NODE" ]; then
+  case " $STABLE " in *" $HT_NODE "*) ;; *) echo "soak: --heaptrack $HT_NODE: not one of the stable nodes ($STABLE)" >&2; exit 2 ;; esac
+  for t in heaptrack heaptrack_print gdb; do
+    command -v "$t" >/dev/null || { echo "soak: --heaptrack needs $t: scripts/install-deps.sh --soak" >&2; exit 2; }
+  done
+fi
 MAX_GHOSTS=4
 MAX_PEERS=5
 
@@ -69,6 +80,7 @@ log() { printf '[soak %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 now() { date +%s.%N | cut -c1-14; }
 
 SAMPLER_PID=""
+HT_PID=""
 PING_PIDS=()
 cleaned=0
 cleanup() {
@@ -80,6 +92,7 @@ cleanup() {
   for p in "${PING_PIDS[@]}"; do pid_is "$p" ping && kill -INT "$p" 2>/dev/null; done
   log "teardown: stopping agents, deleting namespaces ${KGE_PREFIX}*"
   cluster_down
+  [ -n "$HT_PID" ] && heaptrack_report
   log "teardown done (state and logs kept in $STATE)"
 }
 trap 'log "interrupted"; exit 130' INT TERM
@@ -131,6 +144,34 @@ check_crashes() {
     tail -5 "$KGE_STATE/logs/$n.kg.log" | sed 's/^/    /' >&2
     rm -f "$f"
   done
+}
+
+# ---------------------------------------------------------------------------- heaptrack
+
+# heaptrack_attach: heaptrack -p on the kg of $HT_NODE (it stays attached until that kg
+# exits at teardown; detaching by hand can crash the process). Attach time in
+# STATE/heaptrack.t0.
+heaptrack_attach() {
+  local pid
+  pid=$(cat "$KGE_STATE/pids/$HT_NODE.kg")
+  now >"$STATE/heaptrack.t0"
+  (cd "$STATE" && exec setsid heaptrack -o "$STATE/heaptrack.$HT_NODE" -p "$pid" >"$STATE/heaptrack.log" 2>&1) &
+  HT_PID=$!
+  log "heaptrack attached to kg on $HT_NODE (pid $pid), output $STATE/heaptrack.$HT_NODE.zst"
+}
+# heaptrack_report: once that kg has exited, the heap in use over the churn.
+heaptrack_report() {
+  local i until
+  for i in $(seq 60); do kill -0 "$HT_PID" 2>/dev/null || break; sleep 1; done
+  [ -s "$STATE/heaptrack.$HT_NODE.zst" ] || { log "heaptrack: no data (see $STATE/heaptrack.log)"; return; }
+  heaptrack_print -f "$STATE/heaptrack.$HT_NODE.zst" -M "$STATE/heaptrack.$HT_NODE.massif" \
+    --print-leaks 1 >"$STATE/heaptrack.$HT_NODE.txt" 2>&1
+  until=$(awk -v a="$(cat "$STATE/heaptrack.t0")" -v b="$(cat "$STATE/churn.end" 2>/dev/null || echo 0)" \
+    'BEGIN { d = b - a; print (d > 0 ? int(d) : 1e9) }')
+  python3 "$HERE/heap_timeline.py" "$STATE/heaptrack.$HT_NODE.massif" 5 --until="$until" \
+    >"$STATE/heaptrack.$HT_NODE.timeline" 2>&1
+  log "heaptrack: heap in use of kg on $HT_NODE during the churn ($STATE/heaptrack.$HT_NODE.timeline):"
+  sed 's/^/    /' "$STATE/heaptrack.$HT_NODE.timeline" >&2
 }
 
 # ---------------------------------------------------------------------------- sampler
@@ -345,8 +386,12 @@ log "churn starts; ends at $(date -u -d "@$(( $(date +%s) + MINUTES * 60 ))" +%H
 loadavg_log() { echo "$(now),$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ',')" >>"$STATE/loadavg.csv"; }
 echo "ts,load1,load5,load15" >"$STATE/loadavg.csv"
 last_load=0
+# heaptrack adds ~3 MiB to that kg's RSS: attached two thirds into the warm-up (which the
+# RSS bound leaves out), so the jump is not counted as growth.
+HT_AT=$((SECONDS + (MINUTES * 6 > 60 ? MINUTES * 6 : 60) * 2 / 3))
 while ((SECONDS < END)); do
   revive
+  [ -n "$HT_NODE" ] && [ -z "$HT_PID" ] && ((SECONDS >= HT_AT)) && heaptrack_attach
   for _ in 1 2 3 4 5 6 7 8; do
     a=${ACTIONS[RANDOM % ${#ACTIONS[@]}]}
     ACT_T=$(now)
@@ -356,6 +401,7 @@ while ((SECONDS < END)); do
   sleep "$((INTERVAL - 1 + RANDOM % INTERVAL)).$((RANDOM % 10))"
 done
 loadavg_log
+now >"$STATE/churn.end"
 
 log "churn over; stopping the pings and the sampler"
 for p in "${PING_PIDS[@]}"; do pid_is "$p" ping && kill -INT "$p" 2>/dev/null; done
