@@ -7,7 +7,8 @@
 Prints, for each MINUTES_PER_ROW (default 5) of the recording, the lowest and
 the highest heap in use of that interval (bytes the program holds from
 malloc/new, heaptrack's count, not RSS; the lowest is the heap between two
-reconciles), and the least-squares slope of the lowest values. Attached to a
+reconciles), and the least-squares slope of the lowest values after the first
+interval. Attached to a
 running process (heaptrack -p), heaptrack counts only what was allocated after
 the attach: the heap rises while the state from before the attach is replaced,
 then levels off unless something accumulates. The last snapshots of a recording that ends with the agent's exit
@@ -57,13 +58,15 @@ def main(argv):
         span = f"{k * step / 60:g}-{(k + 1) * step / 60:g}"
         print(f"{span:>11} {lo:16,d} {'' if prev is None else f'{lo - prev:+,d}':>11} {hi:12,d}")
         prev = lo
-    xs = [(k + 0.5) * step for k in sorted(rows)]
-    ys = [rows[k][0] for k in sorted(rows)]
+    # The first interval holds the attach (the heap rising from 0): left out.
+    keys = sorted(rows)[1:] if len(rows) > 2 else sorted(rows)
+    xs = [(k + 0.5) * step for k in keys]
+    ys = [rows[k][0] for k in keys]
     n = len(xs)
     mx, my = sum(xs) / n, sum(ys) / n
     var = sum((x - mx) ** 2 for x in xs)
     slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
-    print(f"snapshots {len(points)}, intervals {n}, slope of the lowest heap "
+    print(f"snapshots {len(points)}, intervals {len(rows)}, slope of the lowest heap after the first "
           f"{slope * 600:+,.0f} B per 10 min")
     return 0
 

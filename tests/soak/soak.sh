@@ -178,13 +178,14 @@ heaptrack_report() {
 
 T0=0
 sample_once() {
-  local ts n pid rss m rec err errs leader nodes peers
+  local ts n pid rss anon file m rec err errs leader nodes peers
   ts=$(now)
   for n in $(node_names); do
     pid=$(cat "$KGE_STATE/pids/$n.kg" 2>/dev/null || true)
-    rss=- rec=- err=- errs='' leader=- nodes=- peers=-
+    rss=- anon=- file=- rec=- err=- errs='' leader=- nodes=- peers=-
     if pid_is "$pid" "$KG"; then
-      rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo -)
+      read -r rss anon file < <(awk '/^VmRSS:/ {r = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2}
+        END {print (r == "" ? "-" : r), (a == "" ? "-" : a), (f == "" ? "-" : f)}' "/proc/$pid/status" 2>/dev/null || echo - - -)
       if m=$(ip netns exec "$(node_ns "$n")" curl -s --max-time 3 "http://$(node_lan_ip "$n"):1107/metrics" 2>/dev/null); then
         rec=$(awk '$1 == "kilo_reconciles_total" {print $2}' <<<"$m")
         leader=$(awk '$1 == "kilo_leader" {print $2}' <<<"$m")
@@ -196,7 +197,7 @@ sample_once() {
     else
       pid=-
     fi
-    echo "$ts,$n,$pid,$rss,${rec:--},${err:--},${errs},${leader:--},${nodes:--},${peers:--}" >>"$SAMPLES"
+    echo "$ts,$n,$pid,${rss:--},${rec:--},${err:--},${errs},${leader:--},${nodes:--},${peers:--},${anon:--},${file:--}" >>"$SAMPLES"
   done
 }
 sampler() {
@@ -367,7 +368,7 @@ fi
 for n in $(node_names); do expect_set "$n" && disown "$(cat "$KGE_STATE/pids/$n.kg")"; done
 for n in $CHURN; do PRESENT[$n]=1; done
 
-echo "ts,node,pid,rss_kib,reconciles,errors_total,errors_by_event,leader,nodes,peers" >"$SAMPLES"
+echo "ts,node,pid,rss_kib,reconciles,errors_total,errors_by_event,leader,nodes,peers,rss_anon_kib,rss_file_kib" >"$SAMPLES"
 echo "ts,action,target,result" >"$CHURNLOG"
 echo "ts,node,expected_pid,pid_file_now" >"$CRASHES"
 for pr in $PAIRS; do

@@ -86,6 +86,25 @@ for n in stable:
             flag = "  <-- exceeds bound"
             failures.append(f"kg RSS on {n} grew {growth:.0f} KiB (> {MAX_RSS_GROWTH_KIB:.0f})")
         print(f"{n:7} {pid:>8} {len(pts):7} {rs[0]:7} {rs[-1]:7} {max(rs):7} {sl:+11.0f} {growth:+7.0f}{flag}")
+# The two parts of VmRSS: anonymous memory (heap, stacks) and file pages (the
+# binary's and the libraries' code and data, resident as they are used).
+if samples and "rss_anon_kib" in samples[0]:
+    print(f"\nparts of VmRSS after the warm-up, KiB: anonymous (heap, stacks) / file (code of kg and its libraries)")
+    print(f"{'node':7} {'anon first':>10} {'anon last':>9} {'anon min':>8} {'anon max':>8} {'anon growth':>11} "
+          f"{'file first':>10} {'file last':>9}")
+    for n in stable:
+        for (node, pid), pts in procs.items():
+            if node != n:
+                continue
+            part = [(t, int(r["rss_anon_kib"]), int(r["rss_file_kib"])) for t, _, r in pts
+                    if t >= warm and r.get("rss_anon_kib", "-") not in ("-", "", None)
+                    and r.get("rss_file_kib", "-") not in ("-", "", None)]
+            if len(part) < 4:
+                continue
+            mid = (part[0][0] + part[-1][0]) / 2
+            g = max(a for t, a, _ in part if t > mid) - max(a for t, a, _ in part if t <= mid)
+            an = [a for _, a, _ in part]
+            print(f"{n:7} {an[0]:10} {an[-1]:9} {min(an):8} {max(an):8} {g:+11} {part[0][2]:10} {part[-1][2]:9}")
 churned = collections.defaultdict(list)
 for (node, pid), pts in procs.items():
     if node not in stable:
