@@ -66,45 +66,51 @@ for r in samples:
         continue
     procs.setdefault((r["node"], r["pid"]), []).append((float(r["ts"]) - t0, int(r["rss_kib"]), r))
 warm = max(60.0, 0.1 * duration)  # warm-up excluded from the growth check
+
+
+def half_growth(points):
+    """Max of the second half minus max of the first half of [(t, value)] (0 if < 4)."""
+    if len(points) < 4:
+        return 0
+    mid = (points[0][0] + points[-1][0]) / 2
+    return max(v for t, v in points if t > mid) - max(v for t, v in points if t <= mid)
+
+
+def stable_procs():
+    """(node, pid, points) of the stable agents, in the order of `stable`."""
+    for n in stable:
+        for (node, pid), pts in procs.items():
+            if node == n:
+                yield n, pid, pts
+
+
 print(f"{'node':7} {'pid':>8} {'samples':>7} {'first':>7} {'last':>7} {'max':>7} "
       f"{'slope/10min':>11} {'growth':>7}  (growth = max of 2nd half - max of 1st half after {warm:.0f} s warm-up)")
-for n in stable:
-    for (node, pid), pts in procs.items():
-        if node != n:
-            continue
-        rs = [p[1] for p in pts]
-        after = [(t, r) for t, r, _ in pts if t >= warm]
-        growth = 0.0
-        if len(after) >= 4:
-            mid = (after[0][0] + after[-1][0]) / 2
-            h1 = [r for t, r in after if t <= mid]
-            h2 = [r for t, r in after if t > mid]
-            growth = max(h2) - max(h1)
-        sl = slope_per_10min(after if len(after) >= 3 else [(t, r) for t, r, _ in pts])
-        flag = ""
-        if growth > MAX_RSS_GROWTH_KIB:
-            flag = "  <-- exceeds bound"
-            failures.append(f"kg RSS on {n} grew {growth:.0f} KiB (> {MAX_RSS_GROWTH_KIB:.0f})")
-        print(f"{n:7} {pid:>8} {len(pts):7} {rs[0]:7} {rs[-1]:7} {max(rs):7} {sl:+11.0f} {growth:+7.0f}{flag}")
+for n, pid, pts in stable_procs():
+    rs = [p[1] for p in pts]
+    after = [(t, r) for t, r, _ in pts if t >= warm]
+    growth = half_growth(after)
+    sl = slope_per_10min(after if len(after) >= 3 else [(t, r) for t, r, _ in pts])
+    flag = ""
+    if growth > MAX_RSS_GROWTH_KIB:
+        flag = "  <-- exceeds bound"
+        failures.append(f"kg RSS on {n} grew {growth:.0f} KiB (> {MAX_RSS_GROWTH_KIB:.0f})")
+    print(f"{n:7} {pid:>8} {len(pts):7} {rs[0]:7} {rs[-1]:7} {max(rs):7} {sl:+11.0f} {growth:+7.0f}{flag}")
 # The two parts of VmRSS: anonymous memory (heap, stacks) and file pages (the
 # binary's and the libraries' code and data, resident as they are used).
 if samples and "rss_anon_kib" in samples[0]:
     print(f"\nparts of VmRSS after the warm-up, KiB: anonymous (heap, stacks) / file (code of kg and its libraries)")
     print(f"{'node':7} {'anon first':>10} {'anon last':>9} {'anon min':>8} {'anon max':>8} {'anon growth':>11} "
           f"{'file first':>10} {'file last':>9}")
-    for n in stable:
-        for (node, pid), pts in procs.items():
-            if node != n:
-                continue
-            part = [(t, int(r["rss_anon_kib"]), int(r["rss_file_kib"])) for t, _, r in pts
-                    if t >= warm and r.get("rss_anon_kib", "-") not in ("-", "", None)
-                    and r.get("rss_file_kib", "-") not in ("-", "", None)]
-            if len(part) < 4:
-                continue
-            mid = (part[0][0] + part[-1][0]) / 2
-            g = max(a for t, a, _ in part if t > mid) - max(a for t, a, _ in part if t <= mid)
-            an = [a for _, a, _ in part]
-            print(f"{n:7} {an[0]:10} {an[-1]:9} {min(an):8} {max(an):8} {g:+11} {part[0][2]:10} {part[-1][2]:9}")
+    for n, pid, pts in stable_procs():
+        part = [(t, int(r["rss_anon_kib"]), int(r["rss_file_kib"])) for t, _, r in pts
+                if t >= warm and r.get("rss_anon_kib", "-") not in ("-", "", None)
+                and r.get("rss_file_kib", "-") not in ("-", "", None)]
+        if len(part) < 4:
+            continue
+        an = [a for _, a, _ in part]
+        g = half_growth([(t, a) for t, a, _ in part])
+        print(f"{n:7} {an[0]:10} {an[-1]:9} {min(an):8} {max(an):8} {g:+11} {part[0][2]:10} {part[-1][2]:9}")
 churned = collections.defaultdict(list)
 for (node, pid), pts in procs.items():
     if node not in stable:
