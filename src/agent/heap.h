@@ -30,7 +30,8 @@ class HeapTrimmer {
   bool trimmed_ = false;
 };
 
-// The process's resident set size in bytes (/proc/self/statm), 0 if unknown.
+// The process's resident set size in bytes (/proc/self/statm), 0 if unknown;
+// also the process_resident_memory_bytes metric.
 size_t ResidentBytes();
 
 }  // namespace kilo::agent

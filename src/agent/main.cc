@@ -14,11 +14,11 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "agent/heap.h"
 #include "agent/http.h"
 #include "agent/k8s_backend.h"
 #include "agent/keyfile.h"
 #include "agent/log.h"
-#include "agent/heap.h"
 #include "agent/watchdog.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/transport.h"

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "agent/heap.h"
+
 namespace kilo::agent {
 
 AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -56,9 +58,7 @@ void AgentMetrics::SetWireGuardPeers(const std::vector<WgPeerSample>& peers) {
 }
 
 void AgentMetrics::UpdateProcess() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  if (statm >> pages >> resident) rss_->Set(static_cast<double>(resident) * sysconf(_SC_PAGESIZE));
+  if (size_t rss = ResidentBytes()) rss_->Set(static_cast<double>(rss));
   std::ifstream stat("/proc/self/stat");
   std::string line;
   if (std::getline(stat, line)) {

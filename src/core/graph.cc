@@ -71,7 +71,7 @@ const std::string& LeaderName(const Segment& s) { return s.hostnames[s.leader]; 
 // are the slot widths of heads and tails, or 0 for widths known only at run
 // time.
 template <size_t HW, size_t TW>
-void WriteEdgeGrid(const std::vector<Segment>& leaders, size_t head_width,
+void WriteEdgeGrid(const std::vector<Segment>& segs, size_t head_width,
                    const EdgeTails& tails, bool triangle,
                    const std::function<void(std::string_view)>& write) {
   const size_t hw = HW ? HW : head_width, tw = TW ? TW : tails.Width();
@@ -85,8 +85,8 @@ void WriteEdgeGrid(const std::vector<Segment>& leaders, size_t head_width,
   char* const begin = buf.data();
   char* const limit = begin + PieceWriter::kPiece;
   char* p = begin;
-  for (size_t i = 0; i < leaders.size(); ++i) {
-    head_buf.replace(0, std::string::npos, "\t\"").append(LeaderName(leaders[i])).append("\"->\"");
+  for (size_t i = 0; i < segs.size(); ++i) {
+    head_buf.replace(0, std::string::npos, "\t\"").append(LeaderName(segs[i])).append("\"->\"");
     const size_t head_len = head_buf.size();
     head_buf.resize(hw, '\0');
     const char* const head = head_buf.data();
@@ -104,17 +104,17 @@ void WriteEdgeGrid(const std::vector<Segment>& leaders, size_t head_width,
   if (p != begin) write(std::string_view(begin, static_cast<size_t>(p - begin)));
 }
 
-void WriteEdges(const std::vector<Segment>& leaders, const EdgeTails& tails,
+void WriteEdges(const std::vector<Segment>& segs, const EdgeTails& tails,
                 bool triangle, const std::function<void(std::string_view)>& write) {
-  if (leaders.empty() || tails.Size() == 0) return;
+  if (segs.empty() || tails.Size() == 0) return;
   size_t longest = 0;
-  for (const Segment& l : leaders) longest = std::max(longest, LeaderName(l).size());
+  for (const Segment& s : segs) longest = std::max(longest, LeaderName(s).size());
   const size_t hw = SlotWidth(longest + 6);  // \t" "->"
   // Names of up to 58 characters have a compiled copy size.
   switch (hw * 100 + tails.Width()) {
 #define KILO_EDGE_GRID(H, T) \
   case H * 100 + T:          \
-    return WriteEdgeGrid<H, T>(leaders, hw, tails, triangle, write);
+    return WriteEdgeGrid<H, T>(segs, hw, tails, triangle, write);
 #define KILO_EDGE_GRID_ROW(H) \
   KILO_EDGE_GRID(H, 16) KILO_EDGE_GRID(H, 32) KILO_EDGE_GRID(H, 48) KILO_EDGE_GRID(H, 64)
     KILO_EDGE_GRID_ROW(16)
@@ -126,7 +126,7 @@ void WriteEdges(const std::vector<Segment>& leaders, const EdgeTails& tails,
     default:
       break;
   }
-  WriteEdgeGrid<0, 0>(leaders, hw, tails, triangle, write);
+  WriteEdgeGrid<0, 0>(segs, hw, tails, triangle, write);
 }
 
 }  // namespace
