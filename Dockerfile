@@ -25,7 +25,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+# simdjson's source for the static kgctl (same Debian version; if it cannot be
+# fetched, kgctl is linked dynamically).
+RUN bash scripts/fetch-simdjson-source.sh \
+ && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
       -DKILO_TESTS=OFF -DKILO_BENCH=OFF -DKILO_FUZZ=OFF -DKILO_SANITIZE=OFF \
  && cmake --build /build -j"${JOBS}" --target kg kgctl kgctl-full \
  && install -D -s -m 0755 /build/bin/kg /out/usr/local/bin/kg \

@@ -38,3 +38,5 @@ if ! command -v kubectl >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y --no-install-recommends kubernetes-client || echo "install-deps: warning: no kubectl available; kubectl fidelity tests will be skipped"
 fi
+# simdjson's single-file source, for the static kgctl (never fatal).
+bash "$(dirname "$0")/fetch-simdjson-source.sh"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Fetches the Debian source package of the installed libsimdjson-dev and keeps
+# its single-file implementation in .deps/simdjson/ (simdjson.cpp + simdjson.h),
+# so kgctl can be linked statically (CMake option KILO_STATIC_KGCTL): Debian
+# ships simdjson only as a shared library, and loading it pulls in the shared
+# libstdc++, libm and libgcc_s, about 2.5 MiB of resident pages per kgctl run.
+#
+# The source comes from the same Debian archive as the packages (apt-get source,
+# checked by apt against the archive's signed Sources index), at exactly the
+# version of the installed package; the header it carries must be byte-identical
+# to /usr/include/simdjson.h, or nothing is kept. Idempotent. Never fatal: when
+# the source cannot be had, kgctl is linked dynamically as before (a warning).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DEST=.deps/simdjson
+HDR=/usr/include/simdjson.h
+
+warn() { echo "fetch-simdjson-source: $*; kgctl will be linked dynamically" >&2; exit 0; }
+
+[ -f "$HDR" ] || warn "$HDR is missing (install libsimdjson-dev first)"
+if [ -f "$DEST/simdjson.cpp" ] && cmp -s "$DEST/simdjson.h" "$HDR"; then
+  echo "fetch-simdjson-source: $DEST is present and matches $HDR"
+  exit 0
+fi
+ver=$(dpkg-query -W -f='${source:Version}' libsimdjson-dev 2>/dev/null) || warn "libsimdjson-dev is not installed"
+[ -n "$ver" ] || warn "no version for libsimdjson-dev"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lists/partial" "$work/parts" "$work/get"
+# deb-src twins of the system's enabled Debian sources (deb822 and one-line).
+for f in /etc/apt/sources.list.d/*.sources; do
+  [ -f "$f" ] || continue
+  sed -E 's/^Types:.*/Types: deb-src/' "$f" > "$work/parts/$(basename "$f")"
+done
+for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+  [ -f "$f" ] || continue
+  sed -nE 's/^deb[[:space:]]+/deb-src /p' "$f" > "$work/parts/$(basename "$f").list"
+done
+apt_opts=(-o "Dir::Etc::SourceParts=$work/parts" -o "Dir::Etc::SourceList=/dev/null"
+          -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
+apt-get "${apt_opts[@]}" -qq update >"$work/update.log" 2>&1 || {
+  tail -3 "$work/update.log" >&2; warn "apt-get update of the deb-src indexes failed"; }
+(cd "$work/get" && apt-get "${apt_opts[@]}" -qq source --download-only "simdjson=$ver") \
+  >"$work/source.log" 2>&1 || { tail -3 "$work/source.log" >&2; warn "apt-get source simdjson=$ver failed"; }
+orig=$(ls "$work"/get/simdjson_*.orig.tar.* 2>/dev/null | head -1)
+[ -n "$orig" ] || warn "the source package of simdjson $ver has no upstream tarball"
+tar -xf "$orig" -C "$work/get" --wildcards '*/singleheader/simdjson.cpp' '*/singleheader/simdjson.h' \
+  || warn "$orig has no singleheader/simdjson.cpp"
+src=$(dirname "$(ls "$work"/get/*/singleheader/simdjson.cpp | head -1)")
+cmp -s "$src/simdjson.h" "$HDR" || warn "the header of simdjson $ver's source differs from $HDR"
+mkdir -p "$DEST"
+cp "$src/simdjson.cpp" "$src/simdjson.h" "$DEST/"
+echo "$ver" > "$DEST/VERSION"
+echo "fetch-simdjson-source: simdjson $ver source in $DEST"
