@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -30,6 +31,26 @@ std::vector<Peer> Cluster::ReadyPeers() const {
   for (const auto& p : peers)
     if (p.Ready()) out.push_back(p);
   return out;
+}
+
+Result<Mesh> TakeMesh(Cluster& c, const IPPrefix& subnet) {
+  const int64_t now = c.now;
+  std::vector<Node> ready = std::move(c.nodes);
+  ready.erase(std::remove_if(ready.begin(), ready.end(),
+                             [now](const Node& n) { return !n.Ready(now); }),
+              ready.end());
+  std::vector<Peer> peers = std::move(c.peers);
+  peers.erase(std::remove_if(peers.begin(), peers.end(), [](const Peer& p) { return !p.Ready(); }),
+              peers.end());
+  c.nodes = {};
+  c.peers = {};
+  if (ready.empty()) return Status::Error("did not find any valid Kilo nodes in the cluster");
+  MeshOptions mo;
+  mo.granularity = c.granularity;
+  mo.subnet = subnet;
+  auto mesh = Mesh::Build(std::move(ready), std::move(peers), mo, nullptr);
+  if (!mesh.ok()) return Status::Error("failed to create topology: " + mesh.error());
+  return mesh;
 }
 
 std::string Cluster::LastReadyNode() const {

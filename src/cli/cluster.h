@@ -37,6 +37,11 @@ struct Cluster {
   std::string LastReadyNode() const;
 };
 
+// The mesh of the cluster's ready nodes and Peers, which are moved out of
+// `c` (its nodes and peers are empty afterwards): a 5,000-node cluster is
+// not held twice. Errors: no ready node, or the subnet ran out of addresses.
+Result<Mesh> TakeMesh(Cluster& c, const IPPrefix& subnet);
+
 // Translates raw objects with the global options.
 Result<Cluster> BuildCluster(const ClusterObjects& objs, const GlobalOptions& opts, int64_t now);
 

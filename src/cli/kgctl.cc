@@ -52,26 +52,10 @@ Cluster Load(const GlobalOptions& g) {
   return std::move(*c);
 }
 
-// The mesh of the cluster's ready nodes and Peers, which are moved out of
-// `c` (its nodes and peers are empty afterwards): a 5,000-node cluster is not
-// held twice.
+// TakeMesh, failing as kgctl fails.
 Mesh BuildMesh(Cluster& c, const IPPrefix& subnet) {
-  const int64_t now = c.now;
-  std::vector<Node> ready = std::move(c.nodes);
-  ready.erase(std::remove_if(ready.begin(), ready.end(),
-                             [now](const Node& n) { return !n.Ready(now); }),
-              ready.end());
-  std::vector<Peer> peers = std::move(c.peers);
-  peers.erase(std::remove_if(peers.begin(), peers.end(), [](const Peer& p) { return !p.Ready(); }),
-              peers.end());
-  c.nodes = {};
-  c.peers = {};
-  if (ready.empty()) throw Failure{"did not find any valid Kilo nodes in the cluster"};
-  MeshOptions mo;
-  mo.granularity = c.granularity;
-  mo.subnet = subnet;
-  auto mesh = Mesh::Build(std::move(ready), std::move(peers), mo, nullptr);
-  if (!mesh.ok()) throw Failure{"failed to create topology: " + mesh.error()};
+  auto mesh = TakeMesh(c, subnet);
+  if (!mesh.ok()) throw Failure{mesh.error()};
   return std::move(*mesh);
 }
 
