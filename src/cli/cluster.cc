@@ -267,12 +267,52 @@ Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
       "this kgctl has no Kubernetes client (kgctl-full is missing); use --from-file DUMP");
 }
 
+namespace {
+
+// Dump files from this size on are decoded as they are read, a batch of
+// items at a time (ClusterDumpStream): a 100 MB `kubectl get nodes -o json`
+// with status and managedFields is then never in memory whole. Smaller ones
+// are read whole (the decoder is fastest on one buffer).
+constexpr size_t kStreamFrom = size_t{16} << 20;
+
+// The Cluster of a large regular dump file, streamed; nullopt when the file
+// is not one, or the stream gave up (the caller then decodes it whole).
+std::optional<Result<Cluster>> StreamDump(const GlobalOptions& opts, int64_t now) {
+  if (opts.from_file == "-") return std::nullopt;
+  int fd = ::open(opts.from_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) < kStreamFrom) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  ClusterBuilder b(opts, now);
+  ClusterDumpStream stream(opts.topology_label, &b, size_t{64} << 10);
+  constexpr size_t kPiece = size_t{64} << 10;
+  bool ok = true;
+  while (ok) {
+    ssize_t n = ::read(fd, stream.Reserve(kPiece), kPiece);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = n == 0 && stream.Finish();
+      break;
+    }
+    ok = stream.Commit(static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (!ok) return std::nullopt;
+  return b.Finish();
+}
+
+}  // namespace
+
 Result<Cluster> LoadCluster(const GlobalOptions& opts, int64_t now) {
   if (opts.from_file.empty()) {
     auto objs = LoadObjects(opts);
     if (!objs.ok()) return objs.status();
     return BuildCluster(*objs, opts, now);
   }
+  if (auto streamed = StreamDump(opts, now)) return std::move(*streamed);
   DumpBuffer buf;
   bool regular = false;
   if (auto s = ReadDump(opts.from_file, &buf, &regular); !s.ok()) return s;

@@ -3,6 +3,7 @@
 // simdjson so that a 100 MB `kubectl get nodes -o json` decodes in well under
 // a second.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,41 @@ class ClusterDumpVisitor {
 // read (e.g. a Node's status) are not reported.
 Status VisitClusterDump(std::string_view text, bool padded, const std::string& topology_label,
                         ClusterDumpVisitor* visitor);
+
+// Decodes a kubectl List that arrives in pieces (a large dump file read block
+// by block) in batches of whole items of about `batch_bytes`, so that neither
+// the whole text nor simdjson's index of it (4 bytes per token) is ever held:
+// a 100 MB dump with status and managedFields is decoded in a few MB instead
+// of 1.2 times its size. The visitor gets the calls VisitClusterDump's fast
+// decoder makes for the same text, except OnItemCount. When the input is
+// anything else (not an object whose first "items" is an array, or anything
+// the fast decoder hands to the DOM decoder: a syntax error, an unusual
+// item, ...) the stream gives up: Commit() or Finish() returns false, and the
+// caller Restart()s the visitor and decodes the whole input with
+// VisitClusterDump, which gives the reference's objects and errors.
+class ClusterDumpStream {
+ public:
+  ClusterDumpStream(std::string topology_label, ClusterDumpVisitor* visitor,
+                    size_t batch_bytes = size_t{1} << 20);
+  ~ClusterDumpStream();
+  ClusterDumpStream(const ClusterDumpStream&) = delete;
+  ClusterDumpStream& operator=(const ClusterDumpStream&) = delete;
+
+  // Room for `n` more bytes of input: write them there, then Commit().
+  char* Reserve(size_t n);
+  // Takes the `n` bytes written; decodes the items completed so far once they
+  // fill a batch. False once the stream has given up.
+  bool Commit(size_t n);
+  // End of the input: decodes the last batch and checks the List around the
+  // items. False if the stream gave up.
+  bool Finish();
+  // The most input held at once, in bytes (for tests and diagnostics).
+  size_t BufferCapacity() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Appends `s` as a JSON string: '"', '\\', \n, \r, \t and the other control
 // characters escaped (\u00XX); with `html_safe` also <, > and &, as Go's

@@ -1,10 +1,14 @@
-// A whole cluster dump, as `kgctl --from-file` reads it: DecodeClusterObjects
+// A whole cluster dump, as `kgctl --from-file` reads it: ClusterDumpStream
+// against VisitClusterDump (the same calls whenever the stream decodes it),
+// then DecodeClusterObjects
 // (JSON, or YAML when the input does not start with '{' or '['), kgctl's
 // translation (BuildCluster), Mesh::Build, then the view of the first ready
 // node: Conf, AsPeer, PeerConf, Dot and the route plans of every
 // encapsulation mode.
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "cli/cluster.h"
 #include "core/objects_json.h"
@@ -12,10 +16,37 @@
 #include "core/topology.h"
 #include "core/wgconf.h"
 #include "fuzz_common.h"
+#include "../unit/core/dump_recorder.h"
 
 using namespace kilo;
 
+namespace {
+
+// ClusterDumpStream against VisitClusterDump: whenever the stream decodes
+// the input (in pieces of 1-64 bytes, batches of 1-256 bytes, chosen by the
+// input), the whole decoder succeeds with the same visitor calls.
+void CheckStream(const uint8_t* data, size_t size) {
+  testutil::DumpRecorder whole, streamed;
+  Status ws = VisitClusterDump(AsView(data, size), false, kDefaultTopologyLabel, &whole);
+  size_t piece = size ? 1 + data[0] % 64 : 1;
+  size_t batch = size > 1 ? 1 + data[1] % 256 : 1;
+  ClusterDumpStream stream(kDefaultTopologyLabel, &streamed, batch);
+  bool ok = true;
+  for (size_t off = 0; ok && off < size; off += piece) {
+    size_t n = std::min(piece, size - off);
+    std::memcpy(stream.Reserve(n), data + off, n);
+    ok = stream.Commit(n);
+  }
+  if (!(ok && stream.Finish())) return;
+  FUZZ_CHECK(ws.ok(), "streamed, but the whole decoder fails: %s", ws.message().c_str());
+  FUZZ_CHECK(whole.log == streamed.log, "streamed differently:\n%s\nwhole:\n%s",
+             streamed.log.c_str(), whole.log.c_str());
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  CheckStream(data, size);
   auto objs = DecodeClusterObjects(AsView(data, size));
   if (!objs.ok()) {
     FUZZ_CHECK(!objs.error().empty(), "error without a message");
