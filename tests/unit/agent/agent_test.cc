@@ -5,22 +5,11 @@
 #include <gtest/gtest.h>
 #include <malloc.h>
 
-// Whether AddressSanitizer replaces malloc (GCC and clang spell it apart).
-#if defined(__SANITIZE_ADDRESS__)
-#define KILO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KILO_TEST_ASAN 1
-#endif
-#endif
-#ifndef KILO_TEST_ASAN
-#define KILO_TEST_ASAN 0
-#endif
-
 #include <algorithm>
 #include <map>
 #include <random>
 
+#include "../sanitizer.h"
 #include "agent/agent.h"
 #include "fakes/agent/fake_backend.h"
 #include "fakes/firewall/fake_firewall.h"

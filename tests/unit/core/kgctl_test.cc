@@ -12,19 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "../sanitizer.h"
 #include "core/key.h"
-
-// Whether AddressSanitizer is on (GCC and clang spell it apart).
-#if defined(__SANITIZE_ADDRESS__)
-#define KILO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KILO_TEST_ASAN 1
-#endif
-#endif
-#ifndef KILO_TEST_ASAN
-#define KILO_TEST_ASAN 0
-#endif
 #include "test_util.h"
 
 namespace kilo {
