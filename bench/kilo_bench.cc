@@ -149,7 +149,7 @@ void SetLabels(benchmark::State& state, const std::string& text) {
 
 // A leader in the middle of the name order: node-00000 leads region-0.
 std::string Host(const Mesh& mesh) {
-  return mesh.segments()[mesh.segments().size() / 2].hostnames[mesh.segments()[mesh.segments().size() / 2].leader];
+  return mesh.segments()[mesh.segments().size() / 2].leader_name();
 }
 
 void BM_ShowConf(benchmark::State& state) {

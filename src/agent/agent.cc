@@ -312,7 +312,7 @@ ReconcileReport Agent::Reconcile() {
     }
   }
   written_endpoints_ = std::move(written);
-  for (const auto& s : mesh->segments()) names[s.key.String()] = s.hostnames[s.leader];
+  for (const auto& s : mesh->segments()) names[s.key.String()] = s.leader_name();
   for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
   if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
     r.wg_writes = *w;

@@ -47,7 +47,7 @@ std::vector<Finding> CheckCluster(const Cluster& c, const IPPrefix& subnet) {
     for (const Node* n : s.nodes) pub = pub || (n->endpoint && n->endpoint->has_ip() && n->endpoint->ip().IsKiloPublic());
     if (!pub && mesh->segments().size() > 1) {
       out.push_back({false, s.location + " has no node with a public endpoint: its leader \"" +
-                                s.hostnames[s.leader] + "\" (" +
+                                s.leader_name() + "\" (" +
                                 (s.endpoint ? s.endpoint->String() : std::string("-")) +
                                 ") must be reachable from the other locations, or set kilo.squat.ai/force-endpoint"});
     }

@@ -64,8 +64,6 @@ class EdgeTails {
   std::vector<uint32_t> len_;
 };
 
-const std::string& LeaderName(const Segment& s) { return s.hostnames[s.leader]; }
-
 // Writes `\t"<leader of segment i>"->"` + tails[j] for every i and every j > i
 // (`triangle`) or every j, in pieces of about PieceWriter::kPiece. HW and TW
 // are the slot widths of heads and tails, or 0 for widths known only at run
@@ -86,7 +84,7 @@ void WriteEdgeGrid(const std::vector<Segment>& segs, size_t head_width,
   char* const limit = begin + PieceWriter::kPiece;
   char* p = begin;
   for (size_t i = 0; i < segs.size(); ++i) {
-    head_buf.replace(0, std::string::npos, "\t\"").append(LeaderName(segs[i])).append("\"->\"");
+    head_buf.replace(0, std::string::npos, "\t\"").append(segs[i].leader_name()).append("\"->\"");
     const size_t head_len = head_buf.size();
     head_buf.resize(hw, '\0');
     const char* const head = head_buf.data();
@@ -108,7 +106,7 @@ void WriteEdges(const std::vector<Segment>& segs, const EdgeTails& tails,
                 bool triangle, const std::function<void(std::string_view)>& write) {
   if (segs.empty() || tails.Size() == 0) return;
   size_t longest = 0;
-  for (const Segment& s : segs) longest = std::max(longest, LeaderName(s).size());
+  for (const Segment& s : segs) longest = std::max(longest, s.leader_name().size());
   const size_t hw = SlotWidth(longest + 6);  // \t" "->"
   // Names of up to 58 characters have a compiled copy size.
   switch (hw * 100 + tails.Width()) {
@@ -138,10 +136,10 @@ std::string Topology::Dot() const {
   // Reserve the exact size of the edges (they dominate) plus the labels.
   size_t size = 256 + segs.size() * 256 + peers.size() * 128;
   for (size_t i = 0; i < segs.size(); ++i) {
-    const std::string& li = segs[i].hostnames[segs[i].leader];
+    const std::string& li = segs[i].leader_name();
     for (const auto& h : segs[i].hostnames) size += EdgeSize(li, h, false) + 3 * h.size() + 96;
     for (size_t j = i + 1; j < segs.size(); ++j)
-      size += EdgeSize(li, segs[j].hostnames[segs[j].leader], false);
+      size += EdgeSize(li, segs[j].leader_name(), false);
     for (const Peer& p : peers) size += EdgeSize(li, p.name, true);
   }
   out.reserve(size);
@@ -162,12 +160,12 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
   for (const Segment& s : segs) {
     for (size_t i = 0; i < s.hostnames.size(); ++i) {
       if (static_cast<int>(i) == s.leader) continue;
-      Edge(&out, s.hostnames[s.leader], s.hostnames[i], false);
+      Edge(&out, s.leader_name(), s.hostnames[i], false);
       pieces.Flush();
     }
   }
   pieces.Flush(/*force=*/true);
-  WriteEdges(segs, EdgeTails(segs.size(), [&](size_t i) -> const std::string& { return LeaderName(segs[i]); },
+  WriteEdges(segs, EdgeTails(segs.size(), [&](size_t i) -> const std::string& { return segs[i].leader_name(); },
                              "\"[ dir=both ];\n"),
              /*triangle=*/true, write);
   WriteEdges(segs, EdgeTails(peers.size(), [&](size_t i) -> const std::string& { return peers[i].name; },

@@ -816,7 +816,6 @@ struct ClusterDumpStream::Impl {
     }
     if (c == '"') {
       in_str = true;
-      in_key = false;
       return true;
     }
     if (open) {
@@ -877,11 +876,10 @@ struct ClusterDumpStream::Impl {
     // it (its first "items" must be the placeholder, nothing may follow).
     size_t n = skel.size();
     skel.append(kJsonPadding, ' ');
-    od::parser sp;
     od::document doc;
     FastDumpReader reader(label, skel.data() + n, v);
     reader.ExpectItemsAt(skel.data() + placeholder);
-    bool ok = !sp.iterate(skel.data(), n, skel.size()).get(doc) && reader.Run(doc);
+    bool ok = !parser.iterate(skel.data(), n, skel.size()).get(doc) && reader.Run(doc);
     return ok || Fail();
   }
 

@@ -354,7 +354,7 @@ std::optional<Topology> Topology::ForHost(const Mesh& mesh, const std::string& h
   t.hostname_ = hostname;
   t.local_ = mesh.SegmentOf(hostname);
   const Segment& s = mesh.segments()[t.local_];
-  t.leader_ = s.hostnames[s.leader] == hostname;
+  t.leader_ = s.leader_name() == hostname;
   t.private_ip_ = n->internal_ip;
   t.subnet_ = n->subnet;
   t.port_ = opts.port;

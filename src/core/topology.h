@@ -35,6 +35,8 @@ struct Segment {
   Key key;                            // the leader's
   int persistent_keepalive = 0;       // the leader's
   IPAddr wireguard_ip;
+
+  const std::string& leader_name() const { return hostnames[leader]; }
 };
 
 struct MeshOptions {
