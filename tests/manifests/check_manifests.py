@@ -12,8 +12,17 @@ prove each check fires):
     only where NET_RAW_JUSTIFIED says why: nowhere today); no hostPID/hostIPC;
     hostPath volumes from an allow-list only; images registry-less.
   * kg DaemonSets: hostNetwork, tolerations, node name from the downward API,
-    /health probes on 1107, requests and limits, the mode's flags (userspace
-    sidecar, Flannel add-on), the CNI ConfigMap and install-cni init container.
+    /health probes on 1107 (named metrics), requests and limits, the mode's
+    flags (userspace: wireguard-go sidecar and --create-interface=false;
+    Flannel/Cilium add-on: --compatibility, --cni=false, --local=false and no
+    CNI config; Kilo as the CNI: the CNI ConfigMap and install-cni init
+    container); every manifest with a kg DaemonSet is listed in DS_MANIFESTS.
+  * heterogeneous manifests (HETEROGENEOUS): the kernel and userspace
+    DaemonSets select disjoint sets of nodes that together cover every node,
+    neither's pod selector matches the other's pods, and kg gets the same flags
+    in both apart from --create-interface=false.
+  * the PodMonitor: monitoring.coreos.com/v1, selects the kg pods of every
+    DaemonSet above in kube-system and scrapes their metrics port at /metrics.
   * RBAC: what the kilo ServiceAccount is bound to grants nothing beyond
     nodes get/list/watch/patch/update, peers get/list/watch, events create/patch,
     customresourcedefinitions get, and at least what kg needs; no secrets, no
@@ -66,13 +75,28 @@ AGENT_REQUIRED = {
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get"},
 }
 
+# Modes of a kg DaemonSet. No add-on mode: Kilo is the CNI (kg manages the CNI
+# config). "flannel"/"cilium": an add-on to that CNI (--compatibility=...).
+# "userspace": kg adopts kilo0 made by a wireguard-go sidecar.
+ADDON_MODES = ("flannel", "cilium")
 DS_MANIFESTS = {
-    # file -> mode
-    "kilo-kubeadm.yaml": "cni",
-    "kilo-k3s.yaml": "cni",
-    "kilo-k3s-userspace.yaml": "userspace",
-    "kilo-kubeadm-flannel.yaml": "flannel",
+    # file -> {DaemonSet name (kube-system) -> modes}
+    "kilo-kubeadm.yaml": {"kilo": set()},
+    "kilo-kubeadm-userspace.yaml": {"kilo": {"userspace"}},
+    "kilo-kubeadm-flannel.yaml": {"kilo": {"flannel"}},
+    "kilo-kubeadm-flannel-userspace.yaml": {"kilo": {"flannel", "userspace"}},
+    "kilo-kubeadm-cilium.yaml": {"kilo": {"cilium"}},
+    "kilo-k3s.yaml": {"kilo": set()},
+    "kilo-k3s-userspace.yaml": {"kilo": {"userspace"}},
+    "kilo-k3s-flannel.yaml": {"kilo": {"flannel"}},
+    "kilo-k3s-cilium.yaml": {"kilo": {"cilium"}},
+    "kilo-k3s-userspace-heterogeneous.yaml": {"kilo": set(), "kilo-userspace": {"userspace"}},
 }
+# file -> (kernel WireGuard DaemonSet, userspace DaemonSet), splitting the nodes.
+HETEROGENEOUS = {
+    "kilo-k3s-userspace-heterogeneous.yaml": ("kilo", "kilo-userspace"),
+}
+PODMONITOR = "podmonitor.yaml"
 
 failures = []
 
@@ -81,9 +105,14 @@ def fail(where, msg):
     failures.append(f"FAIL {where}: {msg}")
 
 
+# libyaml's loader when python3-yaml has it: same documents, several times faster
+# (the negative tests of manifests.bats run this script dozens of times).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load(path):
     with open(path) as f:
-        return [d for d in yaml.safe_load_all(f) if d]
+        return [d for d in yaml.load_all(f, Loader=SAFE_LOADER) if d]
 
 
 def containers_of(pod):
@@ -182,16 +211,26 @@ def http_probe_ok(p):
     return g.get("path") == "/health" and g.get("port") in (1107, "metrics")
 
 
-def check_kg_daemonset(fname, mode, docs):
-    where = f"{fname}"
+def kg_daemonsets(fname, docs):
+    """{name: DaemonSet} of FNAME, or None after failing when they are not
+    exactly the kube-system DaemonSets DS_MANIFESTS names."""
+    want = DS_MANIFESTS[fname]
     ds = [d for d in docs if d.get("kind") == "DaemonSet"]
-    if len(ds) != 1:
-        fail(where, f"expected one DaemonSet, found {len(ds)}")
-        return
-    ds = ds[0]
-    meta = ds["metadata"]
-    if (meta.get("name"), meta.get("namespace")) != ("kilo", "kube-system"):
-        fail(where, "DaemonSet must be kube-system/kilo")
+    got = sorted((d["metadata"].get("namespace"), d["metadata"].get("name")) for d in ds)
+    if got != sorted(("kube-system", n) for n in want):
+        fail(fname, "expected DaemonSet(s) " + ", ".join(f"kube-system/{n}" for n in sorted(want))
+             + ", found " + (", ".join(f"{ns}/{n}" for ns, n in got) or "none"))
+        return None
+    return {d["metadata"]["name"]: d for d in ds}
+
+
+def kg_container(pod):
+    kgs = [c for c in pod.get("containers") or [] if role_of(c) == "kg"]
+    return kgs[0] if len(kgs) == 1 else None
+
+
+def check_kg_daemonset(fname, ds, modes, docs):
+    where = f"{fname} DaemonSet {ds['metadata']['name']}"
     pod = ds["spec"]["template"]["spec"]
     if pod.get("hostNetwork") is not True:
         fail(where, "DaemonSet needs hostNetwork: true")
@@ -216,8 +255,8 @@ def check_kg_daemonset(fname, mode, docs):
     for probe in ("livenessProbe", "readinessProbe"):
         if not http_probe_ok(kg.get(probe)):
             fail(where, f"kg {probe} must GET /health on port 1107")
-    if not any(p.get("containerPort") == 1107 for p in kg.get("ports") or []):
-        fail(where, "kg must declare containerPort 1107")
+    if not any(p.get("containerPort") == 1107 and p.get("name") == "metrics" for p in kg.get("ports") or []):
+        fail(where, "kg must declare containerPort 1107 named metrics (the PodMonitor scrapes it by name)")
     for c, _ in containers_of(pod):
         res = c.get("resources") or {}
         for k in ("requests", "limits"):
@@ -238,7 +277,12 @@ def check_kg_daemonset(fname, mode, docs):
         fail(where, "kg --kubeconfig points at /etc/kubernetes but nothing is mounted there")
     inits = {c["name"]: c for c in pod.get("initContainers") or []}
     cms = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "ConfigMap"}
-    if mode in ("cni", "userspace"):
+    addon = sorted(modes & set(ADDON_MODES))
+    compat = [a.split("=", 1)[1] for a in args if a.startswith("--compatibility=")]
+    for v in compat:
+        if v not in addon:
+            fail(where, f"kg passes --compatibility={v} but this is not a {v} add-on manifest")
+    if not addon:
         if any(a.startswith("--cni=false") for a in args):
             fail(where, "kg must manage the CNI config here")
         if host_of("/etc/cni/net.d") != "/etc/cni/net.d":
@@ -265,10 +309,10 @@ def check_kg_daemonset(fname, mode, docs):
             ref = ((env_value(ic, "CNI_NETWORK_CONFIG") or {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
             if (ref.get("name"), ref.get("key")) != ("kilo", "cni-conf.json"):
                 fail(where, "install-cni must take CNI_NETWORK_CONFIG from ConfigMap kilo/cni-conf.json")
-    if mode == "userspace":
+    wgs = [c for c in pod.get("containers") or [] if role_of(c) == "wireguard-go"]
+    if "userspace" in modes:
         if "--create-interface=false" not in args:
             fail(where, "userspace: kg needs --create-interface=false")
-        wgs = [c for c in pod.get("containers") or [] if role_of(c) == "wireguard-go"]
         if len(wgs) != 1:
             fail(where, "userspace: one wireguard-go sidecar container expected")
         else:
@@ -278,14 +322,186 @@ def check_kg_daemonset(fname, mode, docs):
                 fail(where, f"userspace: wireguard-go must create the interface kg adopts ({iface})")
             if host_of("/var/run/wireguard") != "/var/run/wireguard" or host_of("/var/run/wireguard", wg) != "/var/run/wireguard":
                 fail(where, "userspace: kg and wireguard-go must share hostPath /var/run/wireguard")
-    if mode == "flannel":
-        for flag in ("--compatibility=flannel", "--cni=false", "--local=false"):
+    for a in addon:
+        for flag in (f"--compatibility={a}", "--cni=false", "--local=false"):
             if flag not in args:
-                fail(where, f"flannel add-on: kg needs {flag}")
+                fail(where, f"{a} add-on: kg needs {flag}")
         if "install-cni" in inits or "kilo" in cms:
-            fail(where, "flannel add-on must not install a CNI config")
-    if mode != "userspace" and "--create-interface=false" in args:
-        fail(where, "--create-interface=false without a userspace WireGuard")
+            fail(where, f"{a} add-on must not install a CNI config")
+        if any(host_of(m, c) == "/etc/cni/net.d" for c, _ in containers_of(pod)
+               for m in (mm["mountPath"] for mm in c.get("volumeMounts") or [])):
+            fail(where, f"{a} add-on must not mount /etc/cni/net.d ({a}'s CNI config is not Kilo's to touch)")
+    if "userspace" not in modes:
+        if "--create-interface=false" in args:
+            fail(where, "--create-interface=false without a userspace WireGuard")
+        if wgs:
+            fail(where, "a wireguard-go sidecar in a kernel WireGuard DaemonSet")
+
+
+def label_selector_matches(sel, labels):
+    """metav1.LabelSelector semantics; an empty selector matches everything."""
+    for k, v in (sel.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in sel.get("matchExpressions") or []:
+        k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+        if op == "In" and labels.get(k) not in vals:
+            return False
+        if op == "NotIn" and k in labels and labels[k] in vals:
+            return False
+        if op == "Exists" and k not in labels:
+            return False
+        if op == "DoesNotExist" and k in labels:
+            return False
+        if op not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            raise ValueError(f"unknown label selector operator {op!r}")
+    return True
+
+
+def node_selection(pod):
+    """(label keys, candidate values per key, predicate over a node's labels) of
+    where the scheduler may place POD: nodeSelector AND any of the required
+    nodeAffinity terms (each the AND of its matchExpressions; a term without
+    expressions matches no node, as in Kubernetes)."""
+    ns = pod.get("nodeSelector") or {}
+    req = (((pod.get("affinity") or {}).get("nodeAffinity") or {})
+           .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    terms = None if req is None else (req.get("nodeSelectorTerms") or [])
+    cands = {k: {v} for k, v in ns.items()}
+    for t in terms or []:
+        if t.get("matchFields"):
+            raise ValueError("matchFields is not supported by this check")
+        for e in t.get("matchExpressions") or []:
+            vals = cands.setdefault(e["key"], set())
+            for v in e.get("values") or []:
+                vals.add(v)
+                if e.get("operator") in ("Gt", "Lt"):
+                    vals.update({str(int(v) - 1), str(int(v) + 1)})
+
+    def expr_ok(e, labels):
+        k, op, vals = e["key"], e.get("operator"), e.get("values") or []
+        if op == "In":
+            return labels.get(k) in vals
+        if op == "NotIn":
+            return labels.get(k) not in vals
+        if op == "Exists":
+            return k in labels
+        if op == "DoesNotExist":
+            return k not in labels
+        if op in ("Gt", "Lt"):
+            if k not in labels or not labels[k].lstrip("-").isdigit():
+                return False
+            return int(labels[k]) > int(vals[0]) if op == "Gt" else int(labels[k]) < int(vals[0])
+        raise ValueError(f"unknown node selector operator {op!r}")
+
+    def matches(labels):
+        if any(labels.get(k) != v for k, v in ns.items()):
+            return False
+        if terms is None:
+            return True
+        return any(t.get("matchExpressions") and all(expr_ok(e, labels) for e in t["matchExpressions"])
+                   for t in terms)
+
+    return cands, matches
+
+
+def label_assignments(cands):
+    """Every node labelling that tells the selections apart: each key absent,
+    one of the values mentioned, or another value."""
+    keys = sorted(cands)
+    out = [{}]
+    for k in keys:
+        out = [dict(a, **({} if v is None else {k: v}))
+               for a in out for v in [None, "\x00other"] + sorted(cands[k])]
+        if len(out) > 100000:
+            raise ValueError("too many label combinations to check")
+    return out
+
+
+def check_heterogeneous(fname, dss, kernel, user):
+    """The kernel and userspace DaemonSets of FNAME split the nodes: exactly one
+    kg per node, the same mesh settings on both, no shared pods."""
+    where = f"{fname} DaemonSets {kernel}/{user}"
+    pods = {n: dss[n]["spec"]["template"] for n in (kernel, user)}
+    try:
+        sel = {n: node_selection(p["spec"]) for n, p in pods.items()}
+        cands = {}
+        for c, _ in sel.values():
+            for k, vs in c.items():
+                cands.setdefault(k, set()).update(vs)
+        if not cands:
+            fail(where, "both DaemonSets run on every node: select the nodes by a label "
+                        "(e.g. nkml.squat.ai/wireguard)")
+        both = neither = None
+        for labels in label_assignments(cands):
+            on = [n for n in (kernel, user) if sel[n][1](labels)]
+            shown = {k: v for k, v in labels.items() if v != "\x00other"} or "no such label"
+            if len(on) == 2 and both is None:
+                both = shown
+            if not on and neither is None:
+                neither = shown
+        if both is not None:
+            fail(where, f"node selection overlaps: a node with labels {both} runs both")
+        if neither is not None:
+            fail(where, f"node selection leaves nodes without kg: a node with labels {neither} runs neither")
+    except (ValueError, KeyError) as ex:
+        fail(where, f"cannot evaluate the node selection: {ex}")
+    for a, b in ((kernel, user), (user, kernel)):
+        selector = dss[a]["spec"].get("selector") or {}
+        if label_selector_matches(selector, pods[b]["metadata"].get("labels") or {}):
+            fail(where, f"the selector of DaemonSet {a} matches the pods of DaemonSet {b}")
+    kgs = {n: kg_container(p["spec"]) for n, p in pods.items()}
+    if all(kgs.values()):
+        args = {n: [x for x in kgs[n].get("args") or [] if x != "--create-interface=false"] for n in kgs}
+        if sorted(args[kernel]) != sorted(args[user]):
+            diff = sorted(set(args[kernel]) ^ set(args[user])) or "(order or repetition)"
+            fail(where, f"kg flags differ apart from --create-interface=false: {diff}")
+
+
+def check_podmonitor(fname, docs, kg_pods):
+    """The PodMonitor scrapes /metrics on the named metrics port of every kg pod
+    template in KG_PODS ((file, DaemonSet name, pod template) triples)."""
+    pms = [d for d in docs if d.get("kind") == "PodMonitor"]
+    if len(pms) != 1 or len(docs) != 1:
+        fail(fname, "expected one document: the PodMonitor")
+        return
+    pm = pms[0]
+    if pm.get("apiVersion") != "monitoring.coreos.com/v1":
+        fail(fname, "the PodMonitor must be monitoring.coreos.com/v1")
+    spec = pm.get("spec") or {}
+    nsel = spec.get("namespaceSelector") or {}
+    if nsel.get("any"):
+        namespaces = None
+    else:
+        namespaces = nsel.get("matchNames") or [pm["metadata"].get("namespace")]
+    if namespaces is not None and "kube-system" not in namespaces:
+        fail(fname, "the PodMonitor must look for the kg pods in kube-system")
+    sel = spec.get("selector") or {}
+    if not sel.get("matchLabels") and not sel.get("matchExpressions"):
+        fail(fname, "the PodMonitor selector is empty: it would scrape every pod of its namespaces")
+    eps = spec.get("podMetricsEndpoints") or []
+    if not eps:
+        fail(fname, "the PodMonitor needs a podMetricsEndpoint")
+    for i, ep in enumerate(eps):
+        if ep.get("path", "/metrics") != "/metrics":
+            fail(fname, f"podMetricsEndpoints[{i}]: kg serves metrics at /metrics, not {ep.get('path')}")
+        if ep.get("scheme", "http") != "http":
+            fail(fname, f"podMetricsEndpoints[{i}]: kg serves plain http")
+    for f, name, tmpl in kg_pods:
+        try:
+            selected = label_selector_matches(sel, tmpl["metadata"].get("labels") or {})
+        except ValueError as ex:
+            fail(fname, str(ex))
+            return
+        if not selected:
+            fail(fname, f"the selector does not select the kg pods of {f} DaemonSet {name}")
+            continue
+        kg = kg_container(tmpl["spec"])
+        ports = [p for p in (kg or {}).get("ports") or [] if p.get("containerPort") == 1107]
+        names = {p.get("name") for p in ports}
+        if not any(ep.get("port") in names or ep.get("targetPort") in (1107, *names) for ep in eps):
+            fail(fname, f"no podMetricsEndpoint scrapes port 1107 ({'/'.join(sorted(n for n in names if n)) or 'unnamed'}) "
+                        f"of the kg pods of {f} DaemonSet {name}")
 
 
 def rules_bound_to(sa_ns, sa_name, all_docs):
@@ -534,6 +750,7 @@ def main():
     mdir, dockerfile = sys.argv[1], sys.argv[2]
     files = sorted(f for f in os.listdir(mdir) if f.endswith((".yaml", ".yml")))
     all_docs = []
+    kg_pods = []  # (file, DaemonSet name, pod template) of every checked kg DaemonSet
     for f in files:
         try:
             docs = load(os.path.join(mdir, f))
@@ -551,11 +768,21 @@ def main():
             if ps is not None:
                 check_pod(f"{f} {d['kind']} {d['metadata']['name']}", ps)
         if f in DS_MANIFESTS:
-            check_kg_daemonset(f, DS_MANIFESTS[f], docs)
+            dss = kg_daemonsets(f, docs)
+            for name, ds in (dss or {}).items():
+                check_kg_daemonset(f, ds, DS_MANIFESTS[f][name], docs)
+                kg_pods.append((f, name, ds["spec"]["template"]))
+            if dss and f in HETEROGENEOUS:
+                check_heterogeneous(f, dss, *HETEROGENEOUS[f])
             check_agent_rbac(f, docs)
-    for need in list(DS_MANIFESTS) + ["crds.yaml", "peer-validation.yaml"]:
+        elif any(d.get("kind") == "DaemonSet" and kg_container(pod_spec(d) or {}) for d in docs
+                 if isinstance(d, dict)):
+            fail(f, "runs kg in a DaemonSet but is not checked: add it to DS_MANIFESTS with its modes")
+    for need in list(DS_MANIFESTS) + ["crds.yaml", "peer-validation.yaml", PODMONITOR]:
         if need not in files:
             fail(need, "missing")
+    if PODMONITOR in files:
+        check_podmonitor(PODMONITOR, load(os.path.join(mdir, PODMONITOR)), kg_pods)
     if "crds.yaml" in files:
         check_crd("crds.yaml", load(os.path.join(mdir, "crds.yaml")))
     if "peer-validation.yaml" in files:
