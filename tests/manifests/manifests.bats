@@ -105,6 +105,20 @@ apply_crds() {
   [ "$status" -eq 0 ]
 }
 
+# delete_all FILE: remove its objects, so that the next file applied to the same
+# emulator creates its own (cheaper than an emulator per file).
+delete_all() {
+  run k delete -f "$1"
+  echo "$output"
+  [ "$status" -eq 0 ]
+}
+
+# The Prometheus Operator's CRD, as a cluster running the operator has it.
+apply_podmonitor_crd() {
+  run k apply -f "$HERE/testdata/podmonitor-crd.yaml"
+  [ "$status" -eq 0 ]
+}
+
 # --- the API emulator ---------------------------------------------------------
 
 @test "crds.yaml installs the Peer CRD; Peers are then served" {
@@ -192,6 +206,88 @@ assert shared == {"wireguard"}, shared
   [ "$status" -ne 0 ]
 }
 
+@test "kilo-kubeadm-cilium.yaml and kilo-k3s-cilium.yaml are accepted and read back (Cilium add-on)" {
+  emulator
+  apply_and_read_back "$M/kilo-kubeadm-cilium.yaml"
+  run k get ds -n kube-system kilo -o jsonpath='{.spec.template.spec.containers[0].args}'
+  [[ "$output" == *--compatibility=cilium* ]]
+  [[ "$output" == *--cni=false* ]]
+  [[ "$output" == *--local=false* ]]
+  [[ "$output" != *--kubeconfig* ]]   # in-cluster config
+  run k get configmap -n kube-system kilo
+  [ "$status" -ne 0 ]
+  delete_all "$M/kilo-kubeadm-cilium.yaml"
+  apply_and_read_back "$M/kilo-k3s-cilium.yaml"
+  run k get ds -n kube-system kilo -o json
+  python3 -c '
+import json, sys
+pod = json.loads(sys.argv[1])["spec"]["template"]["spec"]
+args = pod["containers"][0]["args"]
+assert {"--compatibility=cilium", "--cni=false", "--local=false"} <= set(args), args
+assert [c["name"] for c in pod["initContainers"]] == ["generate-kubeconfig"]
+assert "/etc/cni/net.d" not in {v.get("hostPath", {}).get("path") for v in pod["volumes"]}
+' "$output"
+}
+
+@test "kilo-kubeadm-userspace.yaml, kilo-kubeadm-flannel-userspace.yaml and kilo-k3s-flannel.yaml are accepted and read back" {
+  emulator
+  check_ds='
+import json, sys
+pod = json.loads(sys.argv[1])["spec"]["template"]["spec"]
+want = sys.argv[2].split()
+c = {x["name"]: x for x in pod["containers"]}
+args = c["kilo"]["args"]
+assert ("--create-interface=false" in args) == ("userspace" in want), args
+assert ("--compatibility=flannel" in args) == ("flannel" in want), args
+assert sorted(c) == (["kilo", "wireguard-go"] if "userspace" in want else ["kilo"]), sorted(c)
+inits = [x["name"] for x in pod.get("initContainers", [])]
+assert ("install-cni" in inits) == ("flannel" not in want), inits
+'
+  apply_and_read_back "$M/kilo-kubeadm-userspace.yaml"
+  run k get ds -n kube-system kilo -o json
+  python3 -c "$check_ds" "$output" "userspace"
+  delete_all "$M/kilo-kubeadm-userspace.yaml"
+  apply_and_read_back "$M/kilo-kubeadm-flannel-userspace.yaml"
+  run k get ds -n kube-system kilo -o json
+  python3 -c "$check_ds" "$output" "flannel userspace"
+  delete_all "$M/kilo-kubeadm-flannel-userspace.yaml"
+  apply_and_read_back "$M/kilo-k3s-flannel.yaml"
+  run k get ds -n kube-system kilo -o json
+  python3 -c "$check_ds" "$output" "flannel"
+}
+
+@test "kilo-k3s-userspace-heterogeneous.yaml is accepted and read back (kernel and userspace DaemonSets)" {
+  emulator
+  apply_and_read_back "$M/kilo-k3s-userspace-heterogeneous.yaml"
+  run k get ds -n kube-system -l app.kubernetes.io/part-of=kilo -o json
+  python3 -c '
+import json, sys
+ds = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in json.loads(sys.argv[1])["items"]}
+assert sorted(ds) == ["kilo", "kilo-userspace"], sorted(ds)
+def expr(pod):
+    t = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    return [(e["key"], e["operator"], e["values"]) for e in t[0]["matchExpressions"]]
+assert expr(ds["kilo"]) == [("nkml.squat.ai/wireguard", "In", ["true"])], expr(ds["kilo"])
+assert expr(ds["kilo-userspace"]) == [("nkml.squat.ai/wireguard", "NotIn", ["true"])]
+assert [c["name"] for c in ds["kilo"]["containers"]] == ["kilo"]
+assert [c["name"] for c in ds["kilo-userspace"]["containers"]] == ["kilo", "wireguard-go"]
+assert "--create-interface=false" in ds["kilo-userspace"]["containers"][0]["args"]
+' "$output"
+}
+
+@test "podmonitor.yaml needs the PodMonitor CRD, then is accepted and read back" {
+  emulator
+  # Without the Prometheus Operator's CRD the kind is unknown and nothing is
+  # stored (apply_and_read_back below then sees the PodMonitor created).
+  run k apply -f "$M/podmonitor.yaml"
+  echo "$output"
+  [ "$status" -ne 0 ]
+  apply_podmonitor_crd
+  apply_and_read_back "$M/podmonitor.yaml"
+  run k get podmonitor -n kube-system kilo -o jsonpath='{.spec.selector.matchLabels} {.spec.podMetricsEndpoints[0].port} {.spec.podMetricsEndpoints[0].path}'
+  [ "$output" = '{"app.kubernetes.io/part-of":"kilo"} metrics /metrics' ]
+}
+
 @test "peer-validation.yaml is accepted and read back (webhook, Service, Secret placeholder)" {
   emulator --no-crd
   apply_crds
@@ -209,14 +305,26 @@ assert shared == {"wireguard"}, shared
   apply_and_read_back "$M/kgctl-connect-rbac.yaml"
 }
 
-@test "the whole manifests/ directory applies in one go after the CRD" {
+@test "the whole manifests/ directory applies in one go after the CRDs" {
   emulator --no-crd
   apply_crds
+  apply_podmonitor_crd
   run k apply -f "$M/"
   echo "$output"
   [ "$status" -eq 0 ]
-  run k get ds -n kube-system kilo
+  run k get ds -n kube-system kilo kilo-userspace
   [ "$status" -eq 0 ]
+  run k get podmonitor -n kube-system kilo
+  [ "$status" -eq 0 ]
+}
+
+@test "every file of manifests/ is applied and read back by a test above" {
+  local f missing=""
+  for f in "$M"/*.yaml; do
+    grep -qF "apply_and_read_back \"\$M/$(basename "$f")\"" "$BATS_TEST_FILENAME" || missing="$missing $(basename "$f")"
+  done
+  echo "not applied by any test:$missing"
+  [ -z "$missing" ]
 }
 
 # --- static checks ------------------------------------------------------------
@@ -238,15 +346,15 @@ broken() {
   python3 - "$TMP/m/$file" "$code" <<'PY'
 import sys, yaml
 path, code = sys.argv[1], sys.argv[2]
-docs = [d for d in yaml.safe_load_all(open(path)) if d]
+docs = [d for d in yaml.load_all(open(path), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
 def find(kind, name=None):
     return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)][0]
-def ds():
-    return find("DaemonSet")["spec"]["template"]["spec"]
-def container(name):
-    return [c for c in ds()["containers"] if c["name"] == name][0]
+def ds(name=None):
+    return find("DaemonSet", name)["spec"]["template"]["spec"]
+def container(name, ds_name=None):
+    return [c for c in ds(ds_name)["containers"] if c["name"] == name][0]
 exec(code)
-yaml.safe_dump_all(docs, open(path, "w"), sort_keys=False)
+yaml.dump_all(docs, open(path, "w"), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
 PY
 }
 
@@ -348,4 +456,64 @@ i = s.index("FROM ${DEBIAN_IMAGE}\n")   # the runtime stage: drop it, keep one s
 open(p, "w").write(s[:i])
 PY
   expect_failure "must be multi-stage"
+}
+
+@test "checker: Cilium and Flannel add-ons need their flags and leave the CNI config alone" {
+  broken kilo-kubeadm-cilium.yaml 'container("kilo")["args"].remove("--compatibility=cilium")'
+  expect_failure "kilo-kubeadm-cilium.yaml DaemonSet kilo: cilium add-on: kg needs --compatibility=cilium"
+  broken kilo-k3s-cilium.yaml 'container("kilo")["args"].remove("--cni=false")'
+  expect_failure "kilo-k3s-cilium.yaml DaemonSet kilo: cilium add-on: kg needs --cni=false"
+  broken kilo-k3s-flannel.yaml 'a = container("kilo")["args"]; a[a.index("--compatibility=flannel")] = "--compatibility=cilium"'
+  expect_failure "kg passes --compatibility=cilium but this is not a cilium add-on manifest"
+  broken kilo-kubeadm-cilium.yaml 'ds()["volumes"].append({"name": "cni", "hostPath": {"path": "/etc/cni/net.d"}}); container("kilo")["volumeMounts"].append({"name": "cni", "mountPath": "/etc/cni/net.d"})'
+  expect_failure "cilium add-on must not mount /etc/cni/net.d"
+}
+
+@test "checker: userspace variants need the wireguard-go sidecar, kernel ones must not have it" {
+  broken kilo-kubeadm-userspace.yaml 'ds()["containers"] = [c for c in ds()["containers"] if c["name"] != "wireguard-go"]'
+  expect_failure "kilo-kubeadm-userspace.yaml DaemonSet kilo: userspace: one wireguard-go sidecar container expected"
+  broken kilo-kubeadm-flannel-userspace.yaml 'container("kilo")["args"].remove("--create-interface=false")'
+  expect_failure "userspace: kg needs --create-interface=false"
+  broken kilo-k3s-userspace-heterogeneous.yaml 'p = ds("kilo-userspace"); p["containers"] = p["containers"][:1]'
+  expect_failure "DaemonSet kilo-userspace: userspace: one wireguard-go sidecar container expected"
+  broken kilo-k3s-userspace-heterogeneous.yaml 'ds("kilo")["containers"].append(container("wireguard-go", "kilo-userspace"))'
+  expect_failure "DaemonSet kilo: a wireguard-go sidecar in a kernel WireGuard DaemonSet"
+}
+
+@test "checker: the heterogeneous DaemonSets split the nodes, keep their pods apart and pass the same flags" {
+  expr='ds("kilo-userspace")["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"][0]["matchExpressions"][0]'
+  broken kilo-k3s-userspace-heterogeneous.yaml "e = $expr; e['operator'] = 'Exists'; e.pop('values')"
+  expect_failure "node selection overlaps: a node with labels {'nkml.squat.ai/wireguard': 'true'} runs both"
+  broken kilo-k3s-userspace-heterogeneous.yaml "e = $expr; e['operator'] = 'In'; e['values'] = ['false']"
+  expect_failure "node selection leaves nodes without kg: a node with labels no such label runs neither"
+  broken kilo-k3s-userspace-heterogeneous.yaml '[ds(n).pop("affinity") for n in ("kilo", "kilo-userspace")]'
+  expect_failure "both DaemonSets run on every node"
+  broken kilo-k3s-userspace-heterogeneous.yaml 'find("DaemonSet", "kilo-userspace")["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] = "kilo"'
+  expect_failure "the selector of DaemonSet kilo matches the pods of DaemonSet kilo-userspace"
+  broken kilo-k3s-userspace-heterogeneous.yaml 'container("kilo", "kilo-userspace")["args"].append("--port=51821")'
+  expect_failure "kg flags differ apart from --create-interface=false: ['--port=51821']"
+  broken kilo-k3s-userspace-heterogeneous.yaml 'docs.remove(find("DaemonSet", "kilo-userspace"))'
+  expect_failure "expected DaemonSet(s) kube-system/kilo, kube-system/kilo-userspace, found kube-system/kilo"
+}
+
+@test "checker: the PodMonitor must select every kg pod and scrape its metrics port at /metrics" {
+  broken podmonitor.yaml 'find("PodMonitor")["spec"]["selector"]["matchLabels"] = {"app.kubernetes.io/name": "kilo"}'
+  expect_failure "the selector does not select the kg pods of kilo-k3s-userspace-heterogeneous.yaml DaemonSet kilo-userspace"
+  broken podmonitor.yaml 'find("PodMonitor")["spec"]["selector"] = {}'
+  expect_failure "the PodMonitor selector is empty"
+  broken podmonitor.yaml 'find("PodMonitor")["spec"]["podMetricsEndpoints"][0]["port"] = "http"'
+  expect_failure "no podMetricsEndpoint scrapes port 1107 (metrics) of the kg pods of kilo-k3s.yaml DaemonSet kilo"
+  broken podmonitor.yaml 'find("PodMonitor")["spec"]["podMetricsEndpoints"][0]["path"] = "/health"'
+  expect_failure "kg serves metrics at /metrics, not /health"
+  broken podmonitor.yaml 'find("PodMonitor")["spec"].pop("namespaceSelector"); find("PodMonitor")["metadata"]["namespace"] = "monitoring"'
+  expect_failure "the PodMonitor must look for the kg pods in kube-system"
+  broken kilo-kubeadm.yaml 'container("kilo")["ports"][0]["name"] = "http"'
+  expect_failure "kilo-kubeadm.yaml DaemonSet kilo: kg must declare containerPort 1107 named metrics"
+  expect_failure "podmonitor.yaml: no podMetricsEndpoint scrapes port 1107 (http) of the kg pods of kilo-kubeadm.yaml DaemonSet kilo"
+}
+
+@test "checker: a manifest that runs kg but is not in DS_MANIFESTS is refused" {
+  broken kilo-kubeadm.yaml 'pass'
+  cp "$TMP/m/kilo-kubeadm.yaml" "$TMP/m/kilo-custom.yaml"
+  expect_failure "kilo-custom.yaml: runs kg in a DaemonSet but is not checked: add it to DS_MANIFESTS"
 }
