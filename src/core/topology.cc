@@ -268,8 +268,8 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
       for (const auto& [k, e] : n->discovered_endpoints) m.discovered_.emplace(k, e);
     }
     // Filter this segment's allowed-location-IPs against what is known so
-    // far, exactly in Kilo's order (later segments are not filtered yet and
-    // have no WireGuard IP yet).
+    // far, exactly in Kilo 0.7's order (later segments are not filtered yet
+    // and have no WireGuard IP yet).
     std::vector<IPPrefix> kept;
     for (const auto& ip : s.allowed_location_ips) {
       std::string why;
@@ -284,16 +284,13 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers,
           }
           if (!why.empty()) break;
         }
+        // Kilo 0.7 (#404): only an allowed IP that contains the entry's
+        // address (so an equal or wider one) drops it; an entry that contains
+        // allowed IPs or private IPs is kept (a location announcing its whole
+        // LAN): the more specific routes still win.
         for (const auto& aip : o.allowed_ips) {
-          if (ip.Overlaps(aip)) {
-            why = "overlaps allowed IP " + aip.String() + " of " + o.location;
-            break;
-          }
-        }
-        if (!why.empty()) break;
-        for (const auto& priv : o.private_ips) {
-          if (ip.Contains(priv)) {
-            why = "contains private IP " + priv.String() + " of " + o.location;
+          if (aip.Contains(ip.addr())) {
+            why = "its address is inside allowed IP " + aip.String() + " of " + o.location;
             break;
           }
         }
