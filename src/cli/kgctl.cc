@@ -105,6 +105,20 @@ void PrintAsPeer(const std::string& name, WgPeer peer, const ShowConfOptions& o,
                                    : RenderPeerJson(name, peer, aips));
 }
 
+// Kilo's runShowConfNode calls a node a leader when its public key is among
+// the keys of the Peer configuration: every segment's leader, and every ready
+// Peer. A Peer that reuses a node's key (or a node that shares its key with a
+// leader) makes that node "a leader" there, and its configuration is printed.
+bool ShowsAsLeader(const Mesh& mesh, const std::string& name) {
+  const Node* node = mesh.FindNode(name);
+  if (!node) return false;
+  for (const Segment& s : mesh.segments())
+    if (s.key == node->key) return true;
+  for (const Peer& p : mesh.peers())
+    if (p.public_key == node->key) return true;
+  return false;
+}
+
 int ShowConfNode(const GlobalOptions& g, const ShowConfOptions& o, const std::string& name) {
   auto extra = CheckShowConf(o);
   Cluster c = Load(g);
@@ -113,7 +127,7 @@ int ShowConfNode(const GlobalOptions& g, const ShowConfOptions& o, const std::st
   HostOptions ho;
   ho.port = g.port;
   auto t = Topology::ForHost(mesh, name, ho);
-  if (!t->leader()) {
+  if (!ShowsAsLeader(mesh, name)) {
     std::cerr << "Node \"" << name << "\" is not a leader node\n";
     return 0;
   }

@@ -368,6 +368,48 @@ TEST_F(KgctlTest, AsPeerYamlWithDnsEndpoint) {
   EXPECT_EQ(r.out.find("<nil>"), std::string::npos) << r.out;
 }
 
+// Kilo's kgctl calls a node a leader when its key is one of the Peer
+// configuration's keys: a Peer that reuses a member's key makes kgctl print
+// that member's configuration, where it says "not a leader node" otherwise.
+TEST_F(KgctlTest, PeerReusingAMembersKeyMakesItShowAsLeader) {
+  const std::string n3 =
+      "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"n3\",\"labels\":{"
+      "\"topology.kubernetes.io/region\":\"a\"},\"annotations\":{\"kilo.squat.ai/key\":\"" +
+      K(3).String() +
+      "\",\"kilo.squat.ai/endpoint\":\"10.0.1.3:51820\",\"kilo.squat.ai/internal-ip\":"
+      "\"10.0.1.3/24\",\"kilo.squat.ai/last-seen\":\"1767225590\"}},\"spec\":{\"podCIDR\":"
+      "\"10.10.3.0/24\"}}";
+  std::string base = JsonDump();
+  base.insert(base.find("\"items\":[") + 9, n3 + ",");
+  std::string member = Write("member.json", base);
+  auto r = Run(kGlobal + "--from-file '" + member + "' showconf node n3");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "Node \"n3\" is not a leader node\n");
+
+  std::string clash = base;
+  const std::string peer2 =
+      ",{\"apiVersion\":\"kilo.squat.ai/v1alpha1\",\"kind\":\"Peer\",\"metadata\":{\"name\":"
+      "\"p2\"},\"spec\":{\"allowedIPs\":[\"10.5.0.2/32\"],\"publicKey\":\"" +
+      K(3).String() + "\"}}";
+  clash.insert(clash.rfind("]}"), peer2);
+  std::string dump = Write("clash.json", clash);
+  r = Run(kGlobal + "--from-file '" + dump + "' showconf node n3");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "[Interface]\nListenPort = 51820\n"
+            "\n[Peer]\nAllowedIPs = 10.10.2.0/24, 10.0.2.1/32, 10.4.0.2/32\n"
+            "Endpoint = 2.2.2.2:51820\nPersistentKeepalive = 0\nPublicKey = " + K(2).String() + "\n"
+            "\n[Peer]\nAllowedIPs = 10.5.0.1/32\nPersistentKeepalive = 0\nPublicKey = " +
+                K(40).String() + "\n"
+            "\n[Peer]\nAllowedIPs = 10.5.0.2/32\nPersistentKeepalive = 0\nPublicKey = " +
+                K(3).String() + "\n");
+  // --as-peer: the member's segment, as Kilo prints it (the leader's key).
+  r = Run(kGlobal + "--from-file '" + dump + "' showconf node n3 --as-peer");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_NE(r.out.find("PublicKey = " + K(1).String()), std::string::npos) << r.out;
+}
+
 TEST_F(KgctlTest, SubnetTooSmall) {
   // wireguard-ip annotations decide kgctl's subnet: a /31 holds 1 segment, not 2.
   std::string dump =
