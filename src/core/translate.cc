@@ -96,6 +96,9 @@ std::optional<int64_t> ParseGoInt64(std::string_view s) {
 std::optional<std::map<std::string, Endpoint>> ParseDiscoveredEndpoints(std::string_view json,
                                                                         std::string* why) {
   std::map<std::string, Endpoint> out;
+  // Go agents write "" when they have none (Kilo 0.6 and 0.7): empty, no
+  // warning.
+  if (json.empty()) return out;
   // One parser per thread for the usual small values: a dump has the
   // annotation on many Nodes, and a parser allocates its buffers on first
   // use (a large value gets its own, not kept).
@@ -158,6 +161,7 @@ std::optional<std::map<std::string, Endpoint>> ParseDiscoveredEndpoints(std::str
 }
 
 std::string RenderDiscoveredEndpoints(const std::map<std::string, Endpoint>& eps) {
+  if (eps.empty()) return "";  // as Go agents write it: they read "{}" and "" alike
   std::string out = "{";
   bool first = true;
   for (const auto& [k, e] : eps) {

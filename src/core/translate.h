@@ -43,11 +43,13 @@ std::optional<Peer> TranslatePeer(const PeerObject& obj, std::vector<Warning>* w
 std::optional<int64_t> ParseGoInt64(std::string_view s);
 
 // Parses the discovered-endpoints annotation (JSON object: public key ->
-// {"IP": "...", "Port": n, "Zone": ""}). nullopt with `why` when malformed.
+// {"IP": "...", "Port": n, "Zone": ""}); "" (what Go agents write when they
+// have none) is empty. nullopt with `why` when malformed.
 std::optional<std::map<std::string, Endpoint>> ParseDiscoveredEndpoints(std::string_view json,
                                                                         std::string* why);
 // Renders discovered endpoints as the agent publishes them (Go's encoding:
-// keys sorted, {"IP":"1.2.3.4","Port":51820,"Zone":""}).
+// keys sorted, {"IP":"1.2.3.4","Port":51820,"Zone":""}); "" when there are
+// none, as Go agents write it.
 std::string RenderDiscoveredEndpoints(const std::map<std::string, Endpoint>& eps);
 
 }  // namespace kilo

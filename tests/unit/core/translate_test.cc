@@ -537,5 +537,27 @@ TEST(DiscoveredEndpointsTest, RenderParsesBack) {
   EXPECT_EQ(*back, eps);
 }
 
+// Go agents write discovered-endpoints "" when they have none (Kilo 0.6 and
+// 0.7): kg reads it as empty without a warning, and writes "" as they do.
+TEST(DiscoveredEndpointsTest, EmptyIsTheEmptyStringAsGoWritesIt) {
+  EXPECT_EQ(RenderDiscoveredEndpoints({}), "");
+  std::string why;
+  auto eps = ParseDiscoveredEndpoints("", &why);
+  ASSERT_TRUE(eps.has_value()) << why;
+  EXPECT_TRUE(eps->empty());
+  auto braces = ParseDiscoveredEndpoints("{}", &why);
+  ASSERT_TRUE(braces.has_value()) << why;
+  EXPECT_TRUE(braces->empty());
+
+  NodeObject o;
+  o.name = "go-node";
+  o.pod_cidr = "10.42.1.0/24";
+  o.annotations[kAnnDiscoveredEndpoints] = "";
+  std::vector<Warning> w;
+  Node n = TranslateNode(o, TranslateOptions{}, &w);
+  EXPECT_TRUE(n.discovered_endpoints.empty());
+  for (const auto& x : w) EXPECT_NE(x.field, kAnnDiscoveredEndpoints) << x.String();
+}
+
 }  // namespace
 }  // namespace kilo
