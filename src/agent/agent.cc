@@ -78,13 +78,37 @@ std::map<std::string, Endpoint> Agent::DiscoverNATEndpoints(const std::vector<No
   return out;
 }
 
+std::map<std::string, Endpoint> Agent::PublishedNATEndpoints(
+    bool leader, const std::map<std::string, Endpoint>& nat, const std::set<std::string>& keys,
+    const NodeObject& self) {
+  if (!retained_seeded_) {
+    // After a restart: what the previous kg on this node published.
+    retained_seeded_ = true;
+    auto it = self.annotations.find(kAnnDiscoveredEndpoints);
+    if (it != self.annotations.end()) {
+      if (auto eps = ParseDiscoveredEndpoints(it->second, nullptr)) retained_nat_ = std::move(*eps);
+    }
+  }
+  if (leader) {
+    retained_nat_ = nat;
+    return nat;
+  }
+  for (auto it = retained_nat_.begin(); it != retained_nat_.end();) {
+    it = keys.count(it->first) ? std::next(it) : retained_nat_.erase(it);
+  }
+  std::map<std::string, Endpoint> out = retained_nat_;
+  for (const auto& [k, e] : nat) out[k] = e;  // a live handshake wins
+  return out;
+}
+
 void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc, const std::map<Key, const wg::WgPeerStatus*>& live,
                                int64_t now, std::map<Key, wg::WgEndpoint>* written) const {
   if (!pc->endpoint) return;
   const wg::WgEndpoint declared = *pc->endpoint;
   (*written)[pc->public_key] = declared;
   auto w = written_endpoints_.find(pc->public_key);
-  if (w == written_endpoints_.end() || w->second != declared) return;  // a new declaration wins
+  // A new declaration wins; the device a restarted kg finds counts as written.
+  if (adopted_device_ && (w == written_endpoints_.end() || w->second != declared)) return;
   auto d = live.find(pc->public_key);
   if (d == live.end()) return;
   const wg::WgPeerStatus& dp = *d->second;
@@ -261,7 +285,13 @@ ReconcileReport Agent::Reconcile() {
 
   // Publish our annotations (only what differs).
   bool leader = topo && topo->leader();
-  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, nat, self_obj);
+  std::set<std::string> nat_keys;  // the NATed remotes still in the mesh
+  for (const auto& n : ready)
+    if (n.persistent_keepalive) nat_keys.insert(n.key.String());
+  for (const auto& p : ready_peers)
+    if (p.persistent_keepalive) nat_keys.insert(p.public_key.String());
+  auto published = PublishedNATEndpoints(leader, nat, nat_keys, *self_obj);
+  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, published, self_obj);
   AnnotationChanges changes;
   for (const auto& [k, v] : desired) {
     auto it = self_obj->annotations.find(k);
@@ -316,6 +346,7 @@ ReconcileReport Agent::Reconcile() {
   for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
   if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
     r.wg_writes = *w;
+    adopted_device_ = true;
   } else {
     Fail(&r, "wireguard", w.error());
   }

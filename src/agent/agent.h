@@ -106,6 +106,17 @@ class Agent {
                                                         const NodeObject* current);
   std::map<std::string, Endpoint> DiscoverNATEndpoints(const std::vector<Node>& nodes,
                                                        const std::vector<Peer>& peers);
+  // What the node publishes in discovered-endpoints: as leader, what the
+  // device discovered (`nat`); otherwise the endpoints it discovered while it
+  // led, for the remotes still in the mesh (`keys`). A Go agent that stops
+  // leading leaves its device as it was and goes on publishing them; the other
+  // leaders fall back on them for a NATed remote they have no handshake with
+  // yet, and emptying them at once sent those leaders to the remote's
+  // unreachable declared address.
+  std::map<std::string, Endpoint> PublishedNATEndpoints(bool leader,
+                                                        const std::map<std::string, Endpoint>& nat,
+                                                        const std::set<std::string>& keys,
+                                                        const NodeObject& self);
   std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);
   void Fail(ReconcileReport* r, const std::string& event, const std::string& msg);
   // Leaves a peer's roamed endpoint (`live`: the device's peers by key) in
@@ -135,6 +146,14 @@ class Agent {
   // roamed (WireGuard learnt a new source address from an authenticated
   // handshake) is left where it roamed to instead of being reset every resync.
   std::map<Key, wg::WgEndpoint> written_endpoints_;
+  // Until the first reconcile has written the device, its endpoints are taken
+  // as written by the previous kg on this node: a restart keeps roamed peers
+  // where they roamed instead of resetting them to their declared endpoints.
+  bool adopted_device_ = false;
+  // The NAT endpoints this node last discovered while it led its segment,
+  // still published after it stops leading (see PublishedNATEndpoints).
+  std::map<std::string, Endpoint> retained_nat_;
+  bool retained_seeded_ = false;
   mutable std::mutex mu_;
   std::string dot_;                    // guarded by mu_
   std::vector<std::string> warnings_;  // guarded by mu_

@@ -450,6 +450,71 @@ TEST(Agent, RoamedRemoteWithoutKeepaliveIsNotResetEveryResync) {
   EXPECT_EQ(endpoint_of(), "203.0.113.77:51820");
 }
 
+// Issue 13 item 3: a kg leader that loses leadership goes on publishing the NAT
+// endpoints it discovered, as a Go agent does (its device keeps them): the Go
+// leaders of other locations fall back on them for a NATed remote they have
+// no handshake with yet. They are dropped for remotes that leave the mesh.
+TEST(Agent, LosingLeadershipKeepsPublishingDiscoveredEndpoints) {
+  Env e;
+  e.backend.Find("n3")->annotations[kAnnPersistentKeepalive] = "10";
+  e.agent->Reconcile();
+  auto* d = e.wg.Device("kilo0");
+  ASSERT_EQ(d->peers.size(), 1u);
+  d->peers[0].endpoint = wg::WgEndpoint{*IPAddr::Parse("192.0.2.99"), 40000};
+  d->peers[0].last_handshake_unix = kNow;
+  e.agent->Reconcile();
+  const std::string discovered =
+      "{\"" + KeyFor("n3").Public().String() + "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}";
+  ASSERT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints), discovered);
+
+  e.backend.Find("n2")->annotations[kAnnLeader] = "true";  // n2 leads location a now
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  EXPECT_FALSE(r.leader);
+  EXPECT_TRUE(e.wg.Device("kilo0")->peers.empty());
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints), discovered);
+  e.now += 600;  // no expiry while the remote is in the mesh (Go keeps them too)
+  e.backend.Find("n3")->annotations[kAnnLastSeen] = std::to_string(e.now - 5);
+  e.backend.Find("n2")->annotations[kAnnLastSeen] = std::to_string(e.now - 5);
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints), discovered);
+
+  // A restarted kg that does not lead carries on with what it published.
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints), discovered);
+
+  // The remote leaves the mesh: its entry goes, and "" is written as Go does.
+  e.backend.Find("n3")->annotations.erase(kAnnPersistentKeepalive);
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints), "");
+}
+
+// Issue 13 item 4: a restarted kg finds peers that roamed (a remote behind a NAT
+// without a keepalive of its own, reached where its handshakes come from) and
+// leaves them there, as the kg before it did, instead of resetting them to
+// their declared, unreachable endpoints until the remote's next packet.
+TEST(Agent, RestartedAgentKeepsRoamedEndpoints) {
+  Env e;
+  e.backend.Find("n3")->annotations[kAnnEndpoint] = "10.20.0.1:51820";  // behind a NAT
+  e.agent->Reconcile();
+  auto* d = e.wg.Device("kilo0");
+  ASSERT_EQ(d->peers.size(), 1u);
+  ASSERT_EQ(d->peers[0].endpoint->String(), "10.20.0.1:51820");
+  d->peers[0].endpoint = wg::WgEndpoint{*IPAddr::Parse("203.0.113.200"), 31337};
+  d->peers[0].last_handshake_unix = kNow - 3;
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);  // kg restarted
+  e.wg.ClearWrites();
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  EXPECT_TRUE(e.wg.writes().empty()) << "the roamed endpoint is reset";
+  EXPECT_EQ(e.wg.Device("kilo0")->peers[0].endpoint->String(), "203.0.113.200:31337");
+  // And from then on as before: a new declaration wins.
+  e.backend.Find("n3")->annotations[kAnnEndpoint] = "203.0.113.3:51820";
+  e.agent->Reconcile();
+  EXPECT_EQ(e.wg.Device("kilo0")->peers[0].endpoint->String(), "203.0.113.3:51820");
+}
+
 TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
   Env e;
   e.backend.SetPeer(MakePeer("laptop", {"10.5.0.1/32"}));
