@@ -78,6 +78,11 @@ std::map<std::string, Endpoint> Agent::DiscoverNATEndpoints(const std::vector<No
   return out;
 }
 
+bool Agent::PublishedKey(const NodeObject& self) const {
+  auto it = self.annotations.find(kAnnKey);
+  return it != self.annotations.end() && it->second == deps_.private_key.Public().String();
+}
+
 std::map<std::string, Endpoint> Agent::PublishedNATEndpoints(
     bool leader, const std::map<std::string, Endpoint>& nat, const std::set<std::string>& keys,
     const NodeObject& self) {
@@ -344,8 +349,23 @@ ReconcileReport Agent::Reconcile() {
   written_endpoints_ = std::move(written);
   for (const auto& s : mesh->segments()) names[s.key.String()] = s.leader_name();
   for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
+  // A kg stopped with --clean-up (a rolling update) took its annotations off
+  // its node, so every other agent dropped this node's peer and re-creates it
+  // without the sessions our device still holds: our packets on those are
+  // dropped until WireGuard gives up on them (15 s and more), and a NATed node
+  // cannot be reached first. Start afresh too, so that handshakes begin now.
+  if (!adopted_device_ && !PublishedKey(*self_obj) && last_device_ && !last_device_->peers.empty()) {
+    wg::WgDeviceConfig fresh = dev;
+    fresh.peers.clear();
+    if (auto w = deps_.wg->Apply(opts_.iface, fresh); w.ok()) {
+      r.wg_writes += *w;
+      Info("peers re-created: this node's annotations had been cleaned up", {});
+    } else {
+      Fail(&r, "wireguard", w.error());
+    }
+  }
   if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
-    r.wg_writes = *w;
+    r.wg_writes += *w;
     adopted_device_ = true;
   } else {
     Fail(&r, "wireguard", w.error());

@@ -117,6 +117,8 @@ class Agent {
                                                         const std::map<std::string, Endpoint>& nat,
                                                         const std::set<std::string>& keys,
                                                         const NodeObject& self);
+  // Whether `self` carries this agent's public key (false after a clean-up).
+  bool PublishedKey(const NodeObject& self) const;
   std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);
   void Fail(ReconcileReport* r, const std::string& event, const std::string& msg);
   // Leaves a peer's roamed endpoint (`live`: the device's peers by key) in

@@ -52,3 +52,27 @@ for n in json.load(sys.stdin)["items"]:
   [ $((g1 - g0)) -ge 20000 ]
   [ "$(wg_peer_field aws-2 "$k_g" endpoint)" = 203.0.113.22:51820 ]
 }
+
+# Issue 13 item 4: a rolling update stops kg with SIGTERM (--clean-up takes its annotations
+# off its node, so every other agent drops its peer and re-creates it). The NATed lab-1
+# must not stay cut off from the public nodes while WireGuard gives up on the old
+# sessions (15-20 s and more, before kg re-created its own peers on such a restart).
+@test "full: a graceful restart of a NATed node's kg (SIGTERM, clean-up) costs a few seconds" {
+  local d f
+  on_teardown kg_ensure lab-1
+  for d in aws-1 gcp-1 gcp-2; do
+    bg_start "restart.lab-1.$d" pod_exec lab-1 ping -n -i 0.2 -W 1 -w 30 "$(node_pod_ip "$d")"
+    bg_start "restart.$d.lab-1" pod_exec "$d" ping -n -i 0.2 -W 1 -w 30 "$(node_pod_ip lab-1)"
+  done
+  sleep 3
+  kg_stop lab-1 TERM
+  kg_start lab-1
+  for d in aws-1 gcp-1 gcp-2; do
+    for f in "restart.lab-1.$d" "restart.$d.lab-1"; do
+      retry 40 bash -c "grep -q 'packets transmitted' '$KGE_STATE/logs/$f.log'"
+      echo "$f: $(grep 'packets transmitted' "$KGE_STATE/logs/$f.log")"
+      # the agent is down for its stop and start (hostname lookup included): at most 8 s
+      ping_loss_ok "$KGE_STATE/logs/$f.log" 40
+    done
+  done
+}

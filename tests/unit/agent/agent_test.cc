@@ -515,6 +515,36 @@ TEST(Agent, RestartedAgentKeepsRoamedEndpoints) {
   EXPECT_EQ(e.wg.Device("kilo0")->peers[0].endpoint->String(), "203.0.113.3:51820");
 }
 
+// Issue 13 item 4: kg stopped with --clean-up (a rolling update) took its
+// annotations off its node; the other agents dropped its peer and re-create it
+// without the sessions this device still holds. The restarted kg re-creates its
+// peers too, so that fresh handshakes start at once (a NATed node is otherwise
+// cut off until WireGuard gives up on the old sessions).
+TEST(Agent, RestartAfterCleanUpRecreatesPeers) {
+  Env e;
+  e.agent->Reconcile();
+  ASSERT_EQ(e.wg.Device("kilo0")->peers.size(), 1u);
+  e.wg.Device("kilo0")->peers[0].last_handshake_unix = kNow - 3;
+  ASSERT_TRUE(e.agent->CleanUp().ok());
+  ASSERT_EQ(e.backend.Find("n1")->annotations.count(kAnnKey), 0u);
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.wg.ClearWrites();
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  ASSERT_EQ(e.wg.writes().size(), 2u);
+  ASSERT_EQ(e.wg.writes()[0].update.peers.size(), 1u);
+  EXPECT_TRUE(e.wg.writes()[0].update.peers[0].remove);
+  EXPECT_EQ(e.wg.Device("kilo0")->peers.size(), 1u);
+  EXPECT_EQ(e.wg.Device("kilo0")->peers[0].last_handshake_unix, 0);
+
+  // A restart without a clean-up (SIGKILL, a crash) leaves the sessions alone.
+  e.wg.Device("kilo0")->peers[0].last_handshake_unix = kNow - 3;
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.wg.ClearWrites();
+  e.agent->Reconcile();
+  EXPECT_TRUE(e.wg.writes().empty());
+}
+
 TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
   Env e;
   e.backend.SetPeer(MakePeer("laptop", {"10.5.0.1/32"}));
