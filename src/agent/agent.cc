@@ -39,7 +39,8 @@ netlink::Route ToNetlink(const PlannedRoute& p, const DevNames& names) {
 
 }  // namespace
 
-Agent::Agent(AgentOptions opts, AgentDeps deps) : opts_(std::move(opts)), deps_(std::move(deps)) {}
+Agent::Agent(AgentOptions opts, AgentDeps deps)
+    : opts_(std::move(opts)), deps_(std::move(deps)), mtu_(opts_.mtu) {}
 
 void Agent::Fail(ReconcileReport* r, const std::string& event, const std::string& msg) {
   r->errors.push_back(event + ": " + msg);
@@ -379,8 +380,11 @@ ReconcileReport Agent::Reconcile() {
       if (auto s = deps_.nl->SetLinkUp(opts_.iface, true); !s.ok()) Fail(&r, "interface", s.message());
       else ++r.addr_writes;
     }
-    if (opts_.mtu && (*link)->mtu != *opts_.mtu) {
-      if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *opts_.mtu); !s.ok()) Fail(&r, "interface", s.message());
+    if (deps_.auto_mtu) {
+      if (auto m = deps_.auto_mtu()) mtu_ = *m;
+    }
+    if (mtu_ && (*link)->mtu != *mtu_) {
+      if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *mtu_); !s.ok()) Fail(&r, "interface", s.message());
       else ++r.addr_writes;
     }
     std::vector<IPPrefix> addrs;
@@ -471,7 +475,7 @@ ReconcileReport Agent::Reconcile() {
 
   // CNI config.
   if (opts_.cni && topo->subnet()) {
-    std::string content = RenderCNIConflist(*topo->subnet(), opts_.mtu.value_or(1420));
+    std::string content = RenderCNIConflist(*topo->subnet(), mtu_.value_or(1420));
     auto cur = deps_.fs->Read(opts_.cni_path);
     if (!cur.ok()) {
       Fail(&r, "cni", cur.error());

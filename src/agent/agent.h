@@ -58,6 +58,10 @@ struct AgentDeps {
   std::function<int64_t()> now;     // unix seconds
   // Resolves a DNS name (endpoint re-resolution); nullopt when it fails.
   std::function<std::optional<IPAddr>(const std::string&)> resolve;
+  // --mtu auto: the underlay's MTU minus WireGuard's overhead, detected again
+  // on every reconcile as Kilo 0.7 does (#406); nullopt when it cannot be
+  // told. Null with a fixed --mtu.
+  std::function<std::optional<int>()> auto_mtu;
   // The private key (already loaded from disk by the caller).
   Key private_key;
   // Host addresses as discovered at start-up: internal (may be absent), external.
@@ -152,6 +156,7 @@ class Agent {
   // as written by the previous kg on this node: a restart keeps roamed peers
   // where they roamed instead of resetting them to their declared endpoints.
   bool adopted_device_ = false;
+  std::optional<int> mtu_;  // the interface's MTU: --mtu, or the last one detected
   // The NAT endpoints this node last discovered while it led its segment,
   // still published after it stops leading (see PublishedNATEndpoints).
   std::map<std::string, Endpoint> retained_nat_;

@@ -358,6 +358,17 @@ int Main(int argc, char** argv) {
     if (all.empty()) return std::nullopt;
     return all.front();
   };
+  if (f.mtu == "auto") {
+    netlink::NetlinkClient* nlc = nl->get();
+    deps.auto_mtu = [nlc, priv = ips->internal_iface]() -> std::optional<int> {
+      auto links = nlc->ListLinks();
+      auto def = netlink::DefaultRouteInterface(*nlc);
+      if (!links.ok() || !def.ok()) return std::nullopt;
+      auto mtu = netlink::AutoMTU(*links, *def, priv);
+      if (!mtu.ok()) return std::nullopt;
+      return *mtu;
+    };
+  }
   deps.private_key = *key;
   deps.internal_ip = ips->internal;
   deps.internal_iface = ips->internal_iface;

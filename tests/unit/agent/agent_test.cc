@@ -545,6 +545,25 @@ TEST(Agent, RestartAfterCleanUpRecreatesPeers) {
   EXPECT_TRUE(e.wg.writes().empty());
 }
 
+// Kilo 0.7 (#406): --mtu auto follows the underlay: detected again on every
+// reconcile, and the CNI configuration's MTU with it.
+TEST(Agent, AutoMTUIsDetectedOnEveryReconcile) {
+  Env e;
+  int underlay = 1500;
+  e.deps.auto_mtu = [&underlay]() -> std::optional<int> { return underlay - 80; };
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.agent->Reconcile();
+  EXPECT_EQ((*e.nl.FindLink("kilo0"))->mtu, 1420);
+  underlay = 9000;
+  e.agent->Reconcile();
+  EXPECT_EQ((*e.nl.FindLink("kilo0"))->mtu, 8920);
+  EXPECT_NE(e.fs.files["/etc/cni/net.d/10-kilo.conflist"].find("8920"), std::string::npos);
+  e.deps.auto_mtu = []() -> std::optional<int> { return std::nullopt; };  // cannot tell
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.agent->Reconcile();
+  EXPECT_EQ((*e.nl.FindLink("kilo0"))->mtu, 1420) << "falls back to --mtu's value";
+}
+
 TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
   Env e;
   e.backend.SetPeer(MakePeer("laptop", {"10.5.0.1/32"}));
