@@ -242,12 +242,11 @@ int Main(int argc, char** argv) {
     if (!p) return Fatal("--service-cidr must be a CIDR; got \"" + s + "\"");
     o.service_cidrs.push_back(*p);
   }
-  std::optional<IPPrefix> internal_cidr;
+  std::vector<IPPrefix> internal_cidrs;
   for (const auto& s : f.internal_cidrs) {
     auto p = IPPrefix::Parse(s);
     if (!p) return Fatal("--internal-cidr must be a CIDR; got \"" + s + "\"");
-    internal_cidr = *p;  // the first one wins below; Kilo accepts several
-    break;
+    internal_cidrs.push_back(p->Network());
   }
   auto resync = ParseDuration(f.resync);
   if (!resync || resync->count() <= 0) return Fatal("--resync-period must be a duration such as 30s; got \"" + f.resync + "\"");
@@ -286,7 +285,7 @@ int Main(int argc, char** argv) {
   if (!addrs.ok()) return Fatal("list addresses: " + addrs.error());
   netlink::DiscoveryOptions dopts;
   dopts.hostname_ips = ResolveBounded(o.hostname, std::chrono::seconds(2));
-  dopts.internal_cidr = internal_cidr;
+  dopts.internal_cidrs = internal_cidrs;
   dopts.prioritise_private_addresses = o.prioritise_private_addresses;
   dopts.ignore_interfaces = {o.iface, o.tunnel_iface};
   auto ips = netlink::SelectIPs(*addrs, dopts);

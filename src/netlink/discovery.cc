@@ -56,7 +56,10 @@ Result<DiscoveredIPs> SelectIPs(const std::vector<HostAddress>& addrs,
   for (const auto& c : uniq) {
     const IPAddr& ip = c.a->prefix.addr();
     bool internal_ok =
-        opts.internal_cidr ? opts.internal_cidr->Contains(ip) : ip.IsPrivate();
+        ip.IsPrivate() &&
+        (opts.internal_cidrs.empty() ||
+         std::any_of(opts.internal_cidrs.begin(), opts.internal_cidrs.end(),
+                     [&](const IPPrefix& c) { return c.Contains(ip); }));
     if (!internal && internal_ok) internal = c.a;
     if (!external && !ip.IsPrivate()) external = c.a;
   }

@@ -25,8 +25,9 @@ struct HostAddress {
 struct DiscoveryOptions {
   // What the hostname resolves to (the caller resolves; empty if it did not).
   std::vector<IPAddr> hostname_ips;
-  // --internal-cidr: only addresses inside it may be the internal IP.
-  std::optional<IPPrefix> internal_cidr;
+  // --internal-cidr (Kilo 0.7, #403): when set, only private addresses inside
+  // one of these may be the internal IP.
+  std::vector<IPPrefix> internal_cidrs;
   // --prioritise-private-addresses: the private IP becomes the endpoint IP.
   bool prioritise_private_addresses = false;
   // Interfaces whose addresses are never candidates (kg's own: kilo0, tunl0).

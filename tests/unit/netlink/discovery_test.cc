@@ -23,7 +23,12 @@ DiscoveryOptions Opts(std::vector<const char*> hostname_ips = {}, const char* in
                       bool prio = false) {
   DiscoveryOptions o;
   for (auto s : hostname_ips) o.hostname_ips.push_back(*IPAddr::Parse(s));
-  if (internal_cidr) o.internal_cidr = *IPPrefix::Parse(internal_cidr);
+  // Several CIDRs separated by commas, as --internal-cidr takes them.
+  for (std::string s = internal_cidr ? internal_cidr : ""; !s.empty();) {
+    size_t c = s.find(',');
+    o.internal_cidrs.push_back(*IPPrefix::Parse(s.substr(0, c)));
+    s = c == std::string::npos ? "" : s.substr(c + 1);
+  }
   o.prioritise_private_addresses = prio;
   o.ignore_interfaces = {"kilo0", "tunl0"};
   return o;
@@ -75,9 +80,18 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"internal_cidr_restricts",
              {A("eth0", "10.0.0.5/24", true), A("eth1", "192.168.7.7/24")},
              Opts({}, "192.168.0.0/16"), "192.168.7.7/24", "192.168.7.7/24"},
-        Case{"internal_cidr_can_name_a_public_range",
+        // Kilo 0.7 (#403) filters the private candidates only: a public
+        // address is never internal, whatever --internal-cidr names.
+        Case{"internal_cidr_filters_private_addresses_only",
              {A("eth0", "203.0.113.7/24", true), A("eth1", "198.51.100.4/24")},
-             Opts({}, "198.51.100.0/24"), "198.51.100.4/24", "203.0.113.7/24"},
+             Opts({}, "198.51.100.0/24"), "-", "203.0.113.7/24"},
+        Case{"internal_cidr_several",
+             {A("eth0", "10.0.0.5/24", true), A("eth1", "192.168.7.7/24"),
+              A("eth2", "172.16.3.3/16")},
+             Opts({}, "10.9.0.0/16,192.168.7.0/24"), "192.168.7.7/24", "192.168.7.7/24"},
+        Case{"internal_cidr_matching_nothing_is_an_error_without_a_public_ip",
+             {A("eth0", "10.0.0.5/24", true)},
+             Opts({}, "192.168.0.0/16"), "-", "error: no valid IP was found"},
         Case{"prioritise_private",
              {A("eth0", "203.0.113.7/24", true), A("eth1", "10.9.9.9/8")},
              Opts({}, nullptr, true), "10.9.9.9/8", "10.9.9.9/8"},
