@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "agent/encapsulation.h"
 #include "agent/log.h"
 #include "core/cni.h"
 
@@ -15,11 +16,14 @@ const NodeObject* FindObject(const Snapshot& s, const std::string& name) {
   return nullptr;
 }
 
-// The annotations the agent owns on its node (removed on clean-up).
+// The annotations the agent owns on its node (removed on clean-up). Kilo's
+// clean-up leaves cni-compatibility-ip behind; SPEC section 8 has the agent
+// remove every annotation it writes, and nothing reads it from a node that is
+// gone.
 const std::vector<std::string>& OwnedAnnotations() {
   static const std::vector<std::string> kKeys = {
       kAnnEndpoint, kAnnInternalIP, kAnnKey, kAnnLastSeen, kAnnWireGuardIP,
-      kAnnDiscoveredEndpoints, kAnnGranularity};
+      kAnnDiscoveredEndpoints, kAnnGranularity, kAnnCNICompatibilityIP};
   return kKeys;
 }
 
@@ -134,6 +138,9 @@ std::map<std::string, std::string> Agent::DesiredAnnotations(
     const NodeObject* current) {
   std::map<std::string, std::string> a;
   a[kAnnKey] = deps_.private_key.Public().String();
+  // As Kilo: "" unless Cilium mode (whose encapsulator needs a private IP).
+  a[kAnnCNICompatibilityIP] =
+      deps_.internal_ip ? CNICompatibilityIP(*deps_.nl, opts_.compatibility) : "";
   a[kAnnEndpoint] = Endpoint(deps_.external_ip, static_cast<uint16_t>(opts_.port)).String();
   a[kAnnInternalIP] = deps_.internal_ip ? deps_.internal_ip->String() : "";
   a[kAnnGranularity] = GranularityName(opts_.granularity);
@@ -467,6 +474,7 @@ ReconcileReport Agent::Reconcile() {
   fo.cni = opts_.cni;
   fo.iptables_forward_rules = opts_.iptables_forward_rules;
   fo.service_cidrs = opts_.service_cidrs;
+  fo.ipip_rules = IPIPRulesWanted(opts_.compatibility, opts_.encapsulate, opts_.local);
   if (auto w = deps_.firewall->Apply(PlanFirewall(*topo, fo)); w.ok()) {
     r.fw_writes = *w;
   } else {
@@ -526,6 +534,10 @@ Status Agent::CleanUp() {
   keep(netlink::ConvergeRules(*deps_.nl, {}, netlink::kKiloTable).status());
   keep(deps_.firewall->CleanUp());
   keep(deps_.backend->RemoveNodeAnnotations(opts_.hostname, OwnedAnnotations()).status());
+  if (opts_.clean_up_tunnel) {
+    keep(netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface, {}).status());
+    keep(deps_.nl->DeleteLink(opts_.tunnel_iface));
+  }
   if (opts_.clean_up_interface) {
     keep(deps_.nl->DeleteLink(opts_.iface));
   } else {

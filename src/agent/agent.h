@@ -27,6 +27,9 @@ struct AgentOptions {
   std::string hostname;
   std::string iface = "kilo0";
   std::string tunnel_iface = "tunl0";
+  // Remove the tunnel's addresses and the tunnel on clean-up: only the tunl0
+  // kg created in Cilium mode (see SetUpTunnel), never Cilium's cilium_tunl.
+  bool clean_up_tunnel = false;
   int port = kDefaultPort;
   IPPrefix subnet = DefaultKiloSubnet();
   Granularity granularity = Granularity::kLocation;

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "agent/agent.h"
+#include "agent/encapsulation.h"
 #include "agent/heap.h"
 #include "agent/http.h"
 #include "agent/k8s_backend.h"
@@ -288,6 +289,8 @@ int Main(int argc, char** argv) {
   dopts.internal_cidrs = internal_cidrs;
   dopts.prioritise_private_addresses = o.prioritise_private_addresses;
   dopts.ignore_interfaces = {o.iface, o.tunnel_iface};
+  // The tunnel address kg puts on Cilium's tunnel is no host address either.
+  if (o.compatibility == Compatibility::kCilium) dopts.ignore_interfaces.push_back(kCiliumTunlIface);
   auto ips = netlink::SelectIPs(*addrs, dopts);
   if (!ips.ok()) return Fatal("failed to find the node's IPs: " + ips.error() + " (set --internal-cidr?)");
 
@@ -308,13 +311,15 @@ int Main(int argc, char** argv) {
     }
     if (!found) return Fatal("--create-interface=false but there is no WireGuard interface " + o.iface + " (start wireguard-go " + o.iface + " first)");
   }
-  if (o.encapsulate != Encapsulation::kNever && o.compatibility == Compatibility::kNone) {
-    netlink::LinkSpec spec{o.tunnel_iface, "ipip", 0};
-    if (auto s = (*nl)->CreateLink(spec); !s.ok()) {
-      return Fatal("--encapsulate=" + f.encapsulate + " needs an IPIP tunnel, but " + s.message() +
+  if (o.encapsulate != Encapsulation::kNever && o.compatibility != Compatibility::kFlannel) {
+    // tunl0, or in Cilium mode Cilium's cilium_tunl when it made one.
+    auto tunnel = SetUpTunnel(**nl, o.compatibility, o.tunnel_iface);
+    if (!tunnel.ok()) {
+      return Fatal("--encapsulate=" + f.encapsulate + " needs an IPIP tunnel, but " + tunnel.error() +
                    "; load the ipip module or start kg with --encapsulate=never");
     }
-    (*nl)->SetLinkUp(o.tunnel_iface, true);
+    o.tunnel_iface = tunnel->name;
+    o.clean_up_tunnel = tunnel->clean_up;
   }
   if (f.mtu == "auto") {
     auto links = (*nl)->ListLinks();

@@ -262,6 +262,7 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   FirewallPlanOptions fo;
   fo.cni = p.cni;
   fo.iptables_forward_rules = p.forward_rules;
+  fo.ipip_rules = IPIPRulesWanted(*compat, *enc, p.local);
   for (const auto& sc : p.service_cidrs) {
     auto pfx = IPPrefix::Parse(sc);
     if (!pfx) throw Failure{"--service-cidr must be a CIDR; got \"" + sc + "\""};

@@ -26,7 +26,53 @@ Rule Make(const IPPrefix& match, bool is_src, Table table, const std::string& ch
   return r;
 }
 
+// Kilo's Encapsulator.Rules for IPIP: the private IPs of the nodes of the
+// host's location may send IPIP; other IPIP is dropped. Rules of both
+// families, as Kilo's.
+void AddIPIPRules(const Topology& t, fw::RuleSet* rs) {
+  const std::string ipip = "KILO-IPIP";
+  const std::string input(fw::kInputChain);
+  rs->AddChain(Family::kIPv4, Table::kFilter, ipip);
+  rs->AddChain(Family::kIPv6, Table::kFilter, ipip);
+  auto input_rule = [&](Family f, const char* comment, Verdict v) {
+    Rule r;
+    r.family = f;
+    r.table = Table::kFilter;
+    r.chain = input;
+    r.protocol = fw::kProtoIPIP;
+    r.comment = comment;
+    r.verdict = v;
+    if (v == Verdict::kJump) r.target = ipip;
+    return r;
+  };
+  for (Family f : {Family::kIPv4, Family::kIPv6})
+    rs->AddRule(input_rule(f, "Kilo: jump to IPIP chain", Verdict::kJump));
+  // The nodes of the location (Kilo: the segment "location:" + the node's
+  // location, so none at full granularity, where every node leads its own).
+  const Node* self = t.mesh().FindNode(t.hostname());
+  if (self) {
+    const std::string key = "location:" + self->location;
+    for (const Segment& s : t.mesh().segments()) {
+      if (s.location != key) continue;
+      for (const auto& ip : s.private_ips) {
+        Rule r = Make(IPPrefix::Host(ip), true, Table::kFilter, ipip, "Kilo: allow IPIP traffic",
+                      Verdict::kAccept);
+        rs->AddRule(r);
+      }
+      break;
+    }
+  }
+  for (Family f : {Family::kIPv4, Family::kIPv6})
+    rs->AddRule(input_rule(f, "Kilo: reject other IPIP traffic", Verdict::kDrop));
+}
+
 }  // namespace
+
+bool IPIPRulesWanted(Compatibility c, Encapsulation e, bool local) {
+  // Kilo's plain IPIP encapsulator has the same rules, but kg has never
+  // installed them there; so far only Cilium mode, where the SPEC asks for them.
+  return c == Compatibility::kCilium && e != Encapsulation::kNever && local;
+}
 
 fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {
   fw::RuleSet rs;
@@ -86,6 +132,7 @@ fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {
     r.verdict = Verdict::kMasquerade;
     rs.AddRule(r);
   }
+  if (opts.ipip_rules && t.private_ip()) AddIPIPRules(t, &rs);
   return rs;
 }
 

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "core/routes.h"
 #include "core/topology.h"
 #include "firewall/ruleset.h"
 
@@ -14,7 +15,16 @@ struct FirewallPlanOptions {
   bool cni = true;                      // --cni: NAT pod traffic leaving the node
   bool iptables_forward_rules = false;  // --iptables-forward-rules
   std::vector<IPPrefix> service_cidrs;  // --service-cidr
+  // Kilo's encapsulator rules (see IPIPRulesWanted): IPIP is accepted only
+  // from the private IPs of the nodes of the host's location, in filter
+  // chain KILO-IPIP, and dropped from everywhere else (filter/INPUT). Only
+  // when the host has a private IP.
+  bool ipip_rules = false;
 };
+
+// Whether kg installs the IPIP rules of FirewallPlanOptions::ipip_rules:
+// with --compatibility=cilium when it encapsulates and manages --local routes.
+bool IPIPRulesWanted(Compatibility c, Encapsulation e, bool local);
 
 fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts);
 

@@ -57,6 +57,10 @@ struct Node {
   std::map<std::string, Endpoint> discovered_endpoints;  // public key -> endpoint
   std::vector<IPPrefix> allowed_location_ips;
   std::optional<Granularity> granularity;
+  // cni-compatibility-ip: with --compatibility=cilium, the address of the
+  // node's cilium_host interface, the gateway other nodes of its location use
+  // towards it (keeps host bits).
+  std::optional<IPPrefix> cni_compatibility_ip;
 
   // Ready per SPEC section 3 at time `now` (unix seconds).
   bool Ready(int64_t now) const;

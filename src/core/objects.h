@@ -31,7 +31,7 @@ inline constexpr const char* kNodeAnnotationKeys[] = {
     kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,
     kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,     kAnnEndpoint,
     kAnnInternalIP,     kAnnLastSeen,        kAnnWireGuardIP,     kAnnGranularity,
-    kAnnDiscoveredEndpoints};
+    kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP};
 inline constexpr size_t kNumNodeAnnotations =
     sizeof(kNodeAnnotationKeys) / sizeof(kNodeAnnotationKeys[0]);
 // Returns the index of `key` (a full annotation key) in kNodeAnnotationKeys,

@@ -53,11 +53,24 @@ class Planner {
   }
 
  private:
-  // The gateway towards a node of the own location: its private IP for IPIP,
-  // the tunnel address of its pod subnet (network address) for Cilium and
-  // Flannel.
-  IPAddr Gw(const IPAddr& priv, const IPPrefix& cidr) const {
-    return o_.compatibility == Compatibility::kNone ? priv : cidr.addr();
+  // The gateway towards node `i` of the own location's segment `s` (Kilo's
+  // Encapsulator.Gw): its private IP for IPIP; the network address of its pod
+  // subnet for Flannel; for Cilium its cni-compatibility-ip (the address of
+  // its cilium_host, so that the IPIP packets ride Cilium's overlay) when it
+  // published one, else the network address of its pod subnet.
+  // REQUIRES: i < s.private_ips.size().
+  IPAddr Gw(const Segment& s, size_t i) const {
+    switch (o_.compatibility) {
+      case Compatibility::kNone:
+        return s.private_ips[i];
+      case Compatibility::kCilium:
+        if (i < s.nodes.size() && s.nodes[i]->cni_compatibility_ip)
+          return s.nodes[i]->cni_compatibility_ip->addr();
+        break;
+      case Compatibility::kFlannel:
+        break;
+    }
+    return s.cidrs[i].addr();
   }
   // Whether traffic to `gw` is encapsulated.
   bool Encap(const IPAddr& gw) const {
@@ -88,11 +101,18 @@ class Planner {
     for (size_t i = 0; i < s.cidrs.size() && i < s.private_ips.size(); ++i) {
       const IPAddr& priv = s.private_ips[i];
       if (priv == t_.private_ip()->addr()) continue;
-      IPAddr gw = Gw(priv, s.cidrs[i]);
+      IPAddr gw = Gw(s, i);
       if (o_.local) PrivRoute(s.cidrs[i], gw);
       bool encap = o_.encapsulate == Encapsulation::kAlways ||
                    (o_.encapsulate == Encapsulation::kCrossSubnet &&
                     !t_.private_ip()->Contains(priv));
+      if (!o_.local && o_.compatibility == Compatibility::kCilium) {
+        // A leader without --local still returns the WireGuard traffic of the
+        // nodes that reach it over Cilium's overlay through the tunnel: Kilo
+        // does so whenever it encapsulates at all and the gateway is not the
+        // private IP itself (no subnet test here).
+        encap = o_.encapsulate != Encapsulation::kNever && gw != priv;
+      }
       if (!encap) continue;
       PlannedRoute r{IPPrefix::Host(priv), gw, std::nullopt, RouteDev::kTunl, kKiloTable, true};
       if (o_.local) r.src = t_.private_ip()->addr();
@@ -135,7 +155,7 @@ class Planner {
     const Segment& local = t_.local_segment();
     IPAddr gw;
     if (static_cast<size_t>(local.leader) < local.private_ips.size()) {
-      gw = Gw(local.private_ips[local.leader], local.cidrs[local.leader]);
+      gw = Gw(local, static_cast<size_t>(local.leader));
     }
     for (size_t si = 0; si < segs.size(); ++si) {
       const Segment& s = segs[si];

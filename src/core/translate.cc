@@ -325,6 +325,15 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
       warn(kAnnWireGuardIP, *w, "not a CIDR");
     }
   }
+  // Like Kilo's normalizeIP: a CIDR; "" (what agents write without
+  // --compatibility=cilium) is absent, silently.
+  if (const auto* c = KILO_ANN(kAnnCNICompatibilityIP)) {
+    if (auto p = IPPrefix::Parse(*c)) {
+      n.cni_compatibility_ip = *p;
+    } else if (!c->empty()) {
+      warn(kAnnCNICompatibilityIP, *c, "not a CIDR (e.g. 10.0.1.5/32); ignored");
+    }
+  }
 #undef KILO_ANN
 }
 

@@ -1,13 +1,19 @@
 #include "firewall/iptables.h"
 
+#include <netdb.h>
+
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 namespace kilo::fw {
 namespace {
 
-std::string BuiltinFor(Table t) {
-  return std::string(t == Table::kNat ? kPostroutingChain : kForwardChain);
+// Every built-in chain of `t` Kilo may hook into (whether or not the current
+// plan does).
+std::vector<std::string> BuiltinsOf(Table t) {
+  if (t == Table::kNat) return {std::string(kPostroutingChain)};
+  return {std::string(kForwardChain), std::string(kInputChain)};
 }
 
 bool StartsWith(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
@@ -17,6 +23,23 @@ std::string Trim(std::string s) {
   return s;
 }
 
+// iptables-save prints a protocol by the name /etc/protocols gives it (`-p
+// ipencap` for 4, or whatever this host's file says); the rendering writes
+// the number. Maps the name back so that the two compare equal.
+std::string NumericProtocol(std::string line) {
+  size_t at = line.find(" -p ");
+  if (at == std::string::npos) return line;
+  size_t b = at + 4, e = line.find(' ', b);
+  if (e == std::string::npos) e = line.size();
+  std::string name = line.substr(b, e - b);
+  if (name.empty() || std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return line;
+  protoent pe{}, *res = nullptr;
+  char buf[1024];
+  if (getprotobyname_r(name.c_str(), &pe, buf, sizeof buf, &res) != 0 || res == nullptr) return line;
+  return line.substr(0, b) + std::to_string(res->p_proto) + line.substr(e);
+}
+
 }  // namespace
 
 IptablesFirewall::IptablesFirewall(std::unique_ptr<CommandRunner> runner, IptablesOptions opts)
@@ -24,8 +47,7 @@ IptablesFirewall::IptablesFirewall(std::unique_ptr<CommandRunner> runner, Iptabl
 
 IptablesFirewall::Owned IptablesFirewall::ParseSave(const std::string& save, Table table) {
   Owned o;
-  const std::string builtin = BuiltinFor(table);
-  const std::string jump = "-A " + IptablesJumpRule(builtin);
+  const std::vector<std::string> builtins = BuiltinsOf(table);
   std::istringstream in(save);
   std::string line;
   while (std::getline(in, line)) {
@@ -33,12 +55,16 @@ IptablesFirewall::Owned IptablesFirewall::ParseSave(const std::string& save, Tab
     if (StartsWith(line, ":KILO-")) {
       o.chains.push_back(line.substr(1, line.find(' ') - 1));
     } else if (StartsWith(line, "-A KILO-")) {
-      o.rules.push_back(line);
-    } else if (line == jump) {
-      o.jumps.push_back(line);
-    } else if (StartsWith(line, "-A " + builtin + " ") &&
-               (line.find("--comment \"Kilo: ") != std::string::npos)) {
-      o.legacy.push_back(line);
+      o.rules.push_back(NumericProtocol(line));
+    } else {
+      for (const std::string& b : builtins) {
+        if (line == "-A " + IptablesJumpRule(b)) {
+          o.jumps.push_back(line);
+        } else if (StartsWith(line, "-A " + b + " ") &&
+                   (line.find("--comment \"Kilo: ") != std::string::npos)) {
+          o.legacy.push_back(line);
+        }
+      }
     }
   }
   return o;
@@ -96,14 +122,21 @@ Result<int> IptablesFirewall::ApplyFamily(const RuleSet& desired, Family f) {
                    [&](const std::string& l) { return StartsWith(l, prefix); });
       if (a != b) differs = true;
     }
-    const std::string builtin = BuiltinFor(t);
-    if (cur->jumps.empty()) {
-      extras.insert_jumps.push_back(builtin);
-      differs = true;
-    }
-    for (size_t i = 1; i < cur->jumps.size(); ++i) {
-      extras.delete_rules.push_back({t, IptablesJumpRule(builtin)});
-      differs = true;
+    // One jump per built-in chain the plan uses; none into the others (the
+    // INPUT jump of an earlier plan with IPIP rules).
+    const std::vector<std::string> wanted = IptablesBuiltins(desired, f, t);
+    for (const std::string& builtin : BuiltinsOf(t)) {
+      const std::string jump = "-A " + IptablesJumpRule(builtin);
+      size_t have = static_cast<size_t>(std::count(cur->jumps.begin(), cur->jumps.end(), jump));
+      size_t keep = std::count(wanted.begin(), wanted.end(), builtin) ? 1 : 0;
+      if (keep && !have) {
+        extras.insert_jumps.push_back(builtin);
+        differs = true;
+      }
+      for (size_t i = keep; i < have; ++i) {
+        extras.delete_rules.push_back({t, IptablesJumpRule(builtin)});
+        differs = true;
+      }
     }
     for (const std::string& l : cur->legacy) {
       extras.delete_rules.push_back({t, l.substr(3)});  // drop "-A "

@@ -5,13 +5,17 @@
 // Owned state, per family (iptables and ip6tables):
 //   nat:    KILO-POSTROUTING (jumped to from POSTROUTING), the plan's nat
 //           chains (KILO-NAT);
-//   filter: KILO-FORWARD (jumped to from FORWARD), the plan's filter chains;
-//   plus the single jump rule at the top of POSTROUTING and of FORWARD, with
-//   the comment "Kilo: jump to KILO-POSTROUTING chain" / "... KILO-FORWARD ...".
-// Also treated as Kilo's (and removed): rules in POSTROUTING/FORWARD whose
-// comment starts with "Kilo: " (placed there directly by the Go Kilo agent,
-// which this replaces), duplicates of the jumps, and KILO-* chains that are no
-// longer in the plan. Nothing else is read for decisions or written.
+//   filter: KILO-FORWARD (jumped to from FORWARD), the plan's filter chains,
+//           and KILO-INPUT (jumped to from INPUT) when the plan has INPUT
+//           rules (the IPIP rules of --compatibility=cilium);
+//   plus the single jump rule at the top of POSTROUTING and of FORWARD (at the
+//   end of INPUT), with the comment "Kilo: jump to KILO-POSTROUTING chain" /
+//   "... KILO-FORWARD ..." / "... KILO-INPUT ...".
+// Also treated as Kilo's (and removed): rules in POSTROUTING/FORWARD/INPUT
+// whose comment starts with "Kilo: " (placed there directly by the Go Kilo
+// agent, which this replaces), duplicates of the jumps, jumps the plan no
+// longer uses, and KILO-* chains that are no longer in the plan. Nothing else
+// is read for decisions or written.
 
 #include <memory>
 #include <optional>
@@ -45,7 +49,7 @@ class IptablesFirewall : public Firewall {
 
   // Returns the number of iptables-restore runs (0, 1 or 2: one per family).
   Result<int> Apply(const RuleSet& desired) override;
-  // Removes the jumps, the legacy Kilo rules in POSTROUTING/FORWARD and all
+  // Removes the jumps, the legacy Kilo rules in POSTROUTING/FORWARD/INPUT and all
   // KILO-* chains of the nat and filter tables, in both families.
   Status CleanUp() override;
   // The Kilo-owned lines of iptables-save, per family and table.
@@ -54,9 +58,10 @@ class IptablesFirewall : public Firewall {
   // The Kilo-owned part of one table's iptables-save output.
   struct Owned {
     std::vector<std::string> chains;  // KILO-* chain names, save order
-    std::vector<std::string> rules;   // "-A KILO-..." lines, save order
-    std::vector<std::string> jumps;   // our jump lines in the built-in chain
-    std::vector<std::string> legacy;  // other "Kilo: " lines in POSTROUTING/FORWARD
+    // "-A KILO-..." lines, save order; a protocol name as its number.
+    std::vector<std::string> rules;
+    std::vector<std::string> jumps;   // our jump lines in the built-in chains
+    std::vector<std::string> legacy;  // other "Kilo: " lines in POSTROUTING/FORWARD/INPUT
     bool empty() const { return chains.empty() && jumps.empty() && legacy.empty(); }
   };
   // Parses iptables-save output of `table`. Exposed for tests.

@@ -16,6 +16,10 @@ Result<std::unique_ptr<LibNftRunner>> LibNftRunner::Create() {
     nft_ctx_free(ctx);
     return Result<std::unique_ptr<LibNftRunner>>::Error("nftables: cannot buffer output");
   }
+  // List protocols as numbers (`ip protocol 4`), as RenderNft writes them:
+  // by default nft prints the name /etc/protocols gives ("ipencap", or
+  // another on another host).
+  nft_ctx_output_set_flags(ctx, nft_ctx_output_get_flags(ctx) | NFT_CTX_OUTPUT_NUMERIC_PROTO);
   return std::unique_ptr<LibNftRunner>(new LibNftRunner(ctx));
 }
 

@@ -12,7 +12,17 @@ namespace {
 
 bool IsBuiltin(Table t, std::string_view chain) {
   return (t == Table::kNat && chain == kPostroutingChain) ||
-         (t == Table::kFilter && chain == kForwardChain);
+         (t == Table::kFilter && (chain == kForwardChain || chain == kInputChain));
+}
+
+bool HasRulesIn(const RuleSet& rs, Table t, std::string_view chain) {
+  return std::any_of(rs.rules.begin(), rs.rules.end(),
+                     [&](const Rule& r) { return r.table == t && r.chain == chain; });
+}
+bool HasRulesIn(const RuleSet& rs, Family f, Table t, std::string_view chain) {
+  return std::any_of(rs.rules.begin(), rs.rules.end(), [&](const Rule& r) {
+    return r.family == f && r.table == t && r.chain == chain;
+  });
 }
 
 std::string FamilyName(Family f) { return f == Family::kIPv4 ? "ipv4" : "ipv6"; }
@@ -21,6 +31,7 @@ std::string Describe(const Rule& r) {
   std::string s = FamilyName(r.family) + " " + std::string(TableName(r.table)) + "/" + r.chain;
   if (r.src) s += " -s " + r.src->String();
   if (r.dst) s += " -d " + r.dst->String();
+  if (r.protocol) s += " -p " + std::to_string(r.protocol);
   if (!r.comment.empty()) s += " (" + r.comment + ")";
   return s;
 }
@@ -55,6 +66,8 @@ std::string NftVerdict(const Rule& r) {
       return "accept";
     case Verdict::kMasquerade:
       return "masquerade";
+    case Verdict::kDrop:
+      return "drop";
   }
   return "";
 }
@@ -69,6 +82,8 @@ std::string IptTarget(const Rule& r) {
       return "ACCEPT";
     case Verdict::kMasquerade:
       return "MASQUERADE";
+    case Verdict::kDrop:
+      return "DROP";
   }
   return "";
 }
@@ -80,7 +95,14 @@ std::string NftRuleLine(const Rule& r) {
   if (r.dst) s += std::string(kw) + " daddr " + NftPrefix(*r.dst) + " ";
   // In an inet table a rule without an address match would see both families;
   // the plan's per-family rules (e.g. MASQUERADE) must stay per family.
-  if (!r.src && !r.dst) s += "meta nfproto " + FamilyName(r.family) + " ";
+  // `ip protocol` implies IPv4 (nft adds the dependency and hides it in the
+  // listing); `meta l4proto` does not, and is what ip6tables -p matches.
+  bool family_implied = r.src || r.dst || (r.protocol && r.family == Family::kIPv4);
+  if (!family_implied) s += "meta nfproto " + FamilyName(r.family) + " ";
+  if (r.protocol) {
+    s += (r.family == Family::kIPv4 ? "ip protocol " : "meta l4proto ") +
+         std::to_string(r.protocol) + " ";
+  }
   s += NftVerdict(r);
   std::string c = SanitizeComment(r.comment);
   if (!c.empty()) s += " comment \"" + c + "\"";
@@ -91,6 +113,7 @@ std::string IptChainFor(const Rule& r) {
   if (r.table == Table::kNat && r.chain == kPostroutingChain)
     return std::string(kIptPostroutingChain);
   if (r.table == Table::kFilter && r.chain == kForwardChain) return std::string(kIptForwardChain);
+  if (r.table == Table::kFilter && r.chain == kInputChain) return std::string(kIptInputChain);
   return r.chain;
 }
 
@@ -99,6 +122,7 @@ std::string IptRuleLine(const Rule& r) {
   std::string s = "-A " + IptChainFor(r);
   if (r.src) s += " -s " + IptPrefix(*r.src);
   if (r.dst) s += " -d " + IptPrefix(*r.dst);
+  if (r.protocol) s += " -p " + std::to_string(r.protocol);
   std::string c = SanitizeComment(r.comment);
   if (!c.empty()) s += " -m comment --comment " + IptQuote(c);
   s += " -j " + IptTarget(r);
@@ -117,7 +141,7 @@ Status Validate(const RuleSet& rs) {
       return Status::Error("chain " + c.name + ": name must start with " +
                            std::string(kChainPrefix));
     }
-    if (c.name == kIptPostroutingChain || c.name == kIptForwardChain) {
+    if (c.name == kIptPostroutingChain || c.name == kIptForwardChain || c.name == kIptInputChain) {
       return Status::Error("chain " + c.name + ": name is reserved by the iptables backend");
     }
     // Chain names may only use characters that need no quoting in either syntax.
@@ -159,6 +183,8 @@ Status Validate(const RuleSet& rs) {
     }
     if (r.verdict == Verdict::kMasquerade && r.table != Table::kNat)
       return fail("MASQUERADE outside nat");
+    if (r.verdict == Verdict::kDrop && r.table != Table::kFilter)
+      return fail("DROP outside filter");
   }
   return Status::Ok();
 }
@@ -210,6 +236,10 @@ std::string RenderNft(const RuleSet& rs, std::string_view table) {
         rules_of(Table::kNat, kPostroutingChain));
   chain("forward", "type filter hook forward priority filter; policy accept;",
         rules_of(Table::kFilter, kForwardChain));
+  if (HasRulesIn(rs, Table::kFilter, kInputChain)) {
+    chain("input", "type filter hook input priority filter; policy accept;",
+          rules_of(Table::kFilter, kInputChain));
+  }
   out += "}\n";
   return out;
 }
@@ -237,8 +267,17 @@ std::string IptablesJumpComment(std::string_view kilo_chain) {
   return "Kilo: jump to " + std::string(kilo_chain) + " chain";
 }
 
+std::vector<std::string> IptablesBuiltins(const RuleSet& rs, Family family, Table table) {
+  if (table == Table::kNat) return {std::string(kPostroutingChain)};
+  std::vector<std::string> out = {std::string(kForwardChain)};
+  if (HasRulesIn(rs, family, Table::kFilter, kInputChain)) out.emplace_back(kInputChain);
+  return out;
+}
+
 std::string IptablesJumpRule(std::string_view builtin_chain) {
-  std::string target(builtin_chain == kForwardChain ? kIptForwardChain : kIptPostroutingChain);
+  std::string target(builtin_chain == kForwardChain ? kIptForwardChain
+                     : builtin_chain == kInputChain ? kIptInputChain
+                                                    : kIptPostroutingChain);
   return std::string(builtin_chain) + " -m comment --comment " +
          IptQuote(IptablesJumpComment(target)) + " -j " + target;
 }
@@ -249,6 +288,8 @@ std::vector<std::string> IptablesChains(const RuleSet& rs, Family family, Table 
     if (c.family == family && c.table == table) out.push_back(c.name);
   }
   out.push_back(std::string(table == Table::kNat ? kIptPostroutingChain : kIptForwardChain));
+  if (table == Table::kFilter && HasRulesIn(rs, family, table, kInputChain))
+    out.emplace_back(kIptInputChain);
   return out;
 }
 
@@ -278,6 +319,10 @@ std::string RenderIptablesRestore(const RuleSet& rs, Family family,
     std::string_view builtin = t == Table::kNat ? kPostroutingChain : kForwardChain;
     for (const std::string& b : extras.insert_jumps) {
       if (b == builtin) out += "-I " + IptablesJumpRule(b) + "\n";
+    }
+    // Appended, not inserted: Kilo appends its IPIP rules to INPUT.
+    for (const std::string& b : extras.insert_jumps) {
+      if (t == Table::kFilter && b == kInputChain) out += "-A " + IptablesJumpRule(b) + "\n";
     }
     // After the flushes and the -D of any rule jumping to them, stale chains are
     // unreferenced and can go.

@@ -17,10 +17,12 @@
 //     relative order does not matter (the nft renderer interleaves them in a
 //     single inet table).
 //   - A rule's chain is either one of the declared regular chains or one of
-//     the two built-in chains Kilo hooks into: "POSTROUTING" (table nat) and
-//     "FORWARD" (table filter). The backends never write to the built-in
-//     chains themselves; they map them to chains of their own (see
-//     RenderNft / RenderIptablesRestore) so foreign rules are never touched.
+//     the built-in chains Kilo hooks into: "POSTROUTING" (table nat),
+//     "FORWARD" (table filter) and, only for the IPIP rules of
+//     --compatibility=cilium, "INPUT" (table filter). The backends never
+//     write to the built-in chains themselves; they map them to chains of
+//     their own (see RenderNft / RenderIptablesRestore) so foreign rules are
+//     never touched.
 
 #include <cstdint>
 #include <optional>
@@ -41,12 +43,16 @@ enum class Verdict : uint8_t {
   kReturn,      // return to the calling chain
   kAccept,      // accept (filter table)
   kMasquerade,  // source-NAT to the outgoing interface's address (nat table)
+  kDrop,        // drop (filter table)
 };
 
 // Names shared by the core and the backends.
 inline constexpr std::string_view kNatChain = "KILO-NAT";
 inline constexpr std::string_view kPostroutingChain = "POSTROUTING";  // built-in, nat
 inline constexpr std::string_view kForwardChain = "FORWARD";          // built-in, filter
+inline constexpr std::string_view kInputChain = "INPUT";              // built-in, filter
+// IP protocol number of IPIP (IPPROTO_IPIP, "ipencap" in /etc/protocols).
+inline constexpr uint8_t kProtoIPIP = 4;
 // Every regular chain must carry this prefix (ownership marker).
 inline constexpr std::string_view kChainPrefix = "KILO-";
 // Comments longer than this are truncated: nft(8) refuses comments longer than
@@ -65,7 +71,8 @@ struct Chain {
   friend bool operator==(const Chain&, const Chain&) = default;
 };
 
-// One rule: optional source and destination match, a comment, a verdict.
+// One rule: optional source, destination and protocol match, a comment, a
+// verdict.
 struct Rule {
   Family family = Family::kIPv4;
   Table table = Table::kNat;
@@ -75,6 +82,9 @@ struct Rule {
   std::string comment;          // free text; see SanitizeComment
   Verdict verdict = Verdict::kReturn;
   std::string target;  // the chain to jump to; only for Verdict::kJump
+  // IP protocol to match (IPv6: the upper-layer header, as ip6tables -p);
+  // 0 = any.
+  uint8_t protocol = 0;
 
   friend bool operator==(const Rule&, const Rule&) = default;
 };
@@ -96,7 +106,8 @@ struct RuleSet {
 // (family, table) and start with "KILO-"; every rule's chain is built-in for its
 // table or declared for its family and table; src/dst families match the rule's;
 // jump targets are declared chains of the same family and table; MASQUERADE
-// only in nat. Otherwise an error naming the first offending rule.
+// only in nat, DROP only in filter. Otherwise an error naming the first
+// offending rule.
 Status Validate(const RuleSet& rs);
 
 // Returns `comment` made safe for both nft and iptables-restore: control
@@ -114,11 +125,15 @@ std::string SanitizeComment(std::string_view comment);
 //     the rules of nat/POSTROUTING, and base chain "forward" (type filter hook
 //     forward priority filter) for filter/FORWARD; both with policy accept, both
 //     always present so the table's shape does not depend on the plan;
+//   - base chain "input" (type filter hook input priority filter; policy
+//     accept) for filter/INPUT, only when the plan has rules there;
 //   - one rule per line, `ip`/`ip6` matches, `meta nfproto ipvX` for rules with
-//     no address match, comments kept.
+//     no address or protocol match, comments kept; a protocol as `ip protocol
+//     N` (IPv4) or `meta l4proto N` (IPv6), numerically.
 // The text is laid out the way `nft list table` prints it (tabs, /32 and /128
-// written as plain addresses, host bits cleared), so that the listing of the
-// applied table compares equal line by line (see NormaliseNft).
+// written as plain addresses, host bits cleared, protocols as numbers with
+// NFT_CTX_OUTPUT_NUMERIC_PROTO), so that the listing of the applied table
+// compares equal line by line (see NormaliseNft).
 // REQUIRES: Validate(rs).ok().
 std::string RenderNft(const RuleSet& rs, std::string_view table = "kilo");
 
@@ -135,8 +150,10 @@ std::string NormaliseNft(std::string_view listing);
 // Extra instructions for RenderIptablesRestore, computed by the iptables
 // backend from the current state. All empty by default.
 struct IptablesRestoreExtras {
-  // Built-in chains ("POSTROUTING" and/or "FORWARD") whose jump rule into
-  // KILO-POSTROUTING / KILO-FORWARD is missing and must be inserted at the top.
+  // Built-in chains ("POSTROUTING", "FORWARD", "INPUT") whose jump rule into
+  // KILO-POSTROUTING / KILO-FORWARD / KILO-INPUT is missing: inserted at the
+  // top, except INPUT's, appended at the end as Kilo appends its IPIP rules
+  // to INPUT (rules already in INPUT come first).
   std::vector<std::string> insert_jumps;
   // Rules to delete, in iptables-save form without the leading "-A "
   // (e.g. "POSTROUTING -s 10.2.0.0/24 -m comment --comment ... -j KILO-NAT"),
@@ -151,7 +168,12 @@ struct IptablesRestoreExtras {
 // comment on the single jump from the built-in chain into them.
 inline constexpr std::string_view kIptPostroutingChain = "KILO-POSTROUTING";
 inline constexpr std::string_view kIptForwardChain = "KILO-FORWARD";
+inline constexpr std::string_view kIptInputChain = "KILO-INPUT";
 std::string IptablesJumpComment(std::string_view kilo_chain);
+// Returns the built-in chains of `table` Kilo hooks into in this plan and
+// family: POSTROUTING (nat); FORWARD, and INPUT when the plan has rules there
+// (filter).
+std::vector<std::string> IptablesBuiltins(const RuleSet& rs, Family family, Table table);
 // Returns the jump rule from a built-in chain into its KILO-* chain, in
 // iptables-save form without "-A ", e.g.
 // `POSTROUTING -m comment --comment "Kilo: jump to KILO-POSTROUTING chain" -j KILO-POSTROUTING`.
@@ -159,8 +181,11 @@ std::string IptablesJumpRule(std::string_view builtin_chain);
 
 // Returns the rules of one family and table as iptables-save lines
 // ("-A CHAIN ..."), in plan order and in the exact form iptables-save prints
-// them (so the backend can compare them with the saved state). Rules of nat/POSTROUTING go to KILO-POSTROUTING and rules of
-// filter/FORWARD to KILO-FORWARD. REQUIRES: Validate(rs).ok().
+// them (so the backend can compare them with the saved state). Rules of
+// nat/POSTROUTING go to KILO-POSTROUTING, of filter/FORWARD to KILO-FORWARD
+// and of filter/INPUT to KILO-INPUT. A protocol is written as a number
+// (`-p 4`): iptables-save prints the name /etc/protocols gives it instead,
+// which the backend maps back before comparing. REQUIRES: Validate(rs).ok().
 std::vector<std::string> RenderIptablesRules(const RuleSet& rs, Family family, Table table);
 
 // Returns input for `iptables-restore --noflush` (family kIPv4) or
@@ -173,7 +198,8 @@ std::string RenderIptablesRestore(const RuleSet& rs, Family family,
                                   const IptablesRestoreExtras& extras = {});
 
 // Returns the declared regular chains of one family and table, plus the fixed
-// KILO-POSTROUTING (nat) or KILO-FORWARD (filter), in rendering order.
+// KILO-POSTROUTING (nat) or KILO-FORWARD (filter), and KILO-INPUT (filter)
+// when the plan has INPUT rules of the family, in rendering order.
 std::vector<std::string> IptablesChains(const RuleSet& rs, Family family, Table table);
 
 std::string_view TableName(Table t);  // "nat" / "filter"

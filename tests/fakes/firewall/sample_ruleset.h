@@ -55,4 +55,29 @@ inline RuleSet SampleRuleSet(const char* peer = "10.5.0.1/32") {
   return rs;
 }
 
+// SampleRuleSet() plus the IPIP rules of --compatibility=cilium (Kilo's
+// encapsulator rules): a KILO-IPIP chain per family accepting IPIP from the
+// location's nodes (`nodes`, one IPv6), jumped to from INPUT, where other IPIP
+// is dropped.
+inline RuleSet IPIPRuleSet(std::vector<const char*> nodes = {"10.2.0.1/32", "10.2.0.2/32",
+                                                             "fd00:2::3/128"}) {
+  RuleSet rs = SampleRuleSet();
+  const std::string ipip = "KILO-IPIP";
+  rs.AddChain(Family::kIPv4, Table::kFilter, ipip);
+  rs.AddChain(Family::kIPv6, Table::kFilter, ipip);
+  auto input = [&](Family f, const char* comment, Verdict v) {
+    Rule r = MakeRule(Table::kFilter, "INPUT", {}, {}, comment, v,
+                      v == Verdict::kJump ? ipip : "", f);
+    r.protocol = kProtoIPIP;
+    return r;
+  };
+  for (Family f : {Family::kIPv4, Family::kIPv6})
+    rs.AddRule(input(f, "Kilo: jump to IPIP chain", Verdict::kJump));
+  for (const char* n : nodes)
+    rs.AddRule(MakeRule(Table::kFilter, ipip, P(n), {}, "Kilo: allow IPIP traffic", Verdict::kAccept));
+  for (Family f : {Family::kIPv4, Family::kIPv6})
+    rs.AddRule(input(f, "Kilo: reject other IPIP traffic", Verdict::kDrop));
+  return rs;
+}
+
 }  // namespace kilo::fw::testing

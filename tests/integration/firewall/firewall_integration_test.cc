@@ -17,6 +17,7 @@
 namespace kilo::fw {
 namespace {
 
+using testing::IPIPRuleSet;
 using testing::SampleRuleSet;
 
 std::string Sh(const std::string& cmd, int* exit_code = nullptr) {
@@ -96,6 +97,24 @@ TEST_F(NftTest, ApplyShowsRulesAndIsIdempotent) {
   // A new process (no cached listing) also sees nothing to do.
   EXPECT_EQ(*New()->Apply(rs), 0);
   EXPECT_EQ(NormaliseNft(*fw->Current()), listing);
+}
+
+// The IPIP rules of Cilium mode: nft lists them exactly as rendered (protocol
+// numbers), so a resync writes nothing, even from a new process.
+TEST_F(NftTest, IPIPRulesListAsRenderedAndAreIdempotent) {
+  auto fw = New();
+  RuleSet rs = IPIPRuleSet();
+  Result<int> r = fw->Apply(rs);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, 1);
+  // nft(8) prints the /etc/protocols name ("ip protocol ipencap"); the
+  // backend lists numerically.
+  EXPECT_EQ(NormaliseNft(*fw->Current()), NormaliseNft(RenderNft(rs)));
+  EXPECT_EQ(*fw->Apply(rs), 0);
+  EXPECT_EQ(*New()->Apply(rs), 0);
+  // Back to a plan without them: the input chain goes.
+  ASSERT_EQ(*fw->Apply(SampleRuleSet()), 1);
+  EXPECT_EQ(Listing().find("input"), std::string::npos) << Listing();
 }
 
 TEST_F(NftTest, ChangedSetReplacesTheTable) {
@@ -263,6 +282,36 @@ TEST_F(IptTest, HandEditsAreRepaired) {
   EXPECT_TRUE(Has(Save("ip6tables-save", "nat"), "-A " + IptablesJumpRule("POSTROUTING")));
   EXPECT_EQ(*fw->Apply(rs), 0);
   ASSERT_TRUE(fw->CleanUp().ok());
+}
+
+// The IPIP rules of Cilium mode through iptables: iptables-save prints the
+// protocol by name, which still compares equal; the INPUT jump is appended
+// after the rules already there and removed with the plan.
+TEST_F(IptTest, IPIPRulesAreIdempotentAndRemoved) {
+  Sh("iptables -w -A INPUT -i lo -j ACCEPT");
+  auto fw = New();
+  RuleSet rs = IPIPRuleSet();
+  ASSERT_EQ(*fw->Apply(rs), 2);
+  std::string filter = Save("iptables-save", "filter");
+  EXPECT_NE(filter.find("-A INPUT -i lo -j ACCEPT\n-A " + IptablesJumpRule("INPUT") + "\n"),
+            std::string::npos)
+      << filter;
+  EXPECT_NE(filter.find("-A KILO-IPIP -s 10.2.0.1/32"), std::string::npos) << filter;
+  EXPECT_TRUE(Has(Save("ip6tables-save", "filter"), "-A " + IptablesJumpRule("INPUT")));
+  EXPECT_EQ(*fw->Apply(rs), 0);
+  EXPECT_EQ(*New()->Apply(rs), 0);
+  // Without them: jump and chains gone, the foreign INPUT rule kept.
+  ASSERT_EQ(*fw->Apply(SampleRuleSet()), 2);
+  filter = Save("iptables-save", "filter");
+  EXPECT_EQ(filter.find("KILO-INPUT"), std::string::npos) << filter;
+  EXPECT_EQ(filter.find("KILO-IPIP"), std::string::npos) << filter;
+  EXPECT_TRUE(Has(filter, "-A INPUT -i lo -j ACCEPT")) << filter;
+  ASSERT_EQ(*fw->Apply(rs), 2);
+  ASSERT_TRUE(fw->CleanUp().ok());
+  for (const char* bin : {"iptables-save", "ip6tables-save"}) {
+    std::string s = Save(bin, "filter");
+    EXPECT_EQ(s.find("KILO"), std::string::npos) << bin << ":\n" << s;
+  }
 }
 
 // State left by the Go agent (rules straight in POSTROUTING jumping to

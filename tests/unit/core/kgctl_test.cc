@@ -421,5 +421,98 @@ TEST_F(KgctlTest, SubnetTooSmall) {
             "addresses\n");
 }
 
+// `kgctl plan --compatibility cilium`: the gateways to the nodes of the own
+// location are their cni-compatibility-ips, else their pod networks (a bare
+// IP counts as absent, with a warning), and the firewall accepts IPIP only
+// from the location's nodes.
+TEST_F(KgctlTest, PlanCiliumUsesCNICompatibilityIPs) {
+  auto node = [](const std::string& name, const std::string& loc, const std::string& ep,
+                 const std::string& iip, const std::string& pod, const Key& key,
+                 const std::string& cni) {
+    std::string extra = cni == "-" ? "" : ",\"kilo.squat.ai/cni-compatibility-ip\":\"" + cni + "\"";
+    return "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"" + name +
+           "\",\"labels\":{\"topology.kubernetes.io/region\":\"" + loc +
+           "\"},\"annotations\":{\"kilo.squat.ai/key\":\"" + key.String() +
+           "\",\"kilo.squat.ai/endpoint\":\"" + ep + "\",\"kilo.squat.ai/internal-ip\":\"" + iip +
+           "\",\"kilo.squat.ai/last-seen\":\"1767225590\"" + extra + "}},\"spec\":{\"podCIDR\":\"" +
+           pod + "\"}}";
+  };
+  std::string dump = Write(
+      "cilium.json",
+      "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" +
+          node("n1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", K(1), "10.99.1.5/32") +
+          "," + node("n2", "b", "2.2.2.2:51820", "10.0.2.1/24", "10.10.2.0/24", K(2), "") + "," +
+          node("n3", "a", "10.0.1.3:51820", "10.0.1.3/24", "10.10.3.0/24", K(3), "10.99.3.5/32") +
+          "," + node("n4", "a", "10.0.1.4:51820", "10.0.1.4/24", "10.10.4.0/24", K(4), "") + "," +
+          node("n5", "a", "10.0.1.5:51820", "10.0.1.5/24", "10.10.5.0/24", K(5), "10.99.5.5") +
+          "]}");
+  auto section = [](const std::string& out, const std::string& from, const std::string& to) {
+    size_t b = out.find(from);
+    size_t e = to.empty() ? out.size() : out.find(to, b);
+    return b == std::string::npos ? std::string() : out.substr(b, e - b);
+  };
+  auto r = Run(kGlobal + "--from-file '" + dump + "' plan node n1 --compatibility cilium");
+  EXPECT_EQ(r.exit, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "warning: node \"n5\": annotation kilo.squat.ai/cni-compatibility-ip=\"10.99.5.5\": not a "
+            "CIDR (e.g. 10.0.1.5/32); ignored\n");
+  EXPECT_EQ(section(r.out, "[routes", "[firewall"),
+            "[routes compatibility=cilium encapsulate=always local=true]\n"
+            "tunnel-address 10.10.1.1/32\n"
+            "route 10.10.3.0/24 via 10.99.3.5 src 10.0.1.1 dev tunl onlink\n"
+            "route 10.0.1.3/32 via 10.99.3.5 src 10.0.1.1 dev tunl table 1107 onlink\n"
+            "route 10.10.4.0/24 via 10.10.4.0 src 10.0.1.1 dev tunl onlink\n"
+            "route 10.0.1.4/32 via 10.10.4.0 src 10.0.1.1 dev tunl table 1107 onlink\n"
+            "route 10.10.5.0/24 via 10.10.5.0 src 10.0.1.1 dev tunl onlink\n"
+            "route 10.0.1.5/32 via 10.10.5.0 src 10.0.1.1 dev tunl table 1107 onlink\n"
+            "route 10.10.2.0/24 via 10.4.0.2 src 10.0.1.1 dev kilo0 onlink\n"
+            "route 10.0.2.1/32 via 10.4.0.2 src 10.0.1.1 dev kilo0 onlink\n"
+            "rule from 10.10.1.0/24 to 10.0.1.3/32 lookup 1107\n"
+            "rule to 10.0.1.3/32 iif kilo0 lookup 1107\n"
+            "rule from 10.10.1.0/24 to 10.0.1.4/32 lookup 1107\n"
+            "rule to 10.0.1.4/32 iif kilo0 lookup 1107\n"
+            "rule from 10.10.1.0/24 to 10.0.1.5/32 lookup 1107\n"
+            "rule to 10.0.1.5/32 iif kilo0 lookup 1107\n");
+  std::string fw = r.out.substr(r.out.find("[firewall nftables]"));
+  EXPECT_NE(fw.find("\tchain KILO-IPIP {\n"
+                    "\t\tip saddr 10.0.1.1 accept comment \"Kilo: allow IPIP traffic\"\n"
+                    "\t\tip saddr 10.0.1.3 accept comment \"Kilo: allow IPIP traffic\"\n"
+                    "\t\tip saddr 10.0.1.4 accept comment \"Kilo: allow IPIP traffic\"\n"
+                    "\t\tip saddr 10.0.1.5 accept comment \"Kilo: allow IPIP traffic\"\n"
+                    "\t}\n"),
+            std::string::npos)
+      << fw;
+  EXPECT_NE(fw.find("\tchain input {\n"
+                    "\t\ttype filter hook input priority filter; policy accept;\n"
+                    "\t\tip protocol 4 jump KILO-IPIP comment \"Kilo: jump to IPIP chain\"\n"
+                    "\t\tmeta nfproto ipv6 meta l4proto 4 jump KILO-IPIP comment \"Kilo: jump to IPIP "
+                    "chain\"\n"
+                    "\t\tip protocol 4 drop comment \"Kilo: reject other IPIP traffic\"\n"
+                    "\t\tmeta nfproto ipv6 meta l4proto 4 drop comment \"Kilo: reject other IPIP "
+                    "traffic\"\n"
+                    "\t}\n"),
+            std::string::npos)
+      << fw;
+  // A non-leader goes to the leader's cni-compatibility-ip.
+  auto r3 = Run(kGlobal + "--from-file '" + dump + "' plan node n3 --compatibility cilium");
+  EXPECT_EQ(r3.exit, 0) << r3.err;
+  EXPECT_NE(r3.out.find("route 10.10.2.0/24 via 10.99.1.5 src 10.0.1.3 dev tunl onlink\n"),
+            std::string::npos)
+      << r3.out;
+  // Without Cilium mode: private IPs, and no IPIP rules.
+  auto none = Run(kGlobal + "--from-file '" + dump + "' plan node n1");
+  EXPECT_EQ(none.exit, 0) << none.err;
+  EXPECT_NE(none.out.find("route 10.10.3.0/24 via 10.0.1.3 src 10.0.1.1 dev tunl onlink\n"),
+            std::string::npos)
+      << none.out;
+  EXPECT_EQ(none.out.find("10.99."), std::string::npos) << none.out;
+  EXPECT_EQ(none.out.find("IPIP"), std::string::npos) << none.out;
+  // Not encapsulating: no IPIP rules either.
+  auto never = Run(kGlobal + "--from-file '" + dump +
+                   "' plan node n1 --compatibility cilium --encapsulate never");
+  EXPECT_EQ(never.exit, 0) << never.err;
+  EXPECT_EQ(never.out.find("IPIP"), std::string::npos) << never.out;
+}
+
 }  // namespace
 }  // namespace kilo

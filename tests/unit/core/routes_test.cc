@@ -141,6 +141,134 @@ TEST(RoutesTest, PlanRoutes) {
   }
 }
 
+// Cilium mode with published cni-compatibility-ips:
+//
+//   location a                                                  location b
+//   a1 (leader, 10.0.1.1/24, pods 10.10.1.0/24, cni 10.99.1.5)  b1 (192.168.0.1/24)
+//   a2 (10.0.2.2/16, pods 10.10.2.0/24, cni 10.99.2.5)
+//   a3 (10.0.1.3/24, pods 10.10.4.0/24, no cni: its pod network address)
+//   a4 (10.0.1.4/24, pods 10.10.5.0/24, cni = its private IP)
+Mesh CiliumNodes() {
+  auto with_cni = [](Node n, const char* cni) {
+    n.cni_compatibility_ip = testutil::P(cni);
+    return n;
+  };
+  MeshOptions mo;
+  auto m = Mesh::Build(
+      {with_cni(N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", 1), "10.99.1.5/32"),
+       with_cni(N("a2", "a", "10.0.2.2:51820", "10.0.2.2/16", "10.10.2.0/24", 2), "10.99.2.5/32"),
+       N("a3", "a", "10.0.1.3:51820", "10.0.1.3/24", "10.10.4.0/24", 4),
+       with_cni(N("a4", "a", "10.0.1.4:51820", "10.0.1.4/24", "10.10.5.0/24", 5), "10.0.1.4/32"),
+       N("b1", "b", "2.2.2.2:51820", "192.168.0.1/24", "10.10.3.0/24", 3)},
+      {}, mo, nullptr);
+  EXPECT_TRUE(m.ok());
+  return std::move(m.value());
+}
+
+TEST(RoutesTest, CiliumGatewayIsTheCNICompatibilityIP) {
+  using E = Encapsulation;
+  const std::string remote_from_a1 =
+      "route 10.10.3.0/24 via 10.4.0.2 src 10.0.1.1 dev kilo0 onlink\n"
+      "route 192.168.0.1/32 via 10.4.0.2 src 10.0.1.1 dev kilo0 onlink\n";
+  const RouteCase cases[] = {
+      {"leader always", "a1", E::kAlways, Compatibility::kCilium, true,
+       "tunnel-address 10.10.1.1/32\n"
+       "route 10.10.2.0/24 via 10.99.2.5 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.0.2.2/32 via 10.99.2.5 src 10.0.1.1 dev tunl table 1107 onlink\n"
+       "route 10.10.4.0/24 via 10.10.4.0 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.0.1.3/32 via 10.10.4.0 src 10.0.1.1 dev tunl table 1107 onlink\n"
+       "route 10.10.5.0/24 via 10.0.1.4 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.0.1.4/32 via 10.0.1.4 src 10.0.1.1 dev tunl table 1107 onlink\n" +
+           remote_from_a1 +
+           "rule from 10.10.1.0/24 to 10.0.2.2/32 lookup 1107\n"
+           "rule to 10.0.2.2/32 iif kilo0 lookup 1107\n"
+           "rule from 10.10.1.0/24 to 10.0.1.3/32 lookup 1107\n"
+           "rule to 10.0.1.3/32 iif kilo0 lookup 1107\n"
+           "rule from 10.10.1.0/24 to 10.0.1.4/32 lookup 1107\n"
+           "rule to 10.0.1.4/32 iif kilo0 lookup 1107\n"},
+      // crosssubnet: the pod routes go through the tunnel when their gateway
+      // is outside 10.0.1.0/24; the tunnel routes when the private IP is.
+      {"leader crosssubnet", "a1", E::kCrossSubnet, Compatibility::kCilium, true,
+       "tunnel-address 10.10.1.1/32\n"
+       "route 10.10.2.0/24 via 10.99.2.5 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.0.2.2/32 via 10.99.2.5 src 10.0.1.1 dev tunl table 1107 onlink\n"
+       "route 10.10.4.0/24 via 10.10.4.0 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.10.5.0/24 via 10.0.1.4 dev priv onlink\n" +
+           remote_from_a1 +
+           "rule from 10.10.1.0/24 to 10.0.2.2/32 lookup 1107\n"
+           "rule to 10.0.2.2/32 iif kilo0 lookup 1107\n"},
+      // Without --local, Kilo's leader still routes the return traffic of
+      // every node whose gateway is not its private IP through the tunnel,
+      // whatever the subnet (a3 is in the leader's, a4 is skipped).
+      {"leader always, local=false", "a1", E::kAlways, Compatibility::kCilium, false,
+       "route 10.0.2.2/32 via 10.99.2.5 dev tunl table 1107 onlink\n"
+       "route 10.0.1.3/32 via 10.10.4.0 dev tunl table 1107 onlink\n" +
+           remote_from_a1 +
+           "rule to 10.0.2.2/32 iif kilo0 lookup 1107\n"
+           "rule to 10.0.1.3/32 iif kilo0 lookup 1107\n"},
+      {"leader crosssubnet, local=false", "a1", E::kCrossSubnet, Compatibility::kCilium, false,
+       "route 10.0.2.2/32 via 10.99.2.5 dev tunl table 1107 onlink\n"
+       "route 10.0.1.3/32 via 10.10.4.0 dev tunl table 1107 onlink\n" +
+           remote_from_a1 +
+           "rule to 10.0.2.2/32 iif kilo0 lookup 1107\n"
+           "rule to 10.0.1.3/32 iif kilo0 lookup 1107\n"},
+      {"leader never, local=false", "a1", E::kNever, Compatibility::kCilium, false, remote_from_a1},
+      // A non-leader reaches everything beyond its location via the leader's
+      // cni-compatibility-ip.
+      {"non-leader always", "a2", E::kAlways, Compatibility::kCilium, true,
+       "tunnel-address 10.10.2.1/32\n"
+       "route 10.4.0.1/32 via 10.99.1.5 src 10.0.2.2 dev tunl onlink\n"
+       "route 10.10.1.0/24 via 10.99.1.5 src 10.0.2.2 dev tunl onlink\n"
+       "route 10.0.1.1/32 via 10.99.1.5 src 10.0.2.2 dev tunl table 1107 onlink\n"
+       "route 10.10.4.0/24 via 10.10.4.0 src 10.0.2.2 dev tunl onlink\n"
+       "route 10.0.1.3/32 via 10.10.4.0 src 10.0.2.2 dev tunl table 1107 onlink\n"
+       "route 10.10.5.0/24 via 10.0.1.4 src 10.0.2.2 dev tunl onlink\n"
+       "route 10.0.1.4/32 via 10.0.1.4 src 10.0.2.2 dev tunl table 1107 onlink\n"
+       "route 10.4.0.2/32 via 10.99.1.5 src 10.0.2.2 dev tunl onlink\n"
+       "route 10.10.3.0/24 via 10.99.1.5 src 10.0.2.2 dev tunl onlink\n"
+       "route 192.168.0.1/32 via 10.99.1.5 src 10.0.2.2 dev tunl onlink\n"
+       "rule from 10.10.2.0/24 to 10.0.1.1/32 lookup 1107\n"
+       "rule from 10.10.2.0/24 to 10.0.1.3/32 lookup 1107\n"
+       "rule from 10.10.2.0/24 to 10.0.1.4/32 lookup 1107\n"},
+      {"non-leader never", "a3", E::kNever, Compatibility::kCilium, true,
+       "route 10.4.0.1/32 via 10.99.1.5 dev priv onlink\n"
+       "route 10.10.1.0/24 via 10.99.1.5 dev priv onlink\n"
+       "route 10.10.2.0/24 via 10.99.2.5 dev priv onlink\n"
+       "route 10.10.5.0/24 via 10.0.1.4 dev priv onlink\n"
+       "route 10.4.0.2/32 via 10.99.1.5 dev priv onlink\n"
+       "route 10.10.3.0/24 via 10.99.1.5 dev priv onlink\n"
+       "route 192.168.0.1/32 via 10.99.1.5 dev priv onlink\n"},
+      // The cni-compatibility-ips mean nothing outside Cilium mode.
+      {"flannel ignores them", "a3", E::kNever, Compatibility::kFlannel, true,
+       "route 10.4.0.1/32 via 10.10.1.0 dev priv onlink\n"
+       "route 10.10.1.0/24 via 10.10.1.0 dev priv onlink\n"
+       "route 10.10.2.0/24 via 10.10.2.0 dev priv onlink\n"
+       "route 10.10.5.0/24 via 10.10.5.0 dev priv onlink\n"
+       "route 10.4.0.2/32 via 10.10.1.0 dev priv onlink\n"
+       "route 10.10.3.0/24 via 10.10.1.0 dev priv onlink\n"
+       "route 192.168.0.1/32 via 10.10.1.0 dev priv onlink\n"},
+      {"ipip ignores them", "a3", E::kNever, Compatibility::kNone, true,
+       "route 10.4.0.1/32 via 10.0.1.1 dev priv onlink\n"
+       "route 10.10.1.0/24 via 10.0.1.1 dev priv onlink\n"
+       "route 10.10.2.0/24 via 10.0.2.2 dev priv onlink\n"
+       "route 10.10.5.0/24 via 10.0.1.4 dev priv onlink\n"
+       "route 10.4.0.2/32 via 10.0.1.1 dev priv onlink\n"
+       "route 10.10.3.0/24 via 10.0.1.1 dev priv onlink\n"
+       "route 192.168.0.1/32 via 10.0.1.1 dev priv onlink\n"},
+  };
+  Mesh m = CiliumNodes();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto t = Topology::ForHost(m, c.host);
+    ASSERT_TRUE(t.has_value());
+    RouteOptions ro;
+    ro.encapsulate = c.enc;
+    ro.compatibility = c.compat;
+    ro.local = c.local;
+    EXPECT_EQ(RenderPlan(PlanRoutes(*t, ro), DevNames{}), c.want);
+  }
+}
+
 TEST(RoutesTest, NoRouteToAPrivateIPThatIsTheEndpoint) {
   MeshOptions mo;
   auto m = Mesh::Build({N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", 1),

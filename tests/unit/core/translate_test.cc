@@ -213,6 +213,25 @@ TEST(TranslateNodeTest, Annotations) {
        [](const Node& n) { EXPECT_EQ(n.granularity, Granularity::kFull); }},
       {"granularity bad", {{kAnnGranularity, "Full"}}, {}, 1, kAnnGranularity, "Full",
        [](const Node& n) { EXPECT_FALSE(n.granularity.has_value()); }},
+      // cni-compatibility-ip (Cilium): a CIDR, host bits kept; "" and absent
+      // are absent, silently; a bare IP or garbage is absent, with a warning.
+      {"cni-compatibility-ip /32", {{kAnnCNICompatibilityIP, "10.0.1.5/32"}}, {}, 0, nullptr,
+       nullptr, [](const Node& n) { EXPECT_EQ(n.cni_compatibility_ip->String(), "10.0.1.5/32"); }},
+      {"cni-compatibility-ip keeps host bits", {{kAnnCNICompatibilityIP, "10.0.1.5/24"}}, {}, 0,
+       nullptr, nullptr,
+       [](const Node& n) { EXPECT_EQ(n.cni_compatibility_ip->String(), "10.0.1.5/24"); }},
+      {"cni-compatibility-ip ipv6", {{kAnnCNICompatibilityIP, "fd00::5/128"}}, {}, 0, nullptr,
+       nullptr, [](const Node& n) { EXPECT_EQ(n.cni_compatibility_ip->String(), "fd00::5/128"); }},
+      {"cni-compatibility-ip empty", {{kAnnCNICompatibilityIP, ""}}, {}, 0, nullptr, nullptr,
+       [](const Node& n) { EXPECT_FALSE(n.cni_compatibility_ip.has_value()); }},
+      {"cni-compatibility-ip absent", {}, {}, 0, nullptr, nullptr,
+       [](const Node& n) { EXPECT_FALSE(n.cni_compatibility_ip.has_value()); }},
+      {"cni-compatibility-ip bare IP", {{kAnnCNICompatibilityIP, "10.0.1.5"}}, {}, 1,
+       kAnnCNICompatibilityIP, "10.0.1.5",
+       [](const Node& n) { EXPECT_FALSE(n.cni_compatibility_ip.has_value()); }},
+      {"cni-compatibility-ip garbage", {{kAnnCNICompatibilityIP, "cilium_host"}}, {}, 1,
+       kAnnCNICompatibilityIP, "cilium_host",
+       [](const Node& n) { EXPECT_FALSE(n.cni_compatibility_ip.has_value()); }},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

@@ -3,6 +3,7 @@
 // kernel-facing behaviour is covered by tests/integration/firewall.
 
 #include <gtest/gtest.h>
+#include <netdb.h>
 
 #include <map>
 #include <random>
@@ -187,7 +188,9 @@ std::string SaveOf(const RuleSet& rs, Family f, Table t, bool with_jump) {
   std::string s = "*" + std::string(TableName(t)) + "\n:POSTROUTING ACCEPT [0:0]\n";
   for (const std::string& c : IptablesChains(rs, f, t)) s += ":" + c + " - [0:0]\n";
   s += "-A POSTROUTING -s 10.99.0.0/16 -j MASQUERADE\n";
-  if (with_jump) s += "-A " + IptablesJumpRule(t == Table::kNat ? "POSTROUTING" : "FORWARD") + "\n";
+  if (with_jump) {
+    for (const std::string& b : IptablesBuiltins(rs, f, t)) s += "-A " + IptablesJumpRule(b) + "\n";
+  }
   for (const std::string& l : RenderIptablesRules(rs, f, t)) s += l + "\n";
   return s + "COMMIT\n";
 }
@@ -285,6 +288,82 @@ TEST(IptablesFirewall, RestoreFailureIsReported) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(),
             "apply iptables: iptables-restore --noflush: exit 2: iptables-restore: line 3 failed");
+}
+
+// iptables-save prints protocol 4 by its /etc/protocols name; the rendering
+// has the number. Both are the same rule: no write.
+TEST(IptablesFirewall, IPIPPlanSavedWithProtocolNamesMatches) {
+  if (getprotobyname("ipencap") == nullptr || getprotobyname("ipencap")->p_proto != kProtoIPIP)
+    GTEST_SKIP() << "SKIP: this host's /etc/protocols has no \"ipencap 4\"";
+  FakeCommands::State st;
+  RuleSet rs = testing::IPIPRuleSet();
+  Install(st, rs);
+  for (auto& [k, save] : st.save) {
+    for (size_t at; (at = save.find(" -p 4 ")) != std::string::npos;) save.replace(at, 6, " -p ipencap ");
+  }
+  ASSERT_NE(st.save["iptables-save filter"].find("-A KILO-INPUT -p ipencap "), std::string::npos);
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st));
+  Result<int> r = fw.Apply(rs);
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(*r, 0);
+  EXPECT_TRUE(st.restores.empty());
+}
+
+TEST(IptablesFirewall, IPIPPlanOnAFreshHostAppendsTheInputJump) {
+  FakeCommands::State st;
+  RuleSet rs = testing::IPIPRuleSet();
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st), IptablesOptions{.ipv6 = false});
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  ASSERT_EQ(st.restores.size(), 1u);
+  IptablesRestoreExtras ex;
+  ex.insert_jumps = {"POSTROUTING", "FORWARD", "INPUT"};
+  EXPECT_EQ(st.restores[0].second, RenderIptablesRestore(rs, Family::kIPv4, ex));
+  EXPECT_NE(st.restores[0].second.find("-A INPUT -m comment --comment \"Kilo: jump to KILO-INPUT "
+                                       "chain\" -j KILO-INPUT\n"),
+            std::string::npos);
+}
+
+// From a plan with IPIP rules to one without (and on clean-up): the INPUT
+// jump goes, so KILO-INPUT and KILO-IPIP can be deleted.
+TEST(IptablesFirewall, DroppedIPIPRulesTakeTheInputJumpAlong) {
+  FakeCommands::State st;
+  Install(st, testing::IPIPRuleSet());
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st), IptablesOptions{.ipv6 = false});
+  RuleSet rs = SampleRuleSet();
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  ASSERT_EQ(st.restores.size(), 1u);
+  IptablesRestoreExtras ex;
+  ex.delete_rules = {{Table::kFilter, IptablesJumpRule("INPUT")}};
+  ex.delete_chains = {{Table::kFilter, "KILO-IPIP"}, {Table::kFilter, "KILO-INPUT"}};
+  EXPECT_EQ(st.restores[0].second, RenderIptablesRestore(rs, Family::kIPv4, ex));
+
+  st.restores.clear();
+  ASSERT_TRUE(fw.CleanUp().ok());
+  ASSERT_EQ(st.restores.size(), 1u);
+  const std::string& in = st.restores[0].second;
+  EXPECT_NE(in.find("-D INPUT -m comment --comment \"Kilo: jump to KILO-INPUT chain\" -j "
+                    "KILO-INPUT\n"),
+            std::string::npos)
+      << in;
+  EXPECT_LT(in.find("-D INPUT"), in.find("-X KILO-INPUT")) << in;
+  EXPECT_NE(in.find("-X KILO-IPIP\n"), std::string::npos) << in;
+}
+
+// The Go agent puts its IPIP rules straight into INPUT: they are Kilo's, and
+// go (else KILO-IPIP could never be deleted).
+TEST(IptablesFirewall, GoKiloInputRulesAreTakenOver) {
+  FakeCommands::State st;
+  RuleSet rs = testing::IPIPRuleSet();
+  Install(st, rs);
+  std::string& filter = st.save["iptables-save filter"];
+  const std::string go =
+      "INPUT -p ipencap -m comment --comment \"Kilo: jump to IPIP chain\" -j KILO-IPIP";
+  filter.insert(filter.find("COMMIT"), "-A " + go + "\n");
+  IptablesFirewall fw(std::make_unique<FakeCommands>(&st), IptablesOptions{.ipv6 = false});
+  EXPECT_EQ(*fw.Apply(rs), 1);
+  IptablesRestoreExtras ex;
+  ex.delete_rules = {{Table::kFilter, go}};
+  EXPECT_EQ(st.restores[0].second, RenderIptablesRestore(rs, Family::kIPv4, ex));
 }
 
 TEST(FakeFirewall, RecordsWrites) {

@@ -12,6 +12,7 @@ namespace {
 
 using testing::MakeRule;
 using testing::P;
+using testing::IPIPRuleSet;
 using testing::SampleRuleSet;
 
 constexpr char kSampleNft[] = R"(table inet kilo {
@@ -96,6 +97,82 @@ TEST(RenderNft, ReplaceIsOneScriptThatCreatesThenDeletes) {
   RuleSet rs = SampleRuleSet();
   EXPECT_EQ(RenderNftReplace(rs),
             std::string("table inet kilo {}\ndelete table inet kilo\n") + kSampleNft);
+}
+
+// The IPIP rules (Cilium mode): protocols as numbers, as nft lists them with
+// NFT_CTX_OUTPUT_NUMERIC_PROTO; the input base chain only when used.
+TEST(RenderNft, IPIPRules) {
+  std::string nft = RenderNft(IPIPRuleSet());
+  EXPECT_NE(nft.find("\tchain KILO-IPIP {\n"
+                     "\t\tip saddr 10.2.0.1 accept comment \"Kilo: allow IPIP traffic\"\n"
+                     "\t\tip saddr 10.2.0.2 accept comment \"Kilo: allow IPIP traffic\"\n"
+                     "\t\tip6 saddr fd00:2::3 accept comment \"Kilo: allow IPIP traffic\"\n"
+                     "\t}\n"),
+            std::string::npos)
+      << nft;
+  EXPECT_TRUE(nft.ends_with(
+      "\tchain input {\n"
+      "\t\ttype filter hook input priority filter; policy accept;\n"
+      "\t\tip protocol 4 jump KILO-IPIP comment \"Kilo: jump to IPIP chain\"\n"
+      "\t\tmeta nfproto ipv6 meta l4proto 4 jump KILO-IPIP comment \"Kilo: jump to IPIP chain\"\n"
+      "\t\tip protocol 4 drop comment \"Kilo: reject other IPIP traffic\"\n"
+      "\t\tmeta nfproto ipv6 meta l4proto 4 drop comment \"Kilo: reject other IPIP traffic\"\n"
+      "\t}\n"
+      "}\n"))
+      << nft;
+  // Without INPUT rules the table is as it always was.
+  EXPECT_EQ(RenderNft(SampleRuleSet()), kSampleNft);
+}
+
+TEST(RenderIptablesRestore, IPIPRules) {
+  RuleSet rs = IPIPRuleSet();
+  std::string v4 = RenderIptablesRestore(rs, Family::kIPv4);
+  EXPECT_NE(v4.find("*filter\n"
+                    ":KILO-IPIP - [0:0]\n"
+                    ":KILO-FORWARD - [0:0]\n"
+                    ":KILO-INPUT - [0:0]\n"
+                    "-A KILO-FORWARD -s 10.2.1.0/24 -m comment --comment \"Kilo: forward packets "
+                    "from the pod subnet\" -j ACCEPT\n"
+                    "-A KILO-FORWARD -d 10.2.1.0/24 -m comment --comment \"Kilo: forward packets to "
+                    "the pod subnet\" -j ACCEPT\n"
+                    "-A KILO-INPUT -p 4 -m comment --comment \"Kilo: jump to IPIP chain\" -j "
+                    "KILO-IPIP\n"
+                    "-A KILO-IPIP -s 10.2.0.1/32 -m comment --comment \"Kilo: allow IPIP traffic\" "
+                    "-j ACCEPT\n"
+                    "-A KILO-IPIP -s 10.2.0.2/32 -m comment --comment \"Kilo: allow IPIP traffic\" "
+                    "-j ACCEPT\n"
+                    "-A KILO-INPUT -p 4 -m comment --comment \"Kilo: reject other IPIP traffic\" -j "
+                    "DROP\n"
+                    "COMMIT\n"),
+            std::string::npos)
+      << v4;
+  std::string v6 = RenderIptablesRestore(rs, Family::kIPv6);
+  EXPECT_NE(v6.find("-A KILO-IPIP -s fd00:2::3/128 -m comment --comment \"Kilo: allow IPIP "
+                    "traffic\" -j ACCEPT\n"),
+            std::string::npos)
+      << v6;
+  EXPECT_NE(v6.find("-A KILO-INPUT -p 4 -m comment --comment \"Kilo: reject other IPIP traffic\" "
+                    "-j DROP\n"),
+            std::string::npos)
+      << v6;
+  EXPECT_EQ(IptablesBuiltins(rs, Family::kIPv4, Table::kFilter),
+            (std::vector<std::string>{"FORWARD", "INPUT"}));
+  EXPECT_EQ(IptablesBuiltins(SampleRuleSet(), Family::kIPv4, Table::kFilter),
+            (std::vector<std::string>{"FORWARD"}));
+  EXPECT_EQ(IptablesBuiltins(rs, Family::kIPv4, Table::kNat),
+            (std::vector<std::string>{"POSTROUTING"}));
+  // A missing INPUT jump is appended (Kilo appends to INPUT), the others
+  // inserted at the top.
+  IptablesRestoreExtras ex;
+  ex.insert_jumps = {"POSTROUTING", "FORWARD", "INPUT"};
+  std::string with_jumps = RenderIptablesRestore(rs, Family::kIPv4, ex);
+  EXPECT_NE(with_jumps.find("-I FORWARD -m comment --comment \"Kilo: jump to KILO-FORWARD chain\" "
+                            "-j KILO-FORWARD\n"
+                            "-A INPUT -m comment --comment \"Kilo: jump to KILO-INPUT chain\" -j "
+                            "KILO-INPUT\n"
+                            "COMMIT\n"),
+            std::string::npos)
+      << with_jumps;
 }
 
 TEST(NormaliseNft, DropsIndentAndBlankLines) {
@@ -198,6 +275,7 @@ TEST(Validate, Table) {
   Rule mixed = MakeRule(Table::kNat, "KILO-NAT", P("10.0.0.0/8"), {}, "", Verdict::kReturn);
   mixed.dst = P("fd00::/64");
   Rule masq_filter = MakeRule(Table::kFilter, "FORWARD", {}, {}, "", Verdict::kMasquerade);
+  Rule drop_nat = MakeRule(Table::kNat, "POSTROUTING", {}, {}, "", Verdict::kDrop);
   const Case cases[] = {
       {"sample", SampleRuleSet(), nullptr},
       {"empty", RuleSet{}, nullptr},
@@ -227,6 +305,17 @@ TEST(Validate, Table) {
        with_nat({MakeRule(Table::kNat, "KILO-NAT", {}, {}, "", Verdict::kReturn, "KILO-NAT")}),
        "non-jump"},
       {"masquerade_in_filter", with_nat({masq_filter}), "MASQUERADE outside nat"},
+      {"ipip", IPIPRuleSet(), nullptr},
+      {"drop_in_nat", with_nat({drop_nat}), "DROP outside filter"},
+      {"input_in_nat", with_nat({MakeRule(Table::kNat, "INPUT", {}, {}, "", Verdict::kAccept)}),
+       "neither built-in"},
+      {"reserved_input_chain",
+       [] {
+         RuleSet r;
+         r.AddChain(Family::kIPv4, Table::kFilter, "KILO-INPUT");
+         return r;
+       }(),
+       "reserved"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
@@ -246,6 +335,8 @@ TEST(IptablesJumpRule, Form) {
             "KILO-POSTROUTING");
   EXPECT_EQ(IptablesJumpRule("FORWARD"),
             "FORWARD -m comment --comment \"Kilo: jump to KILO-FORWARD chain\" -j KILO-FORWARD");
+  EXPECT_EQ(IptablesJumpRule("INPUT"),
+            "INPUT -m comment --comment \"Kilo: jump to KILO-INPUT chain\" -j KILO-INPUT");
 }
 
 }  // namespace
