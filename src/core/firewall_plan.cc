@@ -69,9 +69,9 @@ void AddIPIPRules(const Topology& t, fw::RuleSet* rs) {
 }  // namespace
 
 bool IPIPRulesWanted(Compatibility c, Encapsulation e, bool local) {
-  // Kilo's plain IPIP encapsulator has the same rules, but kg has never
-  // installed them there; so far only Cilium mode, where the SPEC asks for them.
-  return c == Compatibility::kCilium && e != Encapsulation::kNever && local;
+  // Kilo's IPIP and Cilium encapsulators both install them (0.6 and 0.7);
+  // its Flannel encapsulator has no rules (Flannel's VXLAN carries the traffic).
+  return c != Compatibility::kFlannel && e != Encapsulation::kNever && local;
 }
 
 fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {

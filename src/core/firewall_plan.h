@@ -23,7 +23,8 @@ struct FirewallPlanOptions {
 };
 
 // Whether kg installs the IPIP rules of FirewallPlanOptions::ipip_rules:
-// with --compatibility=cilium when it encapsulates and manages --local routes.
+// as Kilo, with its IPIP and Cilium encapsulators (not Flannel) when it
+// encapsulates and manages --local routes.
 bool IPIPRulesWanted(Compatibility c, Encapsulation e, bool local);
 
 fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts);

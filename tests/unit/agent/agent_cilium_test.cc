@@ -252,11 +252,15 @@ TEST(AgentCilium, AcceptsIPIPOnlyFromTheNodesOfItsLocation) {
   e.agent->Reconcile();
   nft = fw::RenderNft(*e.fw.installed());
   EXPECT_NE(nft.find("ip saddr 10.10.0.5 accept"), std::string::npos) << nft;
-  // Without Cilium mode the plan has no IPIP rules (as before).
+  // Kilo's plain IPIP encapsulator has the same rules; its Flannel one none.
   CiliumEnv plain("n1", "tunl0", Compatibility::kNone);
   plain.agent->Reconcile();
   ASSERT_TRUE(plain.fw.installed().has_value());
-  EXPECT_EQ(fw::RenderNft(*plain.fw.installed()).find("IPIP"), std::string::npos);
+  EXPECT_NE(fw::RenderNft(*plain.fw.installed()).find("ip saddr 10.10.0.2 accept"), std::string::npos);
+  CiliumEnv flannel("n1", "tunl0", Compatibility::kFlannel);
+  flannel.agent->Reconcile();
+  ASSERT_TRUE(flannel.fw.installed().has_value());
+  EXPECT_EQ(fw::RenderNft(*flannel.fw.installed()).find("IPIP"), std::string::npos);
 }
 
 TEST(AgentCilium, CleanUpLeavesCiliumTunlAlone) {
