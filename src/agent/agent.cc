@@ -5,7 +5,7 @@
 
 #include "agent/encapsulation.h"
 #include "agent/log.h"
-#include "core/cni.h"
+#include "core/host_plan.h"
 
 namespace kilo::agent {
 namespace {
@@ -27,7 +27,9 @@ const std::vector<std::string>& OwnedAnnotations() {
   return kKeys;
 }
 
-netlink::Route ToNetlink(const PlannedRoute& p, const DevNames& names) {
+}  // namespace
+
+netlink::Route ToNetlinkRoute(const PlannedRoute& p, const DevNames& names) {
   netlink::Route r;
   r.dst = p.dst.Network();
   if (p.gw) r.gw = *p.gw;
@@ -41,7 +43,16 @@ netlink::Route ToNetlink(const PlannedRoute& p, const DevNames& names) {
   return r;
 }
 
-}  // namespace
+netlink::Rule ToNetlinkRule(const PlannedRule& p, const std::string& kilo_iface) {
+  netlink::Rule nr;
+  nr.src = p.src;
+  nr.dst = p.dst;
+  const IPPrefix& any = p.dst ? *p.dst : *p.src;
+  nr.family = any.addr().is6() ? 6 : 4;
+  if (p.iif_kilo) nr.iif = kilo_iface;
+  nr.table = static_cast<uint32_t>(p.table);
+  return nr;
+}
 
 Agent::Agent(AgentOptions opts, AgentDeps deps)
     : opts_(std::move(opts)), deps_(std::move(deps)), mtu_(opts_.mtu) {}
@@ -326,172 +337,18 @@ ReconcileReport Agent::Reconcile() {
   r.nodes = static_cast<int>(ready.size());
   r.peers = static_cast<int>(ready_peers.size());
 
-  // WireGuard.
-  wg::WgDeviceConfig dev;
-  dev.private_key = deps_.private_key;
-  dev.listen_port = listen_port;
-  std::map<std::string, std::string> names;  // public key -> name, for metrics
-  // Endpoints written from declarations this time; peers no longer wanted are
-  // forgotten, so a returning one starts afresh.
-  std::map<Key, wg::WgEndpoint> written;
-  if (leader) {
-    std::map<Key, const wg::WgPeerStatus*> live;
-    if (last_device_)
-      for (const auto& dp : last_device_->peers) live.emplace(dp.public_key, &dp);
-    std::set<Key> seen;
-    for (const auto& p : topo->Conf().peers) {
-      if (!seen.insert(p.public_key).second) {
-        Fail(&r, "wireguard", "two peers share the public key " + p.public_key.String() + "; the second is skipped");
-        continue;
-      }
-      wg::WgPeerConfig pc;
-      pc.public_key = p.public_key;
-      pc.preshared_key = p.preshared_key;
-      pc.endpoint = Resolve(p.endpoint);
-      pc.persistent_keepalive = p.persistent_keepalive;
-      pc.allowed_ips = p.allowed_ips;
-      KeepRoamedEndpoint(&pc, live, real_now, &written);
-      dev.peers.push_back(std::move(pc));
-    }
+  if (deps_.auto_mtu) {
+    if (auto m = deps_.auto_mtu()) mtu_ = *m;
   }
-  written_endpoints_ = std::move(written);
+  const HostPlan plan = PlanHost(*topo, PlanOptions());
+  ApplyWireGuard(plan, *self_obj, real_now, &r);
+  ApplyInterface(plan, &r);
+  ApplyRouting(plan, &r);
+  ApplyFirewall(plan, &r);
+  ApplyCNI(plan, &r);
+  std::map<std::string, std::string> names;  // public key -> name, for metrics
   for (const auto& s : mesh->segments()) names[s.key.String()] = s.leader_name();
   for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
-  // A kg stopped with --clean-up (a rolling update) took its annotations off
-  // its node, so every other agent dropped this node's peer and re-creates it
-  // without the sessions our device still holds: our packets on those are
-  // dropped until WireGuard gives up on them (15 s and more), and a NATed node
-  // cannot be reached first. Start afresh too, so that handshakes begin now.
-  if (!adopted_device_ && !PublishedKey(*self_obj) && last_device_ && !last_device_->peers.empty()) {
-    wg::WgDeviceConfig fresh = dev;
-    fresh.peers.clear();
-    if (auto w = deps_.wg->Apply(opts_.iface, fresh); w.ok()) {
-      r.wg_writes += *w;
-      Info("peers re-created: this node's annotations had been cleaned up", {});
-    } else {
-      Fail(&r, "wireguard", w.error());
-    }
-  }
-  if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
-    r.wg_writes += *w;
-    adopted_device_ = true;
-  } else {
-    Fail(&r, "wireguard", w.error());
-  }
-
-  // Interface: up, MTU, address.
-  if (auto link = deps_.nl->FindLink(opts_.iface); !link.ok() || !link->has_value()) {
-    Fail(&r, "interface", link.ok() ? "interface " + opts_.iface + " does not exist" : link.error());
-  } else {
-    if (!(*link)->up) {
-      if (auto s = deps_.nl->SetLinkUp(opts_.iface, true); !s.ok()) Fail(&r, "interface", s.message());
-      else ++r.addr_writes;
-    }
-    if (deps_.auto_mtu) {
-      if (auto m = deps_.auto_mtu()) mtu_ = *m;
-    }
-    if (mtu_ && (*link)->mtu != *mtu_) {
-      if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *mtu_); !s.ok()) Fail(&r, "interface", s.message());
-      else ++r.addr_writes;
-    }
-    std::vector<IPPrefix> addrs;
-    if (leader) addrs.push_back(topo->wireguard_cidr());
-    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.iface, addrs); c.ok()) {
-      r.addr_writes += c->writes();
-    } else {
-      Fail(&r, "interface", c.error());
-    }
-  }
-
-  // Routes and rules.
-  RouteOptions ro;
-  ro.local = opts_.local;
-  ro.encapsulate = opts_.encapsulate;
-  ro.compatibility = opts_.compatibility;
-  RoutePlan plan = PlanRoutes(*topo, ro);
-  DevNames dn;
-  dn.kilo = opts_.iface;
-  dn.priv = deps_.internal_iface;
-  dn.tunl = opts_.tunnel_iface;
-  if (plan.tunnel_address && opts_.encapsulate != Encapsulation::kNever) {
-    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface, {*plan.tunnel_address}); c.ok())
-      r.addr_writes += c->writes();
-    else
-      Fail(&r, "interface", c.error());
-  }
-  std::vector<netlink::Route> routes;
-  std::set<std::string> priv_now;
-  for (const auto& p : plan.routes) {
-    if (p.dev == RouteDev::kPriv && dn.priv.empty()) continue;  // no private interface
-    // Another node or a Peer claiming our own pod CIDR (reported as a
-    // warning): a route with that exact destination would replace the pod
-    // bridge's connected route, and removing it later would leave none.
-    if (topo->subnet() && p.dst.Network() == topo->subnet()->Network() &&
-        (!p.table || static_cast<uint32_t>(p.table) == netlink::kMainTable))
-      continue;
-    netlink::Route nr = ToNetlink(p, dn);
-    if (p.dev == RouteDev::kPriv) priv_now.insert(nr.String());
-    routes.push_back(std::move(nr));
-  }
-  netlink::RouteOwnership own;
-  own.interfaces = {opts_.iface, opts_.tunnel_iface};
-  if (auto c = netlink::ConvergeRoutes(*deps_.nl, routes, own); c.ok()) {
-    r.route_writes += c->writes();
-  } else {
-    Fail(&r, "routes", c.error());
-  }
-  // Routes via the private interface are in the main table on a foreign
-  // interface: remove the ones we installed earlier and no longer want.
-  for (const auto& old : installed_routes_) {
-    if (old.dev != dn.priv || priv_now.count(old.String())) continue;
-    // A desired route with the same key already replaced it in place.
-    bool replaced = std::any_of(routes.begin(), routes.end(),
-                                [&](const netlink::Route& n) { return n.SameKey(old); });
-    if (replaced) continue;
-    if (auto s = deps_.nl->DeleteRoute(old); !s.ok()) Fail(&r, "routes", s.message());
-    else ++r.route_writes;
-  }
-  installed_routes_ = routes;
-  std::vector<netlink::Rule> rules;
-  for (const auto& p : plan.rules) {
-    netlink::Rule nr;
-    nr.src = p.src;
-    nr.dst = p.dst;
-    const IPPrefix& any = p.dst ? *p.dst : *p.src;
-    nr.family = any.addr().is6() ? 6 : 4;
-    if (p.iif_kilo) nr.iif = opts_.iface;
-    nr.table = static_cast<uint32_t>(p.table);
-    rules.push_back(nr);
-  }
-  if (auto c = netlink::ConvergeRules(*deps_.nl, rules, netlink::kKiloTable); c.ok()) {
-    r.rule_writes += c->writes();
-  } else {
-    Fail(&r, "rules", c.error());
-  }
-
-  // Firewall.
-  FirewallPlanOptions fo;
-  fo.cni = opts_.cni;
-  fo.iptables_forward_rules = opts_.iptables_forward_rules;
-  fo.service_cidrs = opts_.service_cidrs;
-  fo.ipip_rules = IPIPRulesWanted(opts_.compatibility, opts_.encapsulate, opts_.local);
-  if (auto w = deps_.firewall->Apply(PlanFirewall(*topo, fo)); w.ok()) {
-    r.fw_writes = *w;
-  } else {
-    Fail(&r, "firewall", w.error());
-  }
-
-  // CNI config.
-  if (opts_.cni && topo->subnet()) {
-    std::string content = RenderCNIConflist(*topo->subnet(), mtu_.value_or(1420));
-    auto cur = deps_.fs->Read(opts_.cni_path);
-    if (!cur.ok()) {
-      Fail(&r, "cni", cur.error());
-    } else if (!cur->has_value() || **cur != content) {
-      if (auto s = deps_.fs->WriteAtomic(opts_.cni_path, content, 0644); s.ok()) ++r.cni_writes;
-      else Fail(&r, "cni", s.message());
-    }
-  }
 
   r.applied = true;
   {
@@ -514,6 +371,157 @@ ReconcileReport Agent::Reconcile() {
     deps_.metrics->Reconciled(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
   return r;
+}
+
+HostPlanOptions Agent::PlanOptions() const {
+  HostPlanOptions o;
+  o.routes.local = opts_.local;
+  o.routes.encapsulate = opts_.encapsulate;
+  o.routes.compatibility = opts_.compatibility;
+  o.cni = opts_.cni;
+  o.iptables_forward_rules = opts_.iptables_forward_rules;
+  o.service_cidrs = opts_.service_cidrs;
+  o.mtu = mtu_.value_or(1420);
+  o.private_interface = !deps_.internal_iface.empty();
+  return o;
+}
+
+void Agent::ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t now,
+                           ReconcileReport* r) {
+  wg::WgDeviceConfig dev;
+  dev.private_key = deps_.private_key;
+  dev.listen_port = plan.wireguard.listen_port;
+  // Endpoints written from declarations this time; peers no longer wanted are
+  // forgotten, so a returning one starts afresh.
+  std::map<Key, wg::WgEndpoint> written;
+  std::map<Key, const wg::WgPeerStatus*> live;
+  if (last_device_)
+    for (const auto& dp : last_device_->peers) live.emplace(dp.public_key, &dp);
+  std::set<Key> seen;
+  for (const auto& p : plan.wireguard.peers) {
+    if (!seen.insert(p.public_key).second) {
+      Fail(r, "wireguard", "two peers share the public key " + p.public_key.String() + "; the second is skipped");
+      continue;
+    }
+    wg::WgPeerConfig pc;
+    pc.public_key = p.public_key;
+    pc.preshared_key = p.preshared_key;
+    pc.endpoint = Resolve(p.endpoint);
+    pc.persistent_keepalive = p.persistent_keepalive;
+    pc.allowed_ips = p.allowed_ips;
+    KeepRoamedEndpoint(&pc, live, now, &written);
+    dev.peers.push_back(std::move(pc));
+  }
+  written_endpoints_ = std::move(written);
+  // A kg stopped with --clean-up (a rolling update) took its annotations off
+  // its node, so every other agent dropped this node's peer and re-creates it
+  // without the sessions our device still holds: our packets on those are
+  // dropped until WireGuard gives up on them (15 s and more), and a NATed node
+  // cannot be reached first. Start afresh too, so that handshakes begin now.
+  if (!adopted_device_ && !PublishedKey(self) && last_device_ && !last_device_->peers.empty()) {
+    wg::WgDeviceConfig fresh = dev;
+    fresh.peers.clear();
+    if (auto w = deps_.wg->Apply(opts_.iface, fresh); w.ok()) {
+      r->wg_writes += *w;
+      Info("peers re-created: this node's annotations had been cleaned up", {});
+    } else {
+      Fail(r, "wireguard", w.error());
+    }
+  }
+  if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
+    r->wg_writes += *w;
+    adopted_device_ = true;
+  } else {
+    Fail(r, "wireguard", w.error());
+  }
+}
+
+void Agent::ApplyInterface(const HostPlan& plan, ReconcileReport* r) {
+  auto link = deps_.nl->FindLink(opts_.iface);
+  if (!link.ok() || !link->has_value()) {
+    Fail(r, "interface", link.ok() ? "interface " + opts_.iface + " does not exist" : link.error());
+    return;
+  }
+  if (!(*link)->up) {
+    if (auto s = deps_.nl->SetLinkUp(opts_.iface, true); !s.ok()) Fail(r, "interface", s.message());
+    else ++r->addr_writes;
+  }
+  if (mtu_ && (*link)->mtu != *mtu_) {
+    if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *mtu_); !s.ok()) Fail(r, "interface", s.message());
+    else ++r->addr_writes;
+  }
+  std::vector<IPPrefix> addrs;
+  if (plan.interface_address) addrs.push_back(*plan.interface_address);
+  if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.iface, addrs); c.ok()) {
+    r->addr_writes += c->writes();
+  } else {
+    Fail(r, "interface", c.error());
+  }
+}
+
+void Agent::ApplyRouting(const HostPlan& plan, ReconcileReport* r) {
+  DevNames dn;
+  dn.kilo = opts_.iface;
+  dn.priv = deps_.internal_iface;
+  dn.tunl = opts_.tunnel_iface;
+  if (plan.routing.tunnel_address && opts_.encapsulate != Encapsulation::kNever) {
+    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface, {*plan.routing.tunnel_address}); c.ok())
+      r->addr_writes += c->writes();
+    else
+      Fail(r, "interface", c.error());
+  }
+  std::vector<netlink::Route> routes;
+  std::set<std::string> priv_now;
+  for (const auto& p : plan.installed_routes) {
+    netlink::Route nr = ToNetlinkRoute(p, dn);
+    if (p.dev == RouteDev::kPriv) priv_now.insert(nr.String());
+    routes.push_back(std::move(nr));
+  }
+  netlink::RouteOwnership own;
+  own.interfaces = {opts_.iface, opts_.tunnel_iface};
+  if (auto c = netlink::ConvergeRoutes(*deps_.nl, routes, own); c.ok()) {
+    r->route_writes += c->writes();
+  } else {
+    Fail(r, "routes", c.error());
+  }
+  // Routes via the private interface are in the main table on a foreign
+  // interface: remove the ones we installed earlier and no longer want.
+  for (const auto& old : installed_routes_) {
+    if (old.dev != dn.priv || priv_now.count(old.String())) continue;
+    // A desired route with the same key already replaced it in place.
+    bool replaced = std::any_of(routes.begin(), routes.end(),
+                                [&](const netlink::Route& n) { return n.SameKey(old); });
+    if (replaced) continue;
+    if (auto s = deps_.nl->DeleteRoute(old); !s.ok()) Fail(r, "routes", s.message());
+    else ++r->route_writes;
+  }
+  installed_routes_ = routes;
+  std::vector<netlink::Rule> rules;
+  for (const auto& p : plan.routing.rules) rules.push_back(ToNetlinkRule(p, opts_.iface));
+  if (auto c = netlink::ConvergeRules(*deps_.nl, rules, netlink::kKiloTable); c.ok()) {
+    r->rule_writes += c->writes();
+  } else {
+    Fail(r, "rules", c.error());
+  }
+}
+
+void Agent::ApplyFirewall(const HostPlan& plan, ReconcileReport* r) {
+  if (auto w = deps_.firewall->Apply(plan.firewall); w.ok()) {
+    r->fw_writes = *w;
+  } else {
+    Fail(r, "firewall", w.error());
+  }
+}
+
+void Agent::ApplyCNI(const HostPlan& plan, ReconcileReport* r) {
+  if (!plan.cni_conflist) return;
+  auto cur = deps_.fs->Read(opts_.cni_path);
+  if (!cur.ok()) {
+    Fail(r, "cni", cur.error());
+  } else if (!cur->has_value() || **cur != *plan.cni_conflist) {
+    if (auto s = deps_.fs->WriteAtomic(opts_.cni_path, *plan.cni_conflist, 0644); s.ok()) ++r->cni_writes;
+    else Fail(r, "cni", s.message());
+  }
 }
 
 Status Agent::CleanUp() {

@@ -15,6 +15,7 @@
 #include "agent/files.h"
 #include "agent/metrics.h"
 #include "core/firewall_plan.h"
+#include "core/host_plan.h"
 #include "core/routes.h"
 #include "core/topology.h"
 #include "firewall/firewall.h"
@@ -49,6 +50,12 @@ struct AgentOptions {
   std::string topology_label = kDefaultTopologyLabel;
   std::string key_path = "/var/lib/kilo/key";
 };
+
+// A planned route or rule as kg installs it: `names` are the host's
+// interfaces; a preferred source of the other family is dropped (the kernel
+// refuses it, and Kilo would fail the whole route).
+netlink::Route ToNetlinkRoute(const PlannedRoute& p, const DevNames& names);
+netlink::Rule ToNetlinkRule(const PlannedRule& p, const std::string& kilo_iface);
 
 // Injected dependencies. All pointers must outlive the Agent.
 struct AgentDeps {
@@ -107,6 +114,9 @@ class Agent {
   // Warnings of the last reconcile (bad annotations / Peers), one line each.
   std::vector<std::string> Warnings() const;
 
+  // The options of this host's plan: the flags, and what the host has.
+  HostPlanOptions PlanOptions() const;
+
  private:
   std::map<std::string, std::string> DesiredAnnotations(bool leader, const IPPrefix& wg_cidr,
                                                         const std::map<std::string, Endpoint>& discovered,
@@ -124,6 +134,13 @@ class Agent {
                                                         const std::map<std::string, Endpoint>& nat,
                                                         const std::set<std::string>& keys,
                                                         const NodeObject& self);
+  // The steps that install a HostPlan; each counts its errors under its event.
+  void ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t now,
+                      ReconcileReport* r);
+  void ApplyInterface(const HostPlan& plan, ReconcileReport* r);
+  void ApplyRouting(const HostPlan& plan, ReconcileReport* r);
+  void ApplyFirewall(const HostPlan& plan, ReconcileReport* r);
+  void ApplyCNI(const HostPlan& plan, ReconcileReport* r);
   // Whether `self` carries this agent's public key (false after a clean-up).
   bool PublishedKey(const NodeObject& self) const;
   std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);

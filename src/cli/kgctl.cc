@@ -19,6 +19,7 @@
 #include "cli/completion.h"
 #include "cli/connect.h"
 #include "core/firewall_plan.h"
+#include "core/host_plan.h"
 #include "core/objects_json.h"
 #include "core/peer_object.h"
 #include "core/routes.h"
@@ -243,32 +244,37 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
             << "private-ip " << opt(t->private_ip()) << "\n"
             << "pod-subnet " << opt(t->subnet()) << "\n"
             << "listen-port " << ho.port << "\n";
+  HostPlanOptions po;
+  po.routes.encapsulate = *enc;
+  po.routes.local = p.local;
+  po.routes.compatibility = *compat;
+  po.cni = p.cni;
+  po.iptables_forward_rules = p.forward_rules;
+  for (const auto& sc : p.service_cidrs) {
+    auto pfx = IPPrefix::Parse(sc);
+    if (!pfx) throw Failure{"--service-cidr must be a CIDR; got \"" + sc + "\""};
+    po.service_cidrs.push_back(*pfx);
+  }
+  // kg finds the interface of its private IP on the host; a node without a
+  // private IP has none.
+  po.private_interface = t->private_ip().has_value();
+  const HostPlan plan = PlanHost(*t, po);
   std::cout << "[wireguard]\n";
-  if (t->leader()) {
-    std::cout << t->Conf().Render();
+  if (plan.leader) {
+    std::cout << plan.wireguard.Render();
+    for (const auto& note : plan.wireguard_notes) std::cout << "# " << note << "\n";
   } else {
     std::cout << "# not a leader: the interface " << p.iface << " has no WireGuard peers\n";
   }
-  RouteOptions ro;
-  ro.encapsulate = *enc;
-  ro.local = p.local;
-  ro.compatibility = *compat;
   DevNames names;
   names.kilo = p.iface;
   std::cout << "[routes compatibility=" << CompatibilityName(*compat)
             << " encapsulate=" << EncapsulationName(*enc) << " local=" << (p.local ? "true" : "false")
             << "]\n";
-  std::cout << RenderPlan(PlanRoutes(*t, ro), names);
-  FirewallPlanOptions fo;
-  fo.cni = p.cni;
-  fo.iptables_forward_rules = p.forward_rules;
-  fo.ipip_rules = IPIPRulesWanted(*compat, *enc, p.local);
-  for (const auto& sc : p.service_cidrs) {
-    auto pfx = IPPrefix::Parse(sc);
-    if (!pfx) throw Failure{"--service-cidr must be a CIDR; got \"" + sc + "\""};
-    fo.service_cidrs.push_back(*pfx);
-  }
-  std::cout << "[firewall nftables]\n" << fw::RenderNft(PlanFirewall(*t, fo));
+  std::cout << RenderPlan(plan.routing, names);
+  for (const auto& note : plan.route_notes) std::cout << "# " << note << "\n";
+  std::cout << "[firewall nftables]\n" << fw::RenderNft(plan.firewall);
+  if (plan.cni_conflist) std::cout << "[cni]\n" << *plan.cni_conflist;
   return 0;
 }
 

@@ -1,0 +1,74 @@
+#include "core/host_plan.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/cni.h"
+
+namespace kilo {
+
+HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
+  HostPlan p;
+  p.leader = t.leader();
+  if (p.leader) p.interface_address = t.wireguard_cidr();
+
+  p.wireguard.has_interface = true;
+  p.wireguard.listen_port = t.port();
+  if (p.leader) {
+    p.wireguard.peers = t.Conf().peers;
+    // A WireGuard device holds an allowed IP (as a network) on one peer: a
+    // later peer that claims it takes it (Kilo deduplicates them as text only,
+    // so 10.5.0.7/24 and 10.5.0.0/24 both stay, and the device's peers would
+    // flap between two reconciles). Planned as the device keeps it.
+    std::set<IPPrefix> later;
+    for (auto it = p.wireguard.peers.rbegin(); it != p.wireguard.peers.rend(); ++it) {
+      std::vector<IPPrefix> kept;
+      for (const auto& a : it->allowed_ips) {
+        if (later.insert(a.Network()).second) {
+          kept.push_back(a);
+        } else {
+          p.wireguard_notes.push_back("allowed IP " + a.String() + " of peer " +
+                                      it->public_key.String() +
+                                      " is held by a later peer (WireGuard keeps one)");
+        }
+      }
+      it->allowed_ips = std::move(kept);
+    }
+    std::reverse(p.wireguard_notes.begin(), p.wireguard_notes.end());
+  }
+
+  p.routing = PlanRoutes(t, opts.routes);
+  const std::optional<IPPrefix>& own = t.subnet();
+  const DevNames names;
+  for (const auto& r : p.routing.routes) {
+    // The kernel holds a route once (its destination as a network).
+    auto same = [&r](const PlannedRoute& o) {
+      return o.dst.Network() == r.dst.Network() && o.gw == r.gw && o.src == r.src &&
+             o.dev == r.dev && o.table == r.table && o.onlink == r.onlink;
+    };
+    if (std::any_of(p.installed_routes.begin(), p.installed_routes.end(), same)) {
+      p.route_notes.push_back("not installed twice: " + RenderRoute(r, names));
+    } else if (r.dev == RouteDev::kPriv && !opts.private_interface) {
+      p.route_notes.push_back("not installed: " + RenderRoute(r, names) +
+                              " (the host has no interface with a private IP)");
+    } else if (own && r.table == 0 && r.dst.Network() == own->Network()) {
+      p.route_notes.push_back("not installed: " + RenderRoute(r, names) +
+                              " (it would replace the route to the host's own pod CIDR)");
+    } else {
+      p.installed_routes.push_back(r);
+    }
+  }
+
+  FirewallPlanOptions fo;
+  fo.cni = opts.cni;
+  fo.iptables_forward_rules = opts.iptables_forward_rules;
+  fo.service_cidrs = opts.service_cidrs;
+  fo.ipip_rules =
+      IPIPRulesWanted(opts.routes.compatibility, opts.routes.encapsulate, opts.routes.local);
+  p.firewall = PlanFirewall(t, fo);
+
+  if (opts.cni && own) p.cni_conflist = RenderCNIConflist(*own, opts.mtu);
+  return p;
+}
+
+}  // namespace kilo

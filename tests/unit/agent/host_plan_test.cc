@@ -1,0 +1,262 @@
+// What kg installs equals core::PlanHost (issue 14): for every golden-sample
+// cluster, host by host, for each encapsulation and compatibility mode, kg's
+// reconcile runs against the stateful fakes, and what the fakes then hold
+// (WireGuard peers, interface address, routes, rules, firewall rule set, CNI
+// configuration) is compared with the HostPlan of that host, computed from
+// the same cluster (as the API holds it after kg published its annotations).
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/agent.h"
+#include "core/host_plan.h"
+#include "core/objects_json.h"
+#include "core/translate.h"
+#include "fakes/agent/fake_backend.h"
+#include "fakes/firewall/fake_firewall.h"
+#include "fakes/netlink/fake_netlink.h"
+#include "fakes/wg/fake_wireguard.h"
+
+#ifndef KILO_GOLDEN_DIR
+#error "KILO_GOLDEN_DIR must name ../shared/golden-sample"
+#endif
+
+namespace kilo::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class MemFS : public FileSystem {
+ public:
+  Result<std::optional<std::string>> Read(const std::string& p) override {
+    auto it = files.find(p);
+    if (it == files.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  Status WriteAtomic(const std::string& p, const std::string& c, int) override {
+    files[p] = c;
+    return Status::Ok();
+  }
+  Status Remove(const std::string& p) override {
+    files.erase(p);
+    return Status::Ok();
+  }
+  std::map<std::string, std::string> files;
+};
+
+// A key for the agent of `host` (its own; it publishes the public half).
+Key AgentKey(const std::string& host) {
+  std::array<uint8_t, 32> b{};
+  for (size_t i = 0; i < host.size() && i < 31; ++i) b[i] = static_cast<uint8_t>(host[i]);
+  b[31] = 0x40;
+  return Key(b);
+}
+
+struct Variant {
+  Encapsulation enc;
+  Compatibility compat;
+  bool local;
+};
+
+std::string Lines(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  std::string out;
+  for (const auto& l : v) out += l + "\n";
+  return out;
+}
+
+std::string PeersText(const std::vector<wg::WgPeerStatus>& peers) {
+  std::vector<std::string> lines;
+  for (const auto& p : peers) {
+    std::vector<std::string> aips;
+    for (const auto& a : p.allowed_ips) aips.push_back(a.Network().String());
+    std::sort(aips.begin(), aips.end());
+    std::string l = p.public_key.String() + " ka=" + std::to_string(p.persistent_keepalive) +
+                    " ep=" + (p.endpoint ? p.endpoint->String() : "-");
+    for (const auto& a : aips) l += " " + a;
+    lines.push_back(l);
+  }
+  return Lines(lines);
+}
+
+std::string PlannedPeersText(const WgConf& c) {
+  std::vector<wg::WgPeerStatus> peers;
+  for (const auto& p : c.peers) {
+    wg::WgPeerStatus s;
+    s.public_key = p.public_key;
+    s.persistent_keepalive = p.persistent_keepalive;
+    // DNS endpoints are not resolved here (the test's resolver knows none).
+    if (p.endpoint && p.endpoint->has_ip() && !p.endpoint->has_dns())
+      s.endpoint = wg::WgEndpoint{p.endpoint->ip(), p.endpoint->port()};
+    for (const auto& a : p.allowed_ips) s.allowed_ips.push_back(a);
+    peers.push_back(s);
+  }
+  return PeersText(peers);
+}
+
+// Runs kg for `host` of `cluster` with `v` and compares the fakes with PlanHost.
+void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlohmann::json& params,
+               const std::string& host, const Variant& v) {
+  SCOPED_TRACE(name + " host " + host + " encapsulate=" + EncapsulationName(v.enc) +
+               " compatibility=" + CompatibilityName(v.compat) +
+               " local=" + (v.local ? "true" : "false"));
+  const int64_t now = params["now"].get<int64_t>();
+  FakeBackend backend;
+  for (const auto& n : cluster.nodes) backend.SetNode(n);
+  for (const auto& p : cluster.peers) backend.SetPeer(p);
+  // The host as the dump shows it: its internal IP and endpoint IP are what
+  // kg finds on the host.
+  std::vector<Warning> ignored;
+  TranslateOptions topts;
+  topts.topology_label = params["topology_label"].get<std::string>();
+  const NodeObject* self = backend.Find(host);
+  ASSERT_NE(self, nullptr);
+  Node dumped = TranslateNode(*self, topts, &ignored);
+
+  wg::FakeWireGuard wg;
+  netlink::FakeNetlink nl;
+  fw::FakeFirewall fw;
+  MemFS files;
+  wg.AddDevice("kilo0");
+  nl.AddLinkNow({0, "kilo0", "wireguard", 1420, false, false});
+  nl.AddLinkNow({0, "tunl0", "ipip", 1480, true, false});
+  nl.AddLinkNow({0, "eth0", "veth", 1500, true, false});
+  AgentOptions opts;
+  opts.hostname = host;
+  opts.granularity = params["mesh_granularity"] == "full" ? Granularity::kFull : Granularity::kLocation;
+  opts.subnet = *IPPrefix::Parse(params["subnet"].get<std::string>());
+  opts.port = params["port"].get<int>();
+  opts.topology_label = topts.topology_label;
+  opts.encapsulate = v.enc;
+  opts.compatibility = v.compat;
+  opts.local = v.local;
+  opts.mtu = 1420;
+  AgentDeps deps;
+  deps.backend = &backend;
+  deps.wg = &wg;
+  deps.nl = &nl;
+  deps.firewall = &fw;
+  deps.fs = &files;
+  deps.now = [now] { return now; };
+  deps.resolve = [](const std::string&) { return std::optional<IPAddr>(); };
+  deps.private_key = AgentKey(host);
+  if (dumped.internal_ip) {
+    deps.internal_ip = *dumped.internal_ip;
+    deps.internal_iface = "eth0";
+    nl.AddAddressNow("eth0", *dumped.internal_ip);
+  }
+  deps.external_ip = dumped.endpoint && dumped.endpoint->has_ip() && !dumped.endpoint->has_dns()
+                         ? dumped.endpoint->ip()
+                         : *IPAddr::Parse("192.0.2.1");
+  Agent agent(opts, deps);
+  ReconcileReport r = agent.Reconcile();
+  if (!r.applied) {
+    // Nothing installed: the host could not be planned either (e.g. no pod CIDR).
+    EXPECT_TRUE(wg.Device("kilo0")->peers.empty()) << r.skipped_reason;
+    EXPECT_TRUE(nl.routes().empty()) << r.skipped_reason;
+    return;
+  }
+  for (const auto& e : r.errors) ADD_FAILURE() << "reconcile error: " << e;
+
+  // The plan of the same host, from the cluster as the API now holds it.
+  Snapshot snap = backend.Get();
+  std::vector<Node> ready;
+  std::vector<Peer> peers;
+  for (const auto& o : snap.nodes) {
+    Node n = TranslateNode(o, topts, &ignored);
+    if (n.Ready(now)) ready.push_back(std::move(n));
+  }
+  for (const auto& o : snap.peers) {
+    if (auto p = TranslatePeer(o, &ignored); p && p->Ready()) peers.push_back(std::move(*p));
+  }
+  MeshOptions mo;
+  mo.granularity = opts.granularity;
+  mo.subnet = opts.subnet;
+  auto mesh = Mesh::Build(ready, peers, mo, nullptr);
+  ASSERT_TRUE(mesh.ok()) << mesh.error();
+  const Node* me = mesh->FindNode(host);
+  ASSERT_NE(me, nullptr);
+  HostOptions ho;
+  ho.port = me->endpoint && me->endpoint->port() ? me->endpoint->port() : opts.port;
+  auto topo = Topology::ForHost(*mesh, host, ho);
+  ASSERT_TRUE(topo.has_value());
+  const HostPlan plan = PlanHost(*topo, agent.PlanOptions());
+
+  EXPECT_EQ(r.leader, plan.leader);
+  EXPECT_EQ(PeersText(wg.Device("kilo0")->peers), PlannedPeersText(plan.wireguard));
+  EXPECT_EQ(wg.Device("kilo0")->listen_port, plan.wireguard.listen_port);
+  std::vector<std::string> addrs, want_addrs;
+  auto listed = nl.ListAddresses();
+  ASSERT_TRUE(listed.ok()) << listed.error();
+  for (const auto& a : *listed)
+    if (a.link_name == "kilo0" || a.link_name == "tunl0") addrs.push_back(a.link_name + " " + a.prefix.String());
+  if (plan.interface_address) want_addrs.push_back("kilo0 " + plan.interface_address->String());
+  if (plan.routing.tunnel_address && v.enc != Encapsulation::kNever)
+    want_addrs.push_back("tunl0 " + plan.routing.tunnel_address->String());
+  EXPECT_EQ(Lines(addrs), Lines(want_addrs));
+  DevNames dn;
+  dn.kilo = "kilo0";
+  dn.priv = deps.internal_iface;
+  dn.tunl = opts.tunnel_iface;
+  std::vector<std::string> routes, want_routes, rules, want_rules;
+  for (const auto& rt : nl.routes()) routes.push_back(rt.String());
+  for (const auto& p : plan.installed_routes) want_routes.push_back(ToNetlinkRoute(p, dn).String());
+  EXPECT_EQ(Lines(routes), Lines(want_routes));
+  for (const auto& ru : nl.rules()) rules.push_back(ru.String());
+  for (const auto& p : plan.routing.rules) want_rules.push_back(ToNetlinkRule(p, "kilo0").String());
+  EXPECT_EQ(Lines(rules), Lines(want_rules));
+  ASSERT_TRUE(fw.installed().has_value());
+  EXPECT_TRUE(*fw.installed() == plan.firewall) << fw::RenderNft(*fw.installed()) << "\n--- plan\n"
+                                                 << fw::RenderNft(plan.firewall);
+  auto cni = files.files.find(opts.cni_path);
+  EXPECT_EQ(cni != files.files.end(), plan.cni_conflist.has_value());
+  if (cni != files.files.end() && plan.cni_conflist) {
+    EXPECT_EQ(cni->second, *plan.cni_conflist);
+  }
+}
+
+TEST(HostPlan, KgInstallsExactlyPlanHostOnEveryGoldenSampleHost) {
+  const Variant variants[] = {
+      {Encapsulation::kNever, Compatibility::kNone, true},
+      {Encapsulation::kCrossSubnet, Compatibility::kNone, true},
+      {Encapsulation::kAlways, Compatibility::kNone, true},
+      {Encapsulation::kAlways, Compatibility::kNone, false},
+      {Encapsulation::kAlways, Compatibility::kFlannel, true},
+      {Encapsulation::kAlways, Compatibility::kCilium, true},
+      {Encapsulation::kAlways, Compatibility::kCilium, false},
+  };
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(KILO_GOLDEN_DIR))
+    if (e.is_directory() && fs::exists(e.path() / "input.json")) cases.push_back(e.path());
+  std::sort(cases.begin(), cases.end());
+  ASSERT_FALSE(cases.empty()) << "no golden-sample cases in " << KILO_GOLDEN_DIR;
+  int hosts = 0;
+  for (const auto& dir : cases) {
+    auto params = nlohmann::json::parse(Slurp(dir / "params.json"));
+    auto objects = DecodeClusterObjects(Slurp(dir / "input.json"));
+    ASSERT_TRUE(objects.ok()) << dir << ": " << objects.error();
+    for (const auto& n : objects->nodes) {
+      ++hosts;
+      for (const auto& v : variants) CheckHost(dir.filename().string(), *objects, params, n.name, v);
+      if (::testing::Test::HasFailure()) return;  // one host's diff is enough to read
+    }
+  }
+  std::cout << "checked " << hosts << " hosts of " << cases.size() << " clusters in "
+            << std::size(variants) << " modes each\n";
+}
+
+}  // namespace
+}  // namespace kilo::agent
