@@ -194,12 +194,11 @@ int64_t Agent::ReadinessNow(int64_t now) {
   return now;
 }
 
+// One reconcile: snapshot, plan, apply each part, publish.
 ReconcileReport Agent::Reconcile() {
   auto started = std::chrono::steady_clock::now();
   ReconcileReport r;
   const int64_t real_now = deps_.now();
-  // Readiness of the other nodes is judged on this clock (see ReadinessNow).
-  const int64_t now = ReadinessNow(real_now);
   Snapshot snap = deps_.backend->Get();
   const NodeObject* self_obj = FindObject(snap, opts_.hostname);
   if (!self_obj) {
@@ -207,170 +206,173 @@ ReconcileReport Agent::Reconcile() {
     Fail(&r, "backend", r.skipped_reason);
     return r;
   }
-
   // Read the device first: its handshakes tell the NATed endpoints.
   if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
     last_device_ = std::move(*dev);
   } else {
     Fail(&r, "wireguard", dev.error());
   }
-
-  // Translate, with our own node carrying the values we are about to publish
-  // (the API may not have them yet).
-  TranslateOptions topts;
-  topts.topology_label = opts_.topology_label;
-  std::vector<Warning> warnings;
-  std::vector<Node> all_nodes;
-  std::vector<Peer> all_peers;
-  NodeObject self_overlay = *self_obj;
-  auto pre = DesiredAnnotations(false, opts_.subnet, {}, self_obj);
-  for (const auto& k : {kAnnKey, kAnnEndpoint, kAnnInternalIP, kAnnLastSeen, kAnnGranularity})
-    self_overlay.annotations[k] = pre[k];
-  for (const auto& o : snap.nodes) {
-    all_nodes.push_back(TranslateNode(o.name == opts_.hostname ? self_overlay : o, topts, &warnings));
-  }
-  for (const auto& o : snap.peers) {
-    if (auto p = TranslatePeer(o, &warnings)) all_peers.push_back(std::move(*p));
-  }
-  std::vector<Node> ready;
-  std::vector<Peer> ready_peers;
-  for (auto& n : all_nodes)
-    if (n.Ready(now)) ready.push_back(n);
-  for (auto& p : all_peers)
-    if (p.Ready()) ready_peers.push_back(p);
-
-  auto nat = DiscoverNATEndpoints(ready, ready_peers);
-  Node* self = nullptr;
-  for (auto& n : ready)
-    if (n.name == opts_.hostname) self = &n;
-
+  // Readiness of the other nodes is judged on this clock (see ReadinessNow).
+  View view = Translate(snap, *self_obj, ReadinessNow(real_now));
   std::optional<Mesh> mesh;
-  std::optional<Topology> topo;
-  int listen_port = opts_.port;
-  if (!self) {
-    r.skipped_reason = "the local node is not ready (it needs a pod CIDR, a key and an endpoint)";
-  } else {
-    self->discovered_endpoints = nat;
-    if (self->endpoint && self->endpoint->port()) listen_port = self->endpoint->port();
-    MeshOptions mo;
-    mo.granularity = opts_.granularity;
-    mo.subnet = opts_.subnet;
-    auto m = Mesh::Build(ready, ready_peers, mo, &warnings);
-    if (!m.ok()) {
-      r.skipped_reason = "failed to create topology: " + m.error();
-      Fail(&r, "reconcile", r.skipped_reason);
-    } else {
-      mesh.emplace(std::move(*m));
-      HostOptions ho;
-      ho.port = listen_port;
-      ho.private_key = deps_.private_key;
-      topo = Topology::ForHost(*mesh, opts_.hostname, ho);
+  std::optional<Topology> topo = BuildTopology(&view, &mesh, &r);
+  ReportWarnings(view.warnings, &r);
+  Publish(view, topo ? &*topo : nullptr, *self_obj, &r);
+  if (topo) {
+    r.leader = topo->leader();
+    r.nodes = static_cast<int>(view.ready.size());
+    r.peers = static_cast<int>(view.ready_peers.size());
+    if (deps_.auto_mtu) {
+      if (auto m = deps_.auto_mtu()) mtu_ = *m;
     }
-  }
-
-  // Report invalid values: every new warning once in the log; Events for our
-  // own node; fixed ones are forgotten so that a relapse is reported again.
-  // Identical warnings are reported once, and at most kMaxReportedWarnings
-  // new ones per reconcile: an annotation with 100,000 bad entries must not
-  // flood the log or block the loop on 100,000 Event writes.
-  {
-    constexpr size_t kMaxReportedWarnings = 32;
-    std::set<std::string> current;
-    std::vector<std::string> lines;
-    size_t reported = 0, unreported = 0;
-    for (const auto& w : warnings) {
-      std::string line = w.String();
-      if (!current.insert(line).second) continue;
-      lines.push_back(line);
-      if (reported_warnings_.count(line)) continue;
-      if (reported >= kMaxReportedWarnings) {
-        ++unreported;
-        continue;
-      }
-      ++reported;
-      Warn("invalid value ignored", {{w.kind, w.name}, {"field", w.field}, {"value", w.value}, {"reason", w.reason}});
-      if (w.kind == "node" && w.name == opts_.hostname) {
-        auto s = deps_.backend->RecordNodeEvent(
-            w.name, "InvalidAnnotation",
-            (w.field.find('/') != std::string::npos ? "annotation " : "field ") + w.field +
-                "=\"" + w.value + "\" is invalid: " + w.reason);
-        if (!s.ok()) Fail(&r, "publish", "record event: " + s.message());
-      }
-    }
-    if (unreported) {
-      Warn("more invalid values ignored, not reported one by one",
-           {{"count", std::to_string(unreported)}});
-    }
-    reported_warnings_ = std::move(current);
-    std::lock_guard<std::mutex> lock(mu_);
-    warnings_ = std::move(lines);
-  }
-  if (deps_.metrics) deps_.metrics->SetWarnings(static_cast<int>(reported_warnings_.size()));
-
-  // Publish our annotations (only what differs).
-  bool leader = topo && topo->leader();
-  std::set<std::string> nat_keys;  // the NATed remotes still in the mesh
-  for (const auto& n : ready)
-    if (n.persistent_keepalive) nat_keys.insert(n.key.String());
-  for (const auto& p : ready_peers)
-    if (p.persistent_keepalive) nat_keys.insert(p.public_key.String());
-  auto published = PublishedNATEndpoints(leader, nat, nat_keys, *self_obj);
-  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, published, self_obj);
-  AnnotationChanges changes;
-  for (const auto& [k, v] : desired) {
-    auto it = self_obj->annotations.find(k);
-    if (it == self_obj->annotations.end() || it->second != v) changes[k] = v;
-  }
-  if (!changes.empty()) {
-    auto sent = deps_.backend->PatchNodeAnnotations(opts_.hostname, changes);
-    if (!sent.ok()) {
-      Fail(&r, "publish", sent.error());
-    } else if (*sent) {
-      r.annotation_writes = 1;
-    }
-  }
-  if (!topo) {
-    if (deps_.metrics) deps_.metrics->Reconciled(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    return r;
-  }
-  r.leader = leader;
-  r.nodes = static_cast<int>(ready.size());
-  r.peers = static_cast<int>(ready_peers.size());
-
-  if (deps_.auto_mtu) {
-    if (auto m = deps_.auto_mtu()) mtu_ = *m;
-  }
-  const HostPlan plan = PlanHost(*topo, PlanOptions());
-  ApplyWireGuard(plan, *self_obj, real_now, &r);
-  ApplyInterface(plan, &r);
-  ApplyRouting(plan, &r);
-  ApplyFirewall(plan, &r);
-  ApplyCNI(plan, &r);
-  std::map<std::string, std::string> names;  // public key -> name, for metrics
-  for (const auto& s : mesh->segments()) names[s.key.String()] = s.leader_name();
-  for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
-
-  r.applied = true;
-  {
+    const HostPlan plan = PlanHost(*topo, PlanOptions());
+    ApplyWireGuard(plan, *self_obj, real_now, &r);
+    ApplyInterface(plan, &r);
+    ApplyRouting(plan, &r);
+    ApplyFirewall(plan, &r);
+    ApplyCNI(plan, &r);
+    r.applied = true;
     std::lock_guard<std::mutex> lock(mu_);
     dot_ = topo->Dot();
   }
-  if (deps_.metrics) {
-    deps_.metrics->SetLeader(leader);
+  UpdateMetrics(r, mesh ? &*mesh : nullptr,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return r;
+}
+
+Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64_t now) {
+  View v;
+  // Our own node carries the values we are about to publish (the API may not
+  // have them yet).
+  TranslateOptions topts;
+  topts.topology_label = opts_.topology_label;
+  NodeObject self_overlay = self;
+  auto pre = DesiredAnnotations(false, opts_.subnet, {}, &self);
+  for (const auto& k : {kAnnKey, kAnnEndpoint, kAnnInternalIP, kAnnLastSeen, kAnnGranularity})
+    self_overlay.annotations[k] = pre[k];
+  for (const auto& o : snap.nodes) {
+    Node n = TranslateNode(o.name == opts_.hostname ? self_overlay : o, topts, &v.warnings);
+    if (n.Ready(now)) v.ready.push_back(std::move(n));
+  }
+  for (const auto& o : snap.peers) {
+    auto p = TranslatePeer(o, &v.warnings);
+    if (p && p->Ready()) v.ready_peers.push_back(std::move(*p));
+  }
+  v.nat = DiscoverNATEndpoints(v.ready, v.ready_peers);
+  return v;
+}
+
+std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
+                                             ReconcileReport* r) {
+  Node* self = nullptr;
+  for (auto& n : v->ready)
+    if (n.name == opts_.hostname) self = &n;
+  if (!self) {
+    r->skipped_reason = "the local node is not ready (it needs a pod CIDR, a key and an endpoint)";
+    return std::nullopt;
+  }
+  self->discovered_endpoints = v->nat;
+  HostOptions ho;
+  ho.port = self->endpoint && self->endpoint->port() ? self->endpoint->port() : opts_.port;
+  ho.private_key = deps_.private_key;
+  MeshOptions mo;
+  mo.granularity = opts_.granularity;
+  mo.subnet = opts_.subnet;
+  auto m = Mesh::Build(v->ready, v->ready_peers, mo, &v->warnings);
+  if (!m.ok()) {
+    r->skipped_reason = "failed to create topology: " + m.error();
+    Fail(r, "reconcile", r->skipped_reason);
+    return std::nullopt;
+  }
+  mesh->emplace(std::move(*m));
+  return Topology::ForHost(**mesh, opts_.hostname, ho);
+}
+
+void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r) {
+  // Every new warning once in the log; Events for our own node; fixed ones
+  // are forgotten so that a relapse is reported again. Identical warnings
+  // are reported once, and at most kMaxReportedWarnings new ones per
+  // reconcile: an annotation with 100,000 bad entries must not flood the log
+  // or block the loop on 100,000 Event writes.
+  constexpr size_t kMaxReportedWarnings = 32;
+  std::set<std::string> current;
+  std::vector<std::string> lines;
+  size_t reported = 0, unreported = 0;
+  for (const auto& w : warnings) {
+    std::string line = w.String();
+    if (!current.insert(line).second) continue;
+    lines.push_back(line);
+    if (reported_warnings_.count(line)) continue;
+    if (reported >= kMaxReportedWarnings) {
+      ++unreported;
+      continue;
+    }
+    ++reported;
+    Warn("invalid value ignored", {{w.kind, w.name}, {"field", w.field}, {"value", w.value}, {"reason", w.reason}});
+    if (w.kind == "node" && w.name == opts_.hostname) {
+      auto s = deps_.backend->RecordNodeEvent(
+          w.name, "InvalidAnnotation",
+          (w.field.find('/') != std::string::npos ? "annotation " : "field ") + w.field +
+              "=\"" + w.value + "\" is invalid: " + w.reason);
+      if (!s.ok()) Fail(r, "publish", "record event: " + s.message());
+    }
+  }
+  if (unreported) {
+    Warn("more invalid values ignored, not reported one by one",
+         {{"count", std::to_string(unreported)}});
+  }
+  reported_warnings_ = std::move(current);
+  if (deps_.metrics) deps_.metrics->SetWarnings(static_cast<int>(reported_warnings_.size()));
+  std::lock_guard<std::mutex> lock(mu_);
+  warnings_ = std::move(lines);
+}
+
+void Agent::Publish(const View& v, const Topology* topo, const NodeObject& self,
+                    ReconcileReport* r) {
+  bool leader = topo && topo->leader();
+  std::set<std::string> nat_keys;  // the NATed remotes still in the mesh
+  for (const auto& n : v.ready)
+    if (n.persistent_keepalive) nat_keys.insert(n.key.String());
+  for (const auto& p : v.ready_peers)
+    if (p.persistent_keepalive) nat_keys.insert(p.public_key.String());
+  auto published = PublishedNATEndpoints(leader, v.nat, nat_keys, self);
+  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, published, &self);
+  AnnotationChanges changes;  // only what differs
+  for (const auto& [k, val] : desired) {
+    auto it = self.annotations.find(k);
+    if (it == self.annotations.end() || it->second != val) changes[k] = val;
+  }
+  if (changes.empty()) return;
+  auto sent = deps_.backend->PatchNodeAnnotations(opts_.hostname, changes);
+  if (!sent.ok()) {
+    Fail(r, "publish", sent.error());
+  } else if (*sent) {
+    r->annotation_writes = 1;
+  }
+}
+
+void Agent::UpdateMetrics(const ReconcileReport& r, const Mesh* mesh, double seconds) {
+  if (!deps_.metrics) return;
+  if (r.applied && mesh) {
+    deps_.metrics->SetLeader(r.leader);
     deps_.metrics->SetNodes(r.nodes);
     deps_.metrics->SetPeers(r.peers);
+    std::map<std::string, std::string> names;  // public key -> name
+    for (const auto& s : mesh->segments()) names[s.key.String()] = s.leader_name();
+    for (const auto& p : mesh->peers()) names[p.public_key.String()] = p.name;
     std::vector<WgPeerSample> samples;
     if (last_device_) {
       for (const auto& p : last_device_->peers) {
         std::string k = p.public_key.String();
-        samples.push_back(WgPeerSample{k, names.count(k) ? names[k] : "", p.last_handshake_unix, p.rx_bytes, p.tx_bytes});
+        auto it = names.find(k);
+        samples.push_back(WgPeerSample{k, it == names.end() ? "" : it->second, p.last_handshake_unix,
+                                       p.rx_bytes, p.tx_bytes});
       }
     }
     deps_.metrics->SetWireGuardPeers(samples);
     deps_.metrics->UpdateProcess();
-    deps_.metrics->Reconciled(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
-  return r;
+  deps_.metrics->Reconciled(seconds);
 }
 
 HostPlanOptions Agent::PlanOptions() const {

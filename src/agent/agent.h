@@ -134,6 +134,24 @@ class Agent {
                                                         const std::map<std::string, Endpoint>& nat,
                                                         const std::set<std::string>& keys,
                                                         const NodeObject& self);
+  // What a reconcile knows of the cluster: the ready nodes (this one with the
+  // values it is about to publish) and Peers, the warnings of translating
+  // them, and the NAT endpoints the device discovered.
+  struct View {
+    std::vector<Node> ready;
+    std::vector<Peer> ready_peers;
+    std::vector<Warning> warnings;
+    std::map<std::string, Endpoint> nat;
+  };
+  View Translate(const Snapshot& snap, const NodeObject& self, int64_t now);
+  // This host's topology (nullopt, with the reason in `r`, when the node is
+  // not ready or the mesh cannot be built); `mesh` receives the mesh it views.
+  std::optional<Topology> BuildTopology(View* v, std::optional<Mesh>* mesh, ReconcileReport* r);
+  // Logs new warnings (Events for this node's own) and keeps them for /health.
+  void ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r);
+  // Writes this node's annotations where they differ.
+  void Publish(const View& v, const Topology* topo, const NodeObject& self, ReconcileReport* r);
+  void UpdateMetrics(const ReconcileReport& r, const Mesh* mesh, double seconds);
   // The steps that install a HostPlan; each counts its errors under its event.
   void ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t now,
                       ReconcileReport* r);
