@@ -103,8 +103,8 @@ class Emulator:
         finally:
             c.close()
 
-    def ok(self, method, path, body=None, content_type="application/json"):
-        status, _, doc = self.request(method, path, body, content_type)
+    def ok(self, method, path, body=None, content_type="application/json", headers=None):
+        status, _, doc = self.request(method, path, body, content_type, headers)
         if status >= 300:
             raise AssertionError("%s %s -> %d %s" % (method, path, status, doc))
         return doc
@@ -291,6 +291,28 @@ class EmulatorTest(unittest.TestCase):
         status, _, _ = self.emu.request("PATCH", "/apis/kilo.squat.ai/v1alpha1/peers/vpn.bob", {"spec": {}},
                                         "application/strategic-merge-patch+json")
         self.assertEqual(status, 415)  # like the real one for custom resources
+
+    def test_write_log(self):
+        since = time.time()
+        self.emu.ok("POST", "/api/v1/nodes", node("wl-1", None, {"kilo.squat.ai/key": "k1"}))
+        self.emu.ok("PATCH", "/api/v1/nodes/wl-1", {"metadata": {"annotations": {"kilo.squat.ai/key": "k2"}}},
+                    "application/strategic-merge-patch+json", headers={"User-Agent": "kg/test"})
+        # Neither a no-op patch nor a label change is an annotation write.
+        self.emu.ok("PATCH", "/api/v1/nodes/wl-1", {"metadata": {"annotations": {"kilo.squat.ai/key": "k2"}}},
+                    "application/merge-patch+json")
+        self.emu.ok("PATCH", "/api/v1/nodes/wl-1", {"metadata": {"labels": {"x": "1"}}},
+                    "application/merge-patch+json")
+        self.emu.ok("PATCH", "/api/v1/nodes/wl-1", {"metadata": {"annotations": {"kilo.squat.ai/key": None,
+                                                                                 "b": "x" * 500}}},
+                    "application/merge-patch+json", headers={"User-Agent": "kubectl/test"})
+        log = [w for w in self.emu.admin("writes?since=%f" % since, "GET")["writes"] if w["name"] == "wl-1"]
+        self.assertEqual([(w["type"], w["userAgent"], w["client"]) for w in log],
+                         [("ADDED", None, "127.0.0.1"), ("MODIFIED", "kg/test", "127.0.0.1"),
+                          ("MODIFIED", "kubectl/test", "127.0.0.1")])
+        self.assertEqual(log[0]["annotations"], {"kilo.squat.ai/key": [None, "k1"]})
+        self.assertEqual(log[1]["annotations"], {"kilo.squat.ai/key": ["k1", "k2"]})
+        self.assertEqual(log[2]["annotations"], {"kilo.squat.ai/key": ["k2", None], "b": [None, "x" * 120]})
+        self.assertEqual(self.emu.admin("writes?since=%f" % (time.time() + 60), "GET")["writes"], [])
 
     def test_json_patch_semantics(self):
         self.emu.ok("POST", "/api/v1/nodes", node("jp-1", {"l": "1"}, {"kilo.squat.ai/key": "k"}))

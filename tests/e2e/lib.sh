@@ -52,10 +52,20 @@
 #   KGE_NO_AGENTS=1  build the underlay, emulator and pods but start no wireguard-go/kg
 #   KGE_KG_EXTRA     extra kg flags (word-split)
 #   KG, KGCTL, REPO  binaries and source tree (defaults: $REPO/build/bin/...)
+#   KGE_GO_NODES     nodes whose agent is Kilo's original Go kg instead (tests/interop)  ""
+#   KILO_GO_KG       the Go kg binary (required when KGE_GO_NODES is not empty)
+#   KGE_GO_EXTRA     extra Go kg flags (word-split)
+#
+# Mixed clusters (tests/interop): a node's agent is "kg" (this project) or "go" (Kilo's
+# Go kg, flags of 0.6: go_kg_args); agent_kind/agent_set_kind choose it per node, and
+# kg_start/kg_stop/kg_running act on whichever runs there. The Go agent resolves its
+# hostname at start (its internal IP), so every node namespace gets an /etc/hosts with its
+# name and LAN address (/etc/netns/<ns>/hosts, which `ip netns exec` mounts over
+# /etc/hosts; removed by cluster_down).
 #
 # Public functions: cluster_up, cluster_down, cluster_status, kctl, kgctl_live, node_exec,
 # pod_exec, wg_dump, wait_mesh, ping_matrix, node_matrix, kg_stop, kg_start, api_stop,
-# api_start, add_lan_host, wait_for, log_step.
+# api_start, add_lan_host, wait_for, log_step, agent_kind, agent_set_kind.
 
 KGE_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 : "${REPO:=$(cd "$KGE_LIB_DIR/../.." && pwd)}"
@@ -87,6 +97,7 @@ kge_save_env() {
     printf 'KGE_LAB_KEEPALIVE=%q\n' "$KGE_LAB_KEEPALIVE"
     printf 'KGE_NO_AGENTS=%q\n' "${KGE_NO_AGENTS:-}"
     printf 'KGE_KG_EXTRA=%q\n' "${KGE_KG_EXTRA:-}"
+    printf 'KGE_GO_NODES=%q\nKILO_GO_KG=%q\nKGE_GO_EXTRA=%q\n' "${KGE_GO_NODES:-}" "${KILO_GO_KG:-}" "${KGE_GO_EXTRA:-}"
     printf 'KG=%q\nKGCTL=%q\nREPO=%q\n' "$KG" "$KGCTL" "$REPO"
   } >"$KGE_STATE/env"
 }
@@ -297,6 +308,7 @@ EOF
     ns=$(node_ns "$n")
     pod=$(pod_ns "$n")
     log_step "underlay: node $n ($ns): lan0 $(node_lan_ip "$n")/24$(node_is_public "$n" && echo ", pub0 $(node_pub_ip "$n")/24"), pod $(node_pod_ip "$n") in $(node_pod_cidr "$n")"
+    kge_hosts_file "$n" || return 1
     {
       echo "link set lo up"
       echo "link add lan0 type veth peer name n$i netns $(router_ns "$l")"
@@ -330,6 +342,17 @@ EOF
     printf '%s' "${enslave_router[$l]:-}" | kge_ns_run "$(router_ns "$l")" || return 1
   done
   printf '%s' "$enslave_inet" | kge_ns_run "$inet" || return 1
+}
+
+# kge_hosts_file NODE: /etc/netns/<ns>/hosts (the node's /etc/hosts under `ip netns exec`,
+# so also in the mount namespaces of its wireguard-go and agent): its name resolves to its
+# LAN address, as on a real node. Listed in $KGE_STATE/etc-netns for cluster_down.
+kge_hosts_file() {
+  local n=$1 ns
+  ns=$(node_ns "$n")
+  mkdir -p "/etc/netns/$ns" || return 1
+  echo "/etc/netns/$ns" >>"$KGE_STATE/etc-netns"
+  printf '127.0.0.1\tlocalhost\n%s\t%s\n' "$(node_lan_ip "$n")" "$n" >"/etc/netns/$ns/hosts"
 }
 
 # add_lan_host NAME LOC_IDX IP: an extra namespace on a location's LAN (e.g. a printer),
@@ -448,33 +471,78 @@ kg_args() {
     --internal-cidr "10.$(node_loc_idx "$n")0.0.0/24" ${KGE_KG_EXTRA:-}
 }
 
-# kg_start NODE [EXTRA FLAGS...]: starts kg inside the node's namespaces (log appended to
-# $KGE_STATE/logs/NODE.kg.log).
+# go_kg_args NODE: the same node as kg_args for Kilo's Go kg 0.6, which has no --key-file
+# (its key is /var/lib/kilo/key too), no --internal-cidr (it takes the address its hostname
+# resolves to: kge_hosts_file) and no --log-format (JSON).
+go_kg_args() {
+  local n=$1
+  echo --kubeconfig "$KGE_STATE/kubeconfig" --hostname "$n" --interface kilo0 \
+    --create-interface=false --encapsulate=never --mesh-granularity "$KGE_GRANULARITY" \
+    --port 51820 --subnet 10.4.0.0/16 --resync-period 5s --cni=true \
+    --cni-path /etc/cni/net.d/10-kilo.conflist --listen "$(node_lan_ip "$n"):1107" \
+    --log-level info --clean-up=true ${KGE_GO_EXTRA:-}
+}
+# The CNI configuration the Go agent edits but never creates (its DaemonSet's init
+# container copies it; the project's manifests carry the same one).
+KGE_CNI_TEMPLATE='{"cniVersion":"0.4.0","name":"kilo","plugins":[{"name":"kubernetes","type":"bridge","bridge":"kube-bridge","isDefaultGateway":true,"forceAddress":true,"mtu":1420,"ipam":{"type":"host-local"}},{"type":"portmap","snat":true,"capabilities":{"portMappings":true}}]}'
+
+# agent_kind NODE: the agent kg_start starts on NODE: "kg" (this project) or "go" (Kilo's
+# Go kg, $KILO_GO_KG): agent_set_kind's choice, else "go" for the nodes of KGE_GO_NODES.
+agent_kind() {
+  if [ -s "$KGE_STATE/agents/$1" ]; then cat "$KGE_STATE/agents/$1"
+  elif [[ " ${KGE_GO_NODES:-} " == *" $1 "* ]]; then echo go
+  else echo kg; fi
+}
+# agent_set_kind NODE kg|go: the agent the next kg_start on NODE starts.
+agent_set_kind() { mkdir -p "$KGE_STATE/agents" && echo "$2" >"$KGE_STATE/agents/$1"; }
+# agent_bin NODE: the binary of the agent kg_start last started on NODE (what kg_stop and
+# kg_running check its command line against).
+agent_bin() { cat "$KGE_STATE/pids/$1.kg.bin" 2>/dev/null || echo "$KG"; }
+
+# kg_start NODE [EXTRA FLAGS...]: starts the node's agent (agent_kind) inside the node's
+# namespaces (log appended to $KGE_STATE/logs/NODE.kg.log).
 kg_start() {
-  local n=$1 wgpid
+  local n=$1 wgpid kind
   shift
   wgpid=$(cat "$KGE_STATE/pids/$n.wg")
   pid_is "$wgpid" wireguard-go || { kge_die "wireguard-go of $n is not running"; return 1; }
-  echo "=== kg start $(date +%T) $*" >>"$KGE_STATE/logs/$n.kg.log"
+  kind=$(agent_kind "$n")
+  echo "=== $kind start $(date +%T) $*" >>"$KGE_STATE/logs/$n.kg.log"
+  if [ "$kind" = go ]; then
+    [ -x "${KILO_GO_KG:-}" ] || { kge_die "$n runs the Go agent but KILO_GO_KG (${KILO_GO_KG:-unset}) is not executable"; return 1; }
+    # shellcheck disable=SC2016
+    nsenter -t "$wgpid" -m -- sh -c '[ -s "$1" ] || printf "%s\n" "$2" >"$1"' sh \
+      /etc/cni/net.d/10-kilo.conflist "$KGE_CNI_TEMPLATE" || return 1
+    # argv[0] "$KILO_GO_KG@NODE": client-go's User-Agent is the base name of argv[0]
+    # ("kg@NODE/..."), so the emulator's write log names the node of every Go agent.
+    # shellcheck disable=SC2016,SC2046
+    nsenter -t "$wgpid" -n -m -- bash -c 'exec -a "$0" "$@"' "$KILO_GO_KG@$n" "$KILO_GO_KG" \
+      $(go_kg_args "$n") "$@" >>"$KGE_STATE/logs/$n.kg.log" 2>&1 </dev/null 3>&- &
+    echo $! >"$KGE_STATE/pids/$n.kg"
+    echo "$KILO_GO_KG" >"$KGE_STATE/pids/$n.kg.bin"
+    return 0
+  fi
   # shellcheck disable=SC2046
   nsenter -t "$wgpid" -n -m -- "$KG" $(kg_args "$n") "$@" \
     >>"$KGE_STATE/logs/$n.kg.log" 2>&1 </dev/null 3>&- &
   echo $! >"$KGE_STATE/pids/$n.kg"
+  echo "$KG" >"$KGE_STATE/pids/$n.kg.bin"
 }
 
 # kg_stop NODE [SIGNAL]: TERM (default, graceful with clean-up) or KILL.
 kg_stop() {
-  local n=$1 sig=${2:-TERM} pid
+  local n=$1 sig=${2:-TERM} pid bin
+  bin=$(agent_bin "$n")
   if [ "$sig" = TERM ]; then
-    kill_pid "$KGE_STATE/pids/$n.kg" "$KG" 20
+    kill_pid "$KGE_STATE/pids/$n.kg" "$bin" 20
   else
     pid=$(cat "$KGE_STATE/pids/$n.kg" 2>/dev/null || true)
-    if pid_is "$pid" "$KG"; then kill -"$sig" "$pid"; fi
-    while pid_is "$pid" "$KG"; do sleep 0.1; done
+    if pid_is "$pid" "$bin"; then kill -"$sig" "$pid"; fi
+    while pid_is "$pid" "$bin"; do sleep 0.1; done
     rm -f "$KGE_STATE/pids/$n.kg"
   fi
 }
-kg_running() { pid_is "$(cat "$KGE_STATE/pids/$1.kg" 2>/dev/null)" "$KG"; }
+kg_running() { pid_is "$(cat "$KGE_STATE/pids/$1.kg" 2>/dev/null)" "$(agent_bin "$1")"; }
 
 # ---------------------------------------------------------------------------- checks
 
@@ -576,6 +644,10 @@ kge_preflight() {
   [ -x "$REPO/tests/apiserver/serve" ] || { echo "missing API emulator $REPO/tests/apiserver/serve"; return 1; }
   if [ -z "${KGE_NO_AGENTS:-}" ]; then
     [ -x "$KG" ] || { echo "kg not built: $KG (cmake --build build --target kg)"; return 1; }
+    if [ -n "${KGE_GO_NODES:-}" ] && [ ! -x "${KILO_GO_KG:-}" ]; then
+      echo "KGE_GO_NODES ($KGE_GO_NODES) run the Go agent but KILO_GO_KG (${KILO_GO_KG:-unset}) is not executable"
+      return 1
+    fi
   fi
   [ -x "$KGCTL" ] || { echo "kgctl not built: $KGCTL"; return 1; }
   return 0
@@ -609,7 +681,7 @@ cluster_up() {
     log_step "underlay ready in $((SECONDS - t0)) s"
     return 0
   fi
-  log_step "step 4/5 wireguard-go + kg on every node"
+  log_step "step 4/5 wireguard-go + kg on every node${KGE_GO_NODES:+ (the Go agent on $KGE_GO_NODES)}"
   for n in $(node_names); do wg_launch "$n"; done
   for n in $(node_names); do
     wg_wait "$n" || { kge_die "step 4/5 wireguard-go on $n"; cluster_down; return 1; }
@@ -638,7 +710,7 @@ cluster_down() {
   # Agents first (graceful: they clean up and remove their annotations via the API).
   for f in "$KGE_STATE"/pids/*.kg; do
     [ -e "$f" ] || continue
-    kill_pid "$f" "$KG" 15 &
+    kill_pid "$f" "$(cat "$f.bin" 2>/dev/null || echo "$KG")" 15 &
     pids+=($!)
   done
   ((${#pids[@]})) && wait "${pids[@]}" 2>/dev/null
@@ -659,6 +731,13 @@ cluster_down() {
   if [ -n "${KGE_PREFIX:-}" ]; then
     ip netns list | awk '{print $1}' | grep "^$KGE_PREFIX" | while read -r f; do ip netns del "$f"; done
   fi
+  # The nodes' /etc/hosts (kge_hosts_file): only directories named after our namespaces.
+  if [ -f "$KGE_STATE/etc-netns" ]; then
+    sort -u "$KGE_STATE/etc-netns" | while read -r f; do
+      [[ -n "${KGE_PREFIX:-}" && "$f" == "/etc/netns/$KGE_PREFIX"* ]] && rm -rf -- "$f"
+    done
+    rm -f "$KGE_STATE/etc-netns"
+  fi
   return 0
 }
 
@@ -671,7 +750,7 @@ cluster_status() {
     printf '  %-6s ns %-16s lan %-11s pub %-13s pod %-11s wireguard-go %-8s kg %s\n' "$n" "$(node_ns "$n")" \
       "$(node_lan_ip "$n")" "$(node_is_public "$n" && node_pub_ip "$n" || echo -)" "$(node_pod_ip "$n")" \
       "$(pid_is "$(cat "$KGE_STATE/pids/$n.wg" 2>/dev/null)" wireguard-go && echo up || echo down)" \
-      "$(kg_running "$n" && echo "up (pid $(cat "$KGE_STATE/pids/$n.kg"))" || echo down)"
+      "$(kg_running "$n" && echo "up (pid $(cat "$KGE_STATE/pids/$n.kg"))" || echo down)$([ "$(agent_kind "$n")" = go ] && echo " [Go agent]")"
   done
   ping_matrix || ok=1
   cat "$KGE_STATE/last-ping-matrix"

@@ -251,6 +251,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def dispatch(self):
         self.close_after = False
+        # Who writes (the store's write log): this request's client address and agent.
+        writer = self.server.store.writer
+        writer.client, writer.user_agent = self.client_address[0], self.headers.get("User-Agent")
         try:
             url = urllib.parse.urlsplit(self.path)
             self.req_path = url.path
@@ -710,10 +713,15 @@ class Handler(BaseHTTPRequestHandler):
             with srv.stats.lock:
                 items = [dict(e) for e in srv.stats.injected if e["time"] >= since]
             return self.send_json(200, {"injected": items})
+        if cmd == "writes" and self.command == "GET":
+            since = num("since", 0.0, float)
+            with store.lock:
+                items = [dict(e) for e in store.writes if e["time"] >= since]
+            return self.send_json(200, {"writes": items})
         if cmd == "dump" and self.command == "GET":
             return self.send_json(200, store.snapshot())
         if self.command != "POST":
-            raise ApiError(405, "admin endpoints other than stats, injected and dump take POST", "MethodNotAllowed")
+            raise ApiError(405, "admin endpoints other than stats, injected, writes and dump take POST", "MethodNotAllowed")
         if cmd == "close-watches":
             return self.send_json(200, {"closed": store.close_watches()})
         if cmd == "fail":

@@ -16,6 +16,7 @@ import queue
 import random
 import string
 import threading
+import time
 import uuid
 
 from . import patch as patchlib
@@ -139,6 +140,12 @@ class Store:
         self.expired_watches = collections.Counter()
         self.state_dir = state_dir
         self.dirty = threading.Event()
+        # The most recent writes that changed an object's annotations, with who made
+        # them (set per request thread by the server in self.writer): which client
+        # changes which object's annotations (tests/interop: no two agents write the
+        # same annotation). Values are cut to 120 characters.
+        self.writes = collections.deque(maxlen=20000)
+        self.writer = threading.local()
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self._create_raw(self.type_for("", "v1", "namespaces"),
                              {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
@@ -187,8 +194,26 @@ class Store:
         self.rv += 1
         return self.rv
 
+    def _record_write(self, etype, obj, old, rv):
+        def annotations(o):
+            return ((o or {}).get("metadata") or {}).get("annotations") or {}
+        if etype == "DELETED":
+            return
+        a, b = annotations(old), annotations(obj)
+        changed = {k: [None if k not in a else str(a[k])[:120], None if k not in b else str(b[k])[:120]]
+                   for k in set(a) | set(b) if a.get(k) != b.get(k)}
+        if not changed:
+            return
+        md = obj.get("metadata") or {}
+        self.writes.append({"time": time.time(), "rv": rv, "type": etype, "kind": obj.get("kind"),
+                            "namespace": md.get("namespace"), "name": md.get("name"),
+                            "client": getattr(self.writer, "client", None),
+                            "userAgent": getattr(self.writer, "user_agent", None),
+                            "annotations": changed})
+
     def _emit(self, store_key, etype, obj, old):
         rv = int(obj["metadata"]["resourceVersion"]) if etype != "DELETED" else self.rv
+        self._record_write(etype, obj, old, rv)
         self.history.append((rv, store_key, etype, obj, old))
         while len(self.history) > self.history_size:
             dropped = self.history.popleft()
