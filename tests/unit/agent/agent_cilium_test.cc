@@ -18,6 +18,7 @@
 
 #include "agent/agent.h"
 #include "fakes/agent/fake_backend.h"
+#include "fakes/agent/fake_fs.h"
 #include "fakes/firewall/fake_firewall.h"
 #include "fakes/netlink/fake_netlink.h"
 #include "fakes/wg/fake_wireguard.h"
@@ -28,24 +29,6 @@ namespace {
 constexpr int64_t kNow = 1767225600;
 
 IPPrefix P(const char* s) { return *IPPrefix::Parse(s); }
-
-class MemFS : public FileSystem {
- public:
-  Result<std::optional<std::string>> Read(const std::string& p) override {
-    auto it = files.find(p);
-    if (it == files.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
-  }
-  Status WriteAtomic(const std::string& p, const std::string& c, int) override {
-    files[p] = c;
-    return Status::Ok();
-  }
-  Status Remove(const std::string& p) override {
-    files.erase(p);
-    return Status::Ok();
-  }
-  std::map<std::string, std::string> files;
-};
 
 Key KeyFor(const std::string& name) {
   std::array<uint8_t, 32> b{};
@@ -131,7 +114,7 @@ struct CiliumEnv {
   wg::FakeWireGuard wg;
   netlink::FakeNetlink nl;
   fw::FakeFirewall fw;
-  MemFS fs;
+  FakeFS fs;
   int64_t now = kNow;
   AgentOptions opts;
   AgentDeps deps;

@@ -12,6 +12,7 @@
 #include "../sanitizer.h"
 #include "agent/agent.h"
 #include "fakes/agent/fake_backend.h"
+#include "fakes/agent/fake_fs.h"
 #include "fakes/firewall/fake_firewall.h"
 #include "fakes/netlink/fake_netlink.h"
 #include "fakes/wg/fake_wireguard.h"
@@ -20,26 +21,6 @@ namespace kilo::agent {
 namespace {
 
 constexpr int64_t kNow = 1767225600;
-
-class FakeFS : public FileSystem {
- public:
-  Result<std::optional<std::string>> Read(const std::string& p) override {
-    auto it = files.find(p);
-    if (it == files.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
-  }
-  Status WriteAtomic(const std::string& p, const std::string& c, int) override {
-    files[p] = c;
-    ++writes;
-    return Status::Ok();
-  }
-  Status Remove(const std::string& p) override {
-    files.erase(p);
-    return Status::Ok();
-  }
-  std::map<std::string, std::string> files;
-  int writes = 0;
-};
 
 Key KeyFor(const std::string& name) {
   std::array<uint8_t, 32> b{};

@@ -19,6 +19,7 @@
 #include "core/objects_json.h"
 #include "core/translate.h"
 #include "fakes/agent/fake_backend.h"
+#include "fakes/agent/fake_fs.h"
 #include "fakes/firewall/fake_firewall.h"
 #include "fakes/netlink/fake_netlink.h"
 #include "fakes/wg/fake_wireguard.h"
@@ -38,24 +39,6 @@ std::string Slurp(const fs::path& p) {
   ss << f.rdbuf();
   return ss.str();
 }
-
-class MemFS : public FileSystem {
- public:
-  Result<std::optional<std::string>> Read(const std::string& p) override {
-    auto it = files.find(p);
-    if (it == files.end()) return std::optional<std::string>();
-    return std::optional<std::string>(it->second);
-  }
-  Status WriteAtomic(const std::string& p, const std::string& c, int) override {
-    files[p] = c;
-    return Status::Ok();
-  }
-  Status Remove(const std::string& p) override {
-    files.erase(p);
-    return Status::Ok();
-  }
-  std::map<std::string, std::string> files;
-};
 
 // A key for the agent of `host` (its own; it publishes the public half).
 Key AgentKey(const std::string& host) {
@@ -129,7 +112,7 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   wg::FakeWireGuard wg;
   netlink::FakeNetlink nl;
   fw::FakeFirewall fw;
-  MemFS files;
+  FakeFS files;
   wg.AddDevice("kilo0");
   nl.AddLinkNow({0, "kilo0", "wireguard", 1420, false, false});
   nl.AddLinkNow({0, "tunl0", "ipip", 1480, true, false});
