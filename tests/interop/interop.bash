@@ -34,7 +34,10 @@ interop_setup_file() {
   }
   interop_t0 >"$KGE_STATE/t0"
 }
-interop_teardown_file() { e2e_teardown_file; }
+interop_teardown_file() {
+  [ -z "${INTEROP_SKIP:-}" ] || return 0 # nothing was started (KGE_STATE may be the caller's)
+  e2e_teardown_file
+}
 interop_setup() {
   [ -z "${INTEROP_SKIP:-}" ] || skip "$INTEROP_SKIP"
   e2e_setup

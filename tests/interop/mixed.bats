@@ -73,8 +73,8 @@ MAX_LOST=${INTEROP_MAX_LOST:-10}
   PING_VERBOSE=1 ping_matrix
 }
 
-# discovered_has NODE KEY IP: NODE's discovered-endpoints annotation has KEY at IP.
-discovered_has() { [[ "$(node_annotation "$1" discovered-endpoints)" == *"$2"*"$3"* ]]; }
+# discovered_has NODE PUBKEY: NODE's discovered-endpoints name PUBKEY at the lab router.
+discovered_has() { [[ "$(node_annotation "$1" discovered-endpoints)" == *"$2"*198.51.100.13* ]]; }
 
 @test "mixed: a whole location of Go agents behind NAT (lab): both other leaders use its NAT endpoint" {
   retry 30 metric_is lab-1 kilo_leader 1
@@ -86,11 +86,11 @@ discovered_has() { [[ "$(node_annotation "$1" discovered-endpoints)" == *"$2"*"$
     echo "$n ($(agent_kind "$n")) sees lab-1 at $e"
     [[ "$e" == 198.51.100.13:* ]]
   done
-  # kg (gcp-1) and Go (aws-1) both publish what they discovered (Go at its next
-  # check-in: every 30 s)
+  # kg (gcp-1) and Go (aws-1) both publish what they discovered (Go 0.6 may take until its
+  # next 30 s check-in)
   for n in aws-1 gcp-1; do
-    retry 40 discovered_has "$n" "$k" 198.51.100.13
-    echo "$n discovered-endpoints: $(node_annotation "$n" discovered-endpoints)"
+    retry 40 discovered_has "$n" "$k"
+    echo "$n ($(agent_kind "$n")) discovered-endpoints: $(node_annotation "$n" discovered-endpoints)"
   done
   PING_VERBOSE=1 ping_matrix
 }
@@ -121,6 +121,14 @@ leader_move() {
   return $rc
 }
 
+# For reference, 4 rounds of gcp moves on this layout measured the worst aws<->lab pair at
+# 0 lost requests in a kg-only cluster, and at 15 s on every gcp-2 -> gcp-1 move in a
+# Go-only cluster: Go 0.6 replaces all of aws-1's WireGuard peers when its gcp peer changes,
+# and a reconciliation before the new handshake (any Node event) takes lab-1's endpoint
+# from other nodes' discovered-endpoints or its private address (the lab NAT maps each
+# destination to its own port, so no other node's discovery is valid for aws-1), until
+# lab-1 gives up its old session (WireGuard: 10 s + 5 s).
+#
 # moves NAME A B "PAIRS": with every pair of pods pinging, the leadership of the location
 # goes A -> B -> A, INTEROP_MOVE_ROUNDS times (default 2: the loss depends on how the
 # agents' reconciliations interleave); fails when a move lost more than MAX_LOST requests

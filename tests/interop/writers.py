@@ -129,9 +129,14 @@ def main(argv):
           "%d by an agent to another node's object, %d leader failover writes of kg" % (
               counts["go"], counts["kg"], counts["ambiguous"], counts["kubectl"], counts["other"], counts["foreign"],
               counts["failover"]))
-    multi = {k: v for k, v in writers_of_key.items() if len([x for x in v if x != "kubectl"]) > 1}
-    for (node, k), v in sorted(multi.items()):
-        notes.append("%s of %s written by %s" % (k, node, " and ".join(sorted(v))))
+    # The same node's annotation written by both kinds: its agent was replaced (migration).
+    swapped = collections.defaultdict(set)
+    for (node, k), v in writers_of_key.items():
+        agents = sorted(x for x in v if x != "kubectl")
+        if len(agents) > 1:
+            swapped[(node, " and ".join(agents))].add(k)
+    for (node, who), ks in sorted(swapped.items()):
+        notes.append("%s: %s written by %s (its agent was replaced)" % (node, ", ".join(sorted(ks)), who))
 
     if samples_dir:
         files = sorted(glob.glob(os.path.join(samples_dir, "*.json")))
