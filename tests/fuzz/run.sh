@@ -6,7 +6,7 @@
 #
 # Env: BUILD_DIR (default <repo>/build-fuzz), JOBS (default 2),
 #      KEEP_CORPUS=1 keeps the grown corpus in $BUILD_DIR/fuzz-corpus.
-# Prints one line per target and "N passed, M failed"; exit 1 on any crash,
+# Prints one line per target and "fuzz: N passed, M failed"; exit 1 on any crash,
 # leak, timeout or sanitizer report (the reproducer is in
 # $BUILD_DIR/fuzz-artifacts/<target>/).
 set -euo pipefail
@@ -27,8 +27,8 @@ if ! command -v clang++ >/dev/null; then
   exit 1
 fi
 if [[ ! -f "$BUILD_DIR/CMakeCache.txt" ]]; then
-  CC=clang CXX=clang++ cmake -S "$ROOT" -B "$BUILD_DIR" -DKILO_FUZZ=ON -DKILO_TESTS=OFF \
-    -DKILO_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  CC=clang CXX=clang++ bash "$ROOT/scripts/configure.sh" "$BUILD_DIR" -DKILO_FUZZ=ON -DKILO_TESTS=OFF \
+    -DKILO_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 if ! cmake --build "$BUILD_DIR" -j"$JOBS" --target "${TARGETS[@]}" >"$BUILD_DIR/fuzz-build.log" 2>&1; then
   tail -30 "$BUILD_DIR/fuzz-build.log" >&2
@@ -66,5 +66,5 @@ for t in "${TARGETS[@]}"; do
     printf '%-28s FAIL (exit %d) %s; log %s\n' "$t" "$rc" "${what:-see log}" "$log"
   fi
 done
-echo "$passed passed, $failed failed"
+echo "fuzz: $passed passed, $failed failed"
 [[ $failed -eq 0 ]]

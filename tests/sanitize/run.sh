@@ -16,7 +16,8 @@
 # so its reports would only reach stderr, where bats and the golden runner swallow them;
 # clang's UBSan lives in the ASan runtime and follows ASAN_OPTIONS.
 #
-# Last line: "asan: N passed, M failed" (N, M: CTest tests; M also counts report files).
+# Last line: "asan: N passed, M failed, K skipped" (CTest tests; M also counts report
+# files), after one line per skipped test with its reason (scripts/ctest-report.py).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 B=${1:-build-asan}
@@ -24,7 +25,7 @@ JOBS=${JOBS:-2}
 t0=$SECONDS
 
 summary() {
-  echo "asan: $1 passed, $2 failed"
+  echo "asan: $1 passed, $2 failed, ${3:-0} skipped"
   [ "$2" -eq 0 ]
   exit
 }
@@ -43,8 +44,8 @@ if [ -f "$supp" ]; then
 fi
 
 echo "== asan: configure + build $B (clang, ASan+UBSan, -O1 -g1, no bench/fuzz)"
-cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DKILO_SANITIZE=ON -DKILO_BENCH=OFF -DKILO_FUZZ=OFF -DCMAKE_BUILD_TYPE=Debug >/dev/null || {
+bash scripts/configure.sh "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DKILO_SANITIZE=ON -DKILO_BENCH=OFF -DKILO_FUZZ=OFF -DCMAKE_BUILD_TYPE=Debug || {
   echo "asan: cmake configure failed"
   summary 0 1
 }
@@ -61,14 +62,15 @@ echo "== asan: build took $((t1 - t0)) s; ctest (unit, integration, golden, kg l
 
 log=$(mktemp)
 (cd "$B" && ctest --output-on-failure -j"$JOBS" --timeout 900 -E '^(e2e_|apiserver_|manifests$)') 2>&1 | tee "$log"
-line=$(grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$log" | tail -1)
-rm -f "$log"
+python3 scripts/ctest-report.py asan "$log" "$B" >"$log.report"
+grep -v '^asan: ' "$log.report"
+line=$(grep -E '^asan: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$log.report" | tail -1)
+rm -f "$log" "$log.report"
 passed=0
 failed=0
+skipped=0
 if [ -n "$line" ]; then
-  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
-  failed=$(sed -E 's/.* ([0-9]+) tests failed.*/\1/' <<<"$line")
-  passed=$((total - failed))
+  read -r passed failed skipped < <(sed -E 's/^asan: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped/\1 \2 \3/' <<<"$line")
 else
   echo "asan: ctest did not report a summary"
   failed=1
@@ -88,4 +90,4 @@ else
   echo "asan: no sanitizer report"
 fi
 echo "== asan: ctest took $((SECONDS - t1)) s; stage $((SECONDS - t0)) s"
-summary "$passed" "$failed"
+summary "$passed" "$failed" "$skipped"
