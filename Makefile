@@ -33,11 +33,12 @@ test: build
 e2e: build
 	@cd $(BUILD) && ctest -L e2e --output-on-failure
 
+# The fuzz targets (built in build-asan, the sanitizer build), SECONDS each.
 fuzz: deps
-	@bash tests/fuzz/run.sh $(or $(SECONDS),20)
+	@JOBS=$(JOBS) bash tests/fuzz/run.sh $(or $(SECONDS),20)
 
-# The sanitizer stage of `make test` alone: build-asan (clang, ASan+UBSan+LSan), its
-# unit/integration/golden tests and the kg leak run (tests/sanitize/run.sh).
+# The sanitizer stage of `make test` alone: build-asan (clang, ASan+UBSan+LSan, with the
+# fuzz targets), its unit/integration/golden tests and the kg leak run (tests/sanitize/run.sh).
 asan: deps
 	@JOBS=$(JOBS) bash tests/sanitize/run.sh build-asan
 
