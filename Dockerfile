@@ -26,9 +26,9 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # simdjson's source for the static kgctl (same Debian version; if it cannot be
-# fetched, kgctl is linked dynamically).
-RUN bash scripts/fetch-simdjson-source.sh \
- && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+# fetched, kgctl is linked dynamically: the script then prints -DKILO_STATIC_KGCTL=OFF).
+RUN static=$(bash scripts/fetch-simdjson-source.sh --cmake-flag) \
+ && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release "$static" \
       -DKILO_TESTS=OFF -DKILO_BENCH=OFF -DKILO_FUZZ=OFF -DKILO_SANITIZE=OFF \
  && cmake --build /build -j"${JOBS}" --target kg kgctl kgctl-full \
  && install -D -s -m 0755 /build/bin/kg /out/usr/local/bin/kg \

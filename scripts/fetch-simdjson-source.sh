@@ -8,19 +8,47 @@
 # The source comes from the same Debian archive as the packages (apt-get source,
 # checked by apt against the archive's signed Sources index), at exactly the
 # version of the installed package; the header it carries must be byte-identical
-# to /usr/include/simdjson.h, or nothing is kept. Idempotent. Never fatal: when
-# the source cannot be had, kgctl is linked dynamically as before (a warning).
+# to /usr/include/simdjson.h, or nothing is kept. Idempotent.
+#
+#   scripts/fetch-simdjson-source.sh               exit 1 when the source cannot be had
+#   scripts/fetch-simdjson-source.sh --cmake-flag  prints the CMake option that fits on
+#       stdout: -DKILO_STATIC_KGCTL=ON, or =OFF with the reason on stderr (what `make`
+#       configures with; CMake's default is ON and a missing source is a configure error)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEST=.deps/simdjson
 HDR=/usr/include/simdjson.h
+flag=
+case ${1:-} in
+  --cmake-flag) flag=1 ;;
+  "") ;;
+  *) echo "fetch-simdjson-source: unknown argument $1 (only --cmake-flag)" >&2; exit 2 ;;
+esac
 
-warn() { echo "fetch-simdjson-source: $*; kgctl will be linked dynamically" >&2; exit 0; }
+warn() {
+  if [ -n "$flag" ]; then
+    echo "fetch-simdjson-source: $*; configuring with -DKILO_STATIC_KGCTL=OFF: kgctl is linked dynamically" >&2
+    echo "-DKILO_STATIC_KGCTL=OFF"
+    exit 0
+  fi
+  echo "fetch-simdjson-source: $*; without it, configure with -DKILO_STATIC_KGCTL=OFF (kgctl linked dynamically)" >&2
+  exit 1
+}
+# ok MESSAGE [quiet]: the source is in $DEST (with --cmake-flag: a message only when it
+# was just fetched).
+ok() {
+  if [ -z "$flag" ]; then
+    echo "fetch-simdjson-source: $1"
+    exit 0
+  fi
+  [ "${2:-}" = quiet ] || echo "fetch-simdjson-source: $1" >&2
+  echo "-DKILO_STATIC_KGCTL=ON"
+  exit 0
+}
 
 [ -f "$HDR" ] || warn "$HDR is missing (install libsimdjson-dev first)"
 if [ -f "$DEST/simdjson.cpp" ] && cmp -s "$DEST/simdjson.h" "$HDR"; then
-  echo "fetch-simdjson-source: $DEST is present and matches $HDR"
-  exit 0
+  ok "$DEST is present and matches $HDR" quiet
 fi
 ver=$(dpkg-query -W -f='${source:Version}' libsimdjson-dev 2>/dev/null) || warn "libsimdjson-dev is not installed"
 [ -n "$ver" ] || warn "no version for libsimdjson-dev"
@@ -52,4 +80,4 @@ cmp -s "$src/simdjson.h" "$HDR" || warn "the header of simdjson $ver's source di
 mkdir -p "$DEST"
 cp "$src/simdjson.cpp" "$src/simdjson.h" "$DEST/"
 echo "$ver" > "$DEST/VERSION"
-echo "fetch-simdjson-source: simdjson $ver source in $DEST"
+ok "simdjson $ver source in $DEST"

@@ -6,8 +6,38 @@ E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 . "$E2E_DIR/lib.sh"
 
+# e2e_keep_logs_check: E2E_KEEP_LOGS, when set, is an absolute path outside the source
+# tree (or in a part of it git ignores, such as build/). A relative one would land in
+# whatever directory bats or ctest runs from, and `E2E_KEEP_LOGS=1` once became a
+# directory "1/" of agent logs committed at the top of the repository.
+e2e_keep_logs_check() {
+  local d=${E2E_KEEP_LOGS:-}
+  [ -n "$d" ] || return 0
+  if [ "${d#/}" = "$d" ]; then
+    echo "E2E_KEEP_LOGS must be an absolute path (the directory where every agent's log is copied), not '$d'; e.g. E2E_KEEP_LOGS=/tmp/e2e-logs"
+    return 1
+  fi
+  if [ -n "${REPO:-}" ] && command -v git >/dev/null && git -C "$REPO" rev-parse --show-toplevel >/dev/null 2>&1; then
+    local top
+    top=$(git -C "$REPO" rev-parse --show-toplevel)
+    case "$(realpath -m "$d")/" in
+      "$top"/*)
+        if ! git -C "$top" check-ignore -q "$(realpath -m "$d")/x"; then
+          echo "E2E_KEEP_LOGS=$d is inside the source tree and not ignored by git (the logs could be committed); use a directory outside it or under build/"
+          return 1
+        fi
+        ;;
+    esac
+  fi
+}
+
 # e2e_setup_file [no-agents]: starts the cluster with the KGE_* variables already set.
 e2e_setup_file() {
+  local bad
+  if ! bad=$(e2e_keep_logs_check); then
+    echo "# e2e: $bad" >&3
+    return 1
+  fi
   export KGE_STATE="$BATS_FILE_TMPDIR/cluster"
   export KGE_PREFIX="kge$$-"
   [ "${1:-}" = no-agents ] && export KGE_NO_AGENTS=1
@@ -24,7 +54,7 @@ e2e_setup_file() {
 e2e_teardown_file() {
   [ -n "${KGE_STATE:-}" ] || return 0
   cluster_down >/dev/null 2>&1
-  if [ -n "${E2E_KEEP_LOGS:-}" ] && [ -d "$KGE_STATE/logs" ]; then
+  if [ -n "${E2E_KEEP_LOGS:-}" ] && [ -d "$KGE_STATE/logs" ] && e2e_keep_logs_check >/dev/null; then
     mkdir -p "$E2E_KEEP_LOGS" && cp -r "$KGE_STATE/logs" "$E2E_KEEP_LOGS/$(basename "$BATS_TEST_FILENAME" .bats)-logs"
   fi
 }
