@@ -43,7 +43,6 @@ struct AgentOptions {
   bool clean_up = true;
   bool clean_up_interface = false;
   std::optional<int> mtu;  // nullopt = auto
-  std::optional<IPPrefix> internal_cidr;
   bool prioritise_private_addresses = false;
   std::vector<IPPrefix> service_cidrs;
   bool iptables_forward_rules = false;

@@ -46,8 +46,8 @@ struct DiscoveredIPs {
 //  other addresses of the interfaces holding a hostname IP, then those on the
 //  default-route interface, then all others; within a rank IPv4 before
 //  IPv6, then by address text. Loopback and link-local addresses are skipped.
-//  Internal = first private (RFC 1918 / RFC 4193) candidate, or with
-//  internal_cidr the first candidate inside it. External = first public
+//  Internal = first private (RFC 1918 / RFC 4193) candidate, inside one of
+//  internal_cidrs when there are any. External = first public
 //  candidate, else the internal one. prioritise_private_addresses makes the
 //  external IP the internal one when there is one.
 // Fails with "no valid IP was found" when nothing qualifies.

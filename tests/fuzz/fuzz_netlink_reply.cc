@@ -204,7 +204,7 @@ void CheckDiscovery(SnapshotNl& nl) {
       if (!host->empty()) o.hostname_ips.push_back(host->back().prefix.addr());
     }
     if (variant == 2) {
-      o.internal_cidr = IPPrefix(IPAddr::V4(10, 0, 0, 0), 8);
+      o.internal_cidrs = {IPPrefix(IPAddr::V4(10, 0, 0, 0), 8), IPPrefix(IPAddr::V4(192, 168, 1, 0), 24)};
       o.ignore_interfaces = {"kilo0", "tunl0"};
     }
     auto ips = SelectIPs(*host, o);
@@ -218,10 +218,11 @@ void CheckDiscovery(SnapshotNl& nl) {
                "external IP is loopback/link-local");
     if (ips->internal) {
       FUZZ_CHECK(given(*ips->internal), "internal IP not a host address");
-      if (!o.internal_cidr)
-        FUZZ_CHECK(ips->internal->addr().IsPrivate(), "internal IP not private");
-      else
-        FUZZ_CHECK(o.internal_cidr->Contains(ips->internal->addr()), "internal IP outside cidr");
+      FUZZ_CHECK(ips->internal->addr().IsPrivate(), "internal IP not private");
+      FUZZ_CHECK(o.internal_cidrs.empty() ||
+                     std::any_of(o.internal_cidrs.begin(), o.internal_cidrs.end(),
+                                 [&](const IPPrefix& c) { return c.Contains(ips->internal->addr()); }),
+                 "internal IP outside --internal-cidr");
     }
     auto mtu = AutoMTU(nl.links, *def, ips->internal_iface);
     if (mtu.ok()) FUZZ_CHECK(*mtu > 0, "AutoMTU %d", *mtu);
