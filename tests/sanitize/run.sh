@@ -57,7 +57,7 @@ if [ -f "$supp" ]; then
 fi
 
 if [ "$phase" != test ]; then
-  echo "== asan: configure + build $B (clang, ASan+UBSan, -O1 -g1, the fuzz targets, no bench)"
+  echo "== asan: configure$([ "$phase" = configure ] || echo " + build") $B (clang, ASan+UBSan, -O1 -g1, the fuzz targets, no bench)"
   bash scripts/configure.sh "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
     -DKILO_SANITIZE=ON -DKILO_FUZZ=ON -DKILO_BENCH=OFF -DCMAKE_BUILD_TYPE=Debug || {
     echo "asan: cmake configure failed"
