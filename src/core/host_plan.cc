@@ -40,13 +40,13 @@ HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
   p.routing = PlanRoutes(t, opts.routes);
   const std::optional<IPPrefix>& own = t.subnet();
   const DevNames names;
+  std::set<std::string> installed;
   for (const auto& r : p.routing.routes) {
-    // The kernel holds a route once (its destination as a network).
-    auto same = [&r](const PlannedRoute& o) {
-      return o.dst.Network() == r.dst.Network() && o.gw == r.gw && o.src == r.src &&
-             o.dev == r.dev && o.table == r.table && o.onlink == r.onlink;
-    };
-    if (std::any_of(p.installed_routes.begin(), p.installed_routes.end(), same)) {
+    // The kernel holds a route once (its destination as a network). A set of
+    // rendered keys: a leader of a 5,000-node full mesh plans ~15,000 routes.
+    PlannedRoute key = r;
+    key.dst = r.dst.Network();
+    if (!installed.insert(RenderRoute(key, names)).second) {
       p.route_notes.push_back("not installed twice: " + RenderRoute(r, names));
     } else if (r.dev == RouteDev::kPriv && !opts.private_interface) {
       p.route_notes.push_back("not installed: " + RenderRoute(r, names) +
