@@ -23,17 +23,17 @@
 namespace kilo {
 
 struct Segment {
-  std::string location;  // "location:<name>" or "node:<hostname>"
+  std::string location;            // "location:<name>" or "node:<hostname>"
   std::vector<const Node*> nodes;  // sorted by name
   std::vector<std::string> hostnames;
-  std::vector<IPPrefix> cidrs;        // pod subnets, one per node
-  std::vector<IPAddr> private_ips;    // only nodes that have one (as Kilo)
-  int leader = 0;                     // index into nodes
-  std::vector<IPPrefix> allowed_ips;  // cidrs, private IPs as /32|/128, WireGuard IP
+  std::vector<IPPrefix> cidrs;                 // pod subnets, one per node
+  std::vector<IPAddr> private_ips;             // only nodes that have one (as Kilo)
+  int leader = 0;                              // index into nodes
+  std::vector<IPPrefix> allowed_ips;           // cidrs, private IPs as /32|/128, WireGuard IP
   std::vector<IPPrefix> allowed_location_ips;  // deduplicated, sorted, filtered
-  std::optional<Endpoint> endpoint;   // the leader's
-  Key key;                            // the leader's
-  int persistent_keepalive = 0;       // the leader's
+  std::optional<Endpoint> endpoint;            // the leader's
+  Key key;                                     // the leader's
+  int persistent_keepalive = 0;                // the leader's
   IPAddr wireguard_ip;
 
   const std::string& leader_name() const { return hostnames[leader]; }
@@ -68,6 +68,17 @@ class Mesh {
 
  private:
   Mesh() = default;
+  // The steps of Build, in its order.
+  void BuildSegments();
+  void IndexNodes();
+  static std::vector<Peer> DeduplicatePeers(std::vector<Peer> peers,
+                                            std::vector<Warning>* warnings);
+  void WarnConflicts(std::vector<Warning>* warnings) const;
+  Status AllocateWireGuardIP(size_t si, IPAddr* current);
+  void CollectDiscovered(size_t si);
+  void FilterAllowedLocationIPs(size_t si, std::vector<Warning>* warnings);
+  void IndexDiscoveredByKey();
+
   MeshOptions opts_;
   std::vector<Node> nodes_;  // never resized: stable addresses
   // name (into nodes_) -> (segment, position)
