@@ -175,7 +175,7 @@ int Main(int argc, char** argv) {
   app.add_option("--log-level", f.log_level, "Log level: all, debug, info, warn, error, none")->capture_default_str();
   app.add_option("--log-format", f.log_format, "Log format: logfmt, json")->capture_default_str();
   app.add_option("--master", f.master, "The address of the Kubernetes API server (overrides the kubeconfig)");
-  app.add_option("--mesh-granularity", f.granularity, "The granularity of the network mesh: location, full")->capture_default_str();
+  app.add_option("--mesh-granularity", f.granularity, "The granularity of the network mesh: location, full, cross")->capture_default_str();
   app.add_option("--mtu", f.mtu, "The MTU of the WireGuard interface, or auto (underlay MTU - 80)")->capture_default_str();
   app.add_option("--port", f.port, "The port over which WireGuard peers should communicate")->capture_default_str();
   app.add_flag("--prioritise-private-addresses", f.prioritise_private, "Prefer private IPs as the endpoint");
@@ -220,7 +220,7 @@ int Main(int argc, char** argv) {
   if (!subnet) return Fatal("--subnet must be a CIDR, e.g. 10.4.0.0/16; got \"" + f.subnet + "\"");
   o.subnet = subnet->Network();
   auto gran = ParseGranularity(f.granularity);
-  if (!gran) return Fatal("--mesh-granularity must be location or full; got \"" + f.granularity + "\"");
+  if (!gran) return Fatal("--mesh-granularity must be location, full or cross; got \"" + f.granularity + "\"");
   o.granularity = *gran;
   auto enc = ParseEncapsulation(f.encapsulate);
   if (!enc) return Fatal("--encapsulate must be never, crosssubnet or always; got \"" + f.encapsulate + "\"");

@@ -42,6 +42,13 @@ std::vector<Finding> CheckCluster(const Cluster& c, const IPPrefix& subnet) {
     return out;
   }
   for (const auto& w : mesh_warnings) out.push_back({false, w.String()});
+  for (const auto& mm : CrossGranularityMismatches(ready, c.granularity)) {
+    out.push_back(
+        {true,
+         "node \"" + mm.node + "\" has kilo.squat.ai/granularity=\"" + mm.granularity +
+             "\", not cross: its agent builds peers that do not match the cross "
+             "nodes' (Go agents up to 0.7 reject cross); run kg --mesh-granularity=cross on it"});
+  }
   for (const auto& s : mesh->segments()) {
     bool pub = false;
     for (const Node* n : s.nodes) pub = pub || (n->endpoint && n->endpoint->has_ip() && n->endpoint->ip().IsKiloPublic());

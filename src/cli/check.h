@@ -16,7 +16,8 @@ struct Finding {
 // Returns every finding: invalid annotation/Peer values (errors), nodes not
 // ready and why (warnings), locations without a public endpoint (warnings),
 // overlapping pod / peer / allowed-location CIDRs (errors), WireGuard subnet
-// exhaustion (error).
+// exhaustion (error), in cross granularity ready nodes whose granularity
+// annotation says another one (errors).
 std::vector<Finding> CheckCluster(const Cluster& c, const IPPrefix& subnet);
 
 // Why a node is not ready ("" when it is).

@@ -97,7 +97,7 @@ class ClusterBuilder : public ClusterDumpVisitor {
       c_.granularity = *g;
     } else {
       return Result<Cluster>::Error("mesh granularity \"" + opts_.granularity +
-                                    "\" unknown; possible values are: location, full");
+                                    "\" unknown; possible values are: location, full, cross");
     }
     return std::move(c_);
   }

@@ -11,7 +11,7 @@ _kgctl() {
   local cmds="graph showconf plan check connect completion"
   case "$prev" in
     --kubeconfig|--from-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
-    --mesh-granularity) COMPREPLY=($(compgen -W "location full" -- "$cur")); return;;
+    --mesh-granularity) COMPREPLY=($(compgen -W "location full cross" -- "$cur")); return;;
     --encapsulate) COMPREPLY=($(compgen -W "never crosssubnet always" -- "$cur")); return;;
     --compatibility) COMPREPLY=($(compgen -W "none flannel cilium" -- "$cur")); return;;
     -o|--output) COMPREPLY=($(compgen -W "wireguard yaml json dot svg png" -- "$cur")); return;;
@@ -51,7 +51,7 @@ _kgctl() {
   _arguments -C \
     '--kubeconfig[path to a kubeconfig]:file:_files' \
     '--backend[backend]:backend:(kubernetes)' \
-    '--mesh-granularity[granularity]:granularity:(location full)' \
+    '--mesh-granularity[granularity]:granularity:(location full cross)' \
     '--port[WireGuard port]:port:' \
     '--topology-label[node label of the location]:label:' \
     '--from-file[cluster dump]:file:_files' \

@@ -313,7 +313,7 @@ int Main(int argc, char** argv) {
   app.add_option("--backend", g.backend, "The backend for the mesh. Possible values: kubernetes")
       ->capture_default_str();
   app.add_option("--mesh-granularity", g.granularity,
-                 "The granularity of the network mesh: location or full (default: read from the nodes)");
+                 "The granularity of the network mesh: location, full or cross (default: read from the nodes)");
   app.add_option("--port", g.port, "The WireGuard port over which the nodes communicate")
       ->capture_default_str();
   app.add_option("--topology-label", g.topology_label,

@@ -50,7 +50,19 @@ void AddIPIPRules(const Topology& t, fw::RuleSet* rs) {
   // The nodes of the location (Kilo: the segment "location:" + the node's
   // location, so none at full granularity, where every node leads its own).
   const Node* self = t.mesh().FindNode(t.hostname());
-  if (self) {
+  if (self && t.mesh().options().granularity == Granularity::kCross) {
+    // Cross: the nodes of the location that it reaches over the LAN, itself
+    // included (as location granularity's segment includes it).
+    const auto& segs = t.mesh().segments();
+    const size_t local = static_cast<size_t>(t.local_segment_index());
+    for (size_t si = 0; si < segs.size(); ++si) {
+      if (si != local && t.mesh().Tunneled(si, local)) continue;
+      for (const auto& ip : segs[si].private_ips) {
+        rs->AddRule(Make(IPPrefix::Host(ip), true, Table::kFilter, ipip, "Kilo: allow IPIP traffic",
+                         Verdict::kAccept));
+      }
+    }
+  } else if (self) {
     const std::string key = "location:" + self->location;
     for (const Segment& s : t.mesh().segments()) {
       if (s.location != key) continue;

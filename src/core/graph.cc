@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -147,7 +148,83 @@ std::string Topology::Dot() const {
   return out;
 }
 
+// Cross granularity (SPEC 11.2): nodes grouped by location, one subgraph
+// each, in location order; first the dotted undirected edges between the
+// nodes of each location that reach each other over their LAN, then one
+// solid edge per pair of nodes joined by WireGuard (in node order), then every
+// node to every Peer, as in full.
+void Topology::DotCross(const std::function<void(std::string_view)>& write) const {
+  const Mesh& m = *mesh_;
+  const auto& segs = m.segments();
+  const auto& peers = m.peers();
+  PieceWriter pieces(write);
+  std::string& out = pieces.out;
+  out += "digraph kilo {\n";
+  out += "\tlabel=" + Quote(wireguard_cidr_.Network().String()) + ";\n";
+  out += "\tlabelloc=t;\n\toutputorder=nodesfirst;\n\toverlap=false;\n";
+  // Segment indexes by location, locations in key order, nodes in name order.
+  std::map<std::string_view, std::vector<size_t>> locations;
+  for (size_t i = 0; i < segs.size(); ++i) locations[m.LocationOf(i)].push_back(i);
+  for (const auto& [loc, members] : locations) {
+    for (size_t a = 0; a < members.size(); ++a) {
+      for (size_t b = a + 1; b < members.size(); ++b) {
+        if (m.Tunneled(members[a], members[b])) continue;
+        out.append("\t\"").append(segs[members[a]].leader_name()).append("\"->\"");
+        out.append(segs[members[b]].leader_name())
+            .append("\"[ arrowhead=none, arrowtail=none, dir=both, style=dotted ];\n");
+        pieces.Flush();
+      }
+    }
+  }
+  for (size_t i = 0; i < segs.size(); ++i) {
+    for (size_t j = i + 1; j < segs.size(); ++j) {
+      if (!m.Tunneled(i, j)) continue;
+      Edge(&out, segs[i].leader_name(), segs[j].leader_name(), false);
+      pieces.Flush();
+    }
+  }
+  for (const Segment& s : segs) {
+    for (const Peer& p : peers) {
+      Edge(&out, s.leader_name(), p.name, true);
+      pieces.Flush();
+    }
+  }
+  for (const auto& [loc, members] : locations) {
+    const std::string key = "location:" + std::string(loc);
+    out += "\tsubgraph " + Quote("cluster_location_" + key) + " {\n";
+    out += "\tlabel=" + Quote(key) + ";\n";
+    out += "\tstyle=\"dashed,rounded\";\n";
+    for (size_t si : members) {
+      const Segment& s = segs[si];
+      // Every node leads its own segment: its WireGuard IP and endpoint shown.
+      for (size_t j = 0; j < s.hostnames.size(); ++j) {
+        std::string label = key + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
+        if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
+        bool leader = static_cast<int>(j) == s.leader;
+        if (leader) {
+          label += "\\n" + s.wireguard_ip.String();
+          if (s.endpoint) label += "\\n" + s.endpoint->String();
+        }
+        out.append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);
+        out.append(leader ? "\", rank=1, shape=ellipse ];\n" : "\", shape=ellipse ];\n");
+        pieces.Flush();
+      }
+    }
+    out += "\n}\n;\n";
+  }
+  out += "\tsubgraph \"cluster_peers\" {\n\tlabel=\"peers\";\n\tstyle=\"dashed,rounded\";\n";
+  for (const Peer& p : peers) {
+    std::string ep = p.endpoint ? p.endpoint->String() : "";
+    out.append("\t\"").append(p.name).append("\" [ label=\"").append(p.name).append("\\n");
+    out.append(ep).append("\n\", shape=ellipse ];\n");
+    pieces.Flush();
+  }
+  out += "\n}\n;\n\n}\n";
+  pieces.Flush(/*force=*/true);
+}
+
 void Topology::Dot(const std::function<void(std::string_view)>& write) const {
+  if (mesh_->options().granularity == Granularity::kCross) return DotCross(write);
   const auto& segs = mesh_->segments();
   const auto& peers = mesh_->peers();
   PieceWriter pieces(write);

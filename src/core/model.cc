@@ -3,12 +3,18 @@
 namespace kilo {
 
 const char* GranularityName(Granularity g) {
-  return g == Granularity::kFull ? "full" : "location";
+  switch (g) {
+    case Granularity::kLocation: return "location";
+    case Granularity::kFull: return "full";
+    case Granularity::kCross: return "cross";
+  }
+  return "location";
 }
 
 std::optional<Granularity> ParseGranularity(std::string_view s) {
   if (s == "location") return Granularity::kLocation;
   if (s == "full") return Granularity::kFull;
+  if (s == "cross") return Granularity::kCross;
   return std::nullopt;
 }
 

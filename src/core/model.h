@@ -14,8 +14,9 @@
 
 namespace kilo {
 
-enum class Granularity { kLocation, kFull };
-// "location" / "full".
+// kCross: this project's (SPEC 11.2), WireGuard between locations only.
+enum class Granularity { kLocation, kFull, kCross };
+// "location" / "full" / "cross".
 const char* GranularityName(Granularity g);
 std::optional<Granularity> ParseGranularity(std::string_view s);
 

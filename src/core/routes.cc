@@ -126,12 +126,26 @@ class Planner {
     }
   }
 
+  // Cross granularity: a node of the own location, reached over the LAN as a
+  // non-leader of location granularity reaches the other nodes of its
+  // location (nothing arrives for it through the WireGuard interface, so no
+  // rule for that interface); its WireGuard IP too, through the same gateway.
+  // REQUIRES: both this host and `s` have a private IP.
+  void LanNeighbour(const Segment& s) {
+    LocalSegment(s, /*leader=*/false);
+    if (o_.local && t_.private_ip()) PrivRoute(IPPrefix::Host(s.wireguard_ip), Gw(s, 0));
+  }
+
   void Leader() {
     const auto& segs = t_.mesh().segments();
     for (size_t si = 0; si < segs.size(); ++si) {
       const Segment& s = segs[si];
       if (static_cast<int>(si) == t_.local_segment_index()) {
         LocalSegment(s, true);
+        continue;
+      }
+      if (!t_.mesh().Tunneled(si, static_cast<size_t>(t_.local_segment_index()))) {
+        LanNeighbour(s);
         continue;
       }
       auto ep = t_.UpdateEndpoint(s.endpoint, s.key, s.persistent_keepalive);

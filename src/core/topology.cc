@@ -136,6 +136,7 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers, const
     m.FilterAllowedLocationIPs(si, warnings);
   }
   m.IndexDiscoveredByKey();
+  if (warnings && m.opts_.granularity == Granularity::kCross) m.WarnCross(warnings);
   return m;
 }
 
@@ -371,6 +372,31 @@ void Mesh::FilterAllowedLocationIPs(size_t si, std::vector<Warning>* warnings) {
   s.allowed_location_ips = std::move(kept);
 }
 
+// In cross granularity, a node without a private IP is tunneled to the nodes
+// of its own location too: said, since its LAN is not used.
+void Mesh::WarnCross(std::vector<Warning>* warnings) const {
+  for (size_t si = 0; si < segments_.size(); ++si) {
+    const Segment& s = segments_[si];
+    if (!s.private_ips.empty()) continue;
+    warnings->push_back(Warning{"node", s.leader_name(), kAnnInternalIP, "",
+                                "no private IP in cross granularity: the nodes of location \"" +
+                                    LocationOf(si) +
+                                    "\" reach it through WireGuard, as in full granularity"});
+  }
+}
+
+std::vector<GranularityMismatch> CrossGranularityMismatches(const std::vector<Node>& ready,
+                                                            Granularity g) {
+  std::vector<GranularityMismatch> out;
+  if (g != Granularity::kCross) return out;
+  for (const Node& n : ready) {
+    if (n.granularity && *n.granularity != g)
+      out.push_back({n.name, GranularityName(*n.granularity)});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.node < b.node; });
+  return out;
+}
+
 // The discovered endpoints keyed by Key (see discovered_by_key_).
 void Mesh::IndexDiscoveredByKey() {
   auto by_key = [](const std::map<std::string, Endpoint>& in, std::map<Key, Endpoint>* out) {
@@ -389,6 +415,15 @@ void Mesh::IndexDiscoveredByKey() {
 const Node* Mesh::FindNode(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : segments_[it->second.first].nodes[it->second.second];
+}
+
+bool Mesh::Tunneled(size_t a, size_t b) const {
+  if (a == b) return false;
+  if (opts_.granularity != Granularity::kCross) return true;
+  // A node without a private IP cannot be reached over its LAN (Kilo PR #490
+  // indexes its missing private IP): it is tunneled to every node, as in full.
+  return segments_[a].private_ips.empty() || segments_[b].private_ips.empty() ||
+         LocationOf(a) != LocationOf(b);
 }
 
 int Mesh::SegmentOf(const std::string& name) const {
@@ -433,7 +468,7 @@ void Topology::ForEachConfPeer(const std::function<void(const PeerView&)>& fn) c
   static const std::optional<Key> kNoPsk;
   const auto& segs = mesh_->segments();
   for (size_t i = 0; i < segs.size(); ++i) {
-    if (static_cast<int>(i) == local_) continue;
+    if (!mesh_->Tunneled(i, static_cast<size_t>(local_))) continue;
     const Segment& s = segs[i];
     fn(PeerView{&s.key, &kNoPsk, UpdateEndpoint(s.endpoint, s.key, s.persistent_keepalive),
                 keepalive_, &s.allowed_ips, &s.allowed_location_ips});

@@ -60,6 +60,15 @@ class Mesh {
   const Node* FindNode(const std::string& name) const;
   // Returns the index of the segment holding `name`, or -1.
   int SegmentOf(const std::string& name) const;
+  // Returns whether segments `a` and `b` reach each other through WireGuard:
+  // always for two different segments, except in cross granularity, where two
+  // nodes of one location that both have a private IP use their LAN.
+  bool Tunneled(size_t a, size_t b) const;
+  // The location of segment `si`'s nodes (its leader's).
+  const std::string& LocationOf(size_t si) const {
+    const Segment& s = segments_[si];
+    return s.nodes[s.leader]->location;
+  }
   // Discovered endpoints of all nodes, merged in segment then node order.
   const std::map<std::string, Endpoint>& discovered() const { return discovered_; }
 
@@ -78,6 +87,7 @@ class Mesh {
   void CollectDiscovered(size_t si);
   void FilterAllowedLocationIPs(size_t si, std::vector<Warning>* warnings);
   void IndexDiscoveredByKey();
+  void WarnCross(std::vector<Warning>* warnings) const;
 
   MeshOptions opts_;
   std::vector<Node> nodes_;  // never resized: stable addresses
@@ -94,6 +104,18 @@ class Mesh {
   std::map<const Node*, std::map<Key, Endpoint>> node_discovered_by_key_;
   friend class Topology;
 };
+
+struct GranularityMismatch {
+  std::string node;
+  std::string granularity;  // what its granularity annotation says
+};
+// With `g` cross: the nodes of `ready` whose kilo.squat.ai/granularity
+// annotation names another granularity, sorted by name (their agents, Go ones
+// up to 0.7 included, build peer sets that do not match: the mesh is broken
+// between them and the cross nodes). Empty for other granularities, and for
+// nodes without the annotation.
+std::vector<GranularityMismatch> CrossGranularityMismatches(const std::vector<Node>& ready,
+                                                            Granularity g);
 
 // Options of the local host.
 struct HostOptions {
@@ -157,6 +179,8 @@ class Topology {
   void Dot(const std::function<void(std::string_view)>& write) const;
 
  private:
+  void DotCross(const std::function<void(std::string_view)>& write) const;
+
   const Mesh* mesh_ = nullptr;
   std::string hostname_;
   int local_ = -1;

@@ -309,7 +309,8 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
   }
   if (const auto* g = KILO_ANN(kAnnGranularity)) {
     n.granularity = ParseGranularity(*g);
-    if (!n.granularity && !g->empty()) warn(kAnnGranularity, *g, "must be \"location\" or \"full\"");
+    if (!n.granularity && !g->empty())
+      warn(kAnnGranularity, *g, "must be \"location\", \"full\" or \"cross\"");
   }
   if (const auto* k = KILO_ANN(kAnnKey)) {
     if (auto key = Key::Parse(*k)) {

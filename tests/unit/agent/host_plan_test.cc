@@ -92,10 +92,10 @@ std::string PlannedPeersText(const WgConf& c) {
 
 // Runs kg for `host` of `cluster` with `v` and compares the fakes with PlanHost.
 void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlohmann::json& params,
-               const std::string& host, const Variant& v) {
-  SCOPED_TRACE(name + " host " + host + " encapsulate=" + EncapsulationName(v.enc) +
-               " compatibility=" + CompatibilityName(v.compat) +
-               " local=" + (v.local ? "true" : "false"));
+               const std::string& host, const Variant& v, Granularity granularity) {
+  SCOPED_TRACE(name + " host " + host + " granularity=" + GranularityName(granularity) +
+               " encapsulate=" + EncapsulationName(v.enc) + " compatibility=" +
+               CompatibilityName(v.compat) + " local=" + (v.local ? "true" : "false"));
   const int64_t now = params["now"].get<int64_t>();
   FakeBackend backend;
   for (const auto& n : cluster.nodes) backend.SetNode(n);
@@ -119,7 +119,7 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   nl.AddLinkNow({0, "eth0", "veth", 1500, true, false});
   AgentOptions opts;
   opts.hostname = host;
-  opts.granularity = params["mesh_granularity"] == "full" ? Granularity::kFull : Granularity::kLocation;
+  opts.granularity = granularity;
   opts.subnet = *IPPrefix::Parse(params["subnet"].get<std::string>());
   opts.port = params["port"].get<int>();
   opts.topology_label = topts.topology_label;
@@ -226,19 +226,30 @@ TEST(HostPlan, KgInstallsExactlyPlanHostOnEveryGoldenSampleHost) {
     if (e.is_directory() && fs::exists(e.path() / "input.json")) cases.push_back(e.path());
   std::sort(cases.begin(), cases.end());
   ASSERT_FALSE(cases.empty()) << "no golden-sample cases in " << KILO_GOLDEN_DIR;
-  int hosts = 0;
+  int hosts = 0, cross = 0;
   for (const auto& dir : cases) {
     auto params = nlohmann::json::parse(Slurp(dir / "params.json"));
     auto objects = DecodeClusterObjects(Slurp(dir / "input.json"));
     ASSERT_TRUE(objects.ok()) << dir << ": " << objects.error();
+    auto granularity = ParseGranularity(params["mesh_granularity"].get<std::string>());
+    ASSERT_TRUE(granularity.has_value()) << dir;
+    // Cross granularity (SPEC 11.2) as a third one, on each input once (the
+    // cases come in pairs with the same input: location, then full).
+    const bool also_cross = *granularity == Granularity::kLocation;
     for (const auto& n : objects->nodes) {
       ++hosts;
-      for (const auto& v : variants) CheckHost(dir.filename().string(), *objects, params, n.name, v);
+      cross += also_cross;
+      for (const auto& v : variants) {
+        CheckHost(dir.filename().string(), *objects, params, n.name, v, *granularity);
+        if (also_cross)
+          CheckHost(dir.filename().string(), *objects, params, n.name, v, Granularity::kCross);
+      }
       if (::testing::Test::HasFailure()) return;  // one host's diff is enough to read
     }
   }
+  ASSERT_GT(cross, 0) << "no host checked in cross granularity";
   std::cout << "checked " << hosts << " hosts of " << cases.size() << " clusters in "
-            << std::size(variants) << " modes each\n";
+            << std::size(variants) << " modes each, " << cross << " of them in cross too\n";
 }
 
 }  // namespace

@@ -312,3 +312,73 @@ TEST(RoutesTest, InterfaceNamesAndParsers) {
 
 }  // namespace
 }  // namespace kilo
+
+namespace kilo {
+namespace {
+
+// Cross granularity (SPEC 11.2): a1 and a2 share the LAN of location a, a3
+// (location a) has no private IP, b1 is in location b. Every node leads its
+// own segment: WireGuard IPs a1 .1, a2 .2, a3 .3, b1 .4.
+TEST(RoutesTest, CrossReachesItsLocationOverTheLANAndTheOthersThroughWireGuard) {
+  MeshOptions mo;
+  mo.granularity = Granularity::kCross;
+  auto m = Mesh::Build({N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", 1),
+                        N("a2", "a", "1.1.1.2:51820", "10.0.1.2/24", "10.10.2.0/24", 2),
+                        N("a3", "a", "1.1.1.3:51820", "", "10.10.3.0/24", 3),
+                        N("b1", "b", "2.2.2.1:51820", "10.0.2.1/24", "10.10.4.0/24", 4)},
+                       {MakePeer("p", {"10.5.0.1/32"}, 40)}, mo, nullptr);
+  ASSERT_TRUE(m.ok()) << m.error();
+  const struct {
+    const char* name;
+    const char* host;
+    Encapsulation enc;
+    bool local;
+    const char* want;
+  } cases[] = {
+      {"LAN neighbour a2 via its private IP, the rest through kilo0", "a1", Encapsulation::kNever,
+       true,
+       "route 10.10.2.0/24 via 10.0.1.2 dev priv onlink\n"
+       "route 10.4.0.2/32 via 10.0.1.2 dev priv onlink\n"
+       "route 10.10.3.0/24 via 10.4.0.3 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.10.4.0/24 via 10.4.0.4 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.0.2.1/32 via 10.4.0.4 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.5.0.1/32 src 10.0.1.1 dev kilo0\n"},
+      {"encapsulated as location's non-leaders do: no rule for kilo0", "a1", Encapsulation::kAlways,
+       true,
+       "tunnel-address 10.10.1.1/32\n"
+       "route 10.10.2.0/24 via 10.0.1.2 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.0.1.2/32 via 10.0.1.2 src 10.0.1.1 dev tunl table 1107 onlink\n"
+       "route 10.4.0.2/32 via 10.0.1.2 src 10.0.1.1 dev tunl onlink\n"
+       "route 10.10.3.0/24 via 10.4.0.3 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.10.4.0/24 via 10.4.0.4 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.0.2.1/32 via 10.4.0.4 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.5.0.1/32 src 10.0.1.1 dev kilo0\n"
+       "rule from 10.10.1.0/24 to 10.0.1.2/32 lookup 1107\n"},
+      {"without --local the LAN neighbour is left to the underlay", "a1", Encapsulation::kNever,
+       false,
+       "route 10.10.3.0/24 via 10.4.0.3 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.10.4.0/24 via 10.4.0.4 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.0.2.1/32 via 10.4.0.4 src 10.0.1.1 dev kilo0 onlink\n"
+       "route 10.5.0.1/32 src 10.0.1.1 dev kilo0\n"},
+      {"no private IP: every node through kilo0, as in full", "a3", Encapsulation::kNever, true,
+       "route 10.10.1.0/24 via 10.4.0.1 dev kilo0 onlink\n"
+       "route 10.0.1.1/32 via 10.4.0.1 dev kilo0 onlink\n"
+       "route 10.10.2.0/24 via 10.4.0.2 dev kilo0 onlink\n"
+       "route 10.0.1.2/32 via 10.4.0.2 dev kilo0 onlink\n"
+       "route 10.10.4.0/24 via 10.4.0.4 dev kilo0 onlink\n"
+       "route 10.0.2.1/32 via 10.4.0.4 dev kilo0 onlink\n"
+       "route 10.5.0.1/32 dev kilo0\n"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto t = Topology::ForHost(*m, c.host);
+    ASSERT_TRUE(t.has_value());
+    RouteOptions ro;
+    ro.encapsulate = c.enc;
+    ro.local = c.local;
+    EXPECT_EQ(RenderPlan(PlanRoutes(*t, ro), DevNames{}), c.want);
+  }
+}
+
+}  // namespace
+}  // namespace kilo

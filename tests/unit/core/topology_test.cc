@@ -611,3 +611,112 @@ TEST(TopologyTest, DotEdgesForNamesOfEveryLength) {
 }
 
 }  // namespace kilo
+
+namespace kilo {
+namespace {
+
+// Cross granularity (SPEC 11.2):
+//
+//   location a                         location b
+//   a1 (10.0.1.1)   a2 (10.0.1.2)      b1 (10.0.2.1)
+//   a3 (no private IP)
+//
+// Segments and WireGuard IPs as full: a1 .1, a2 .2, a3 .3, b1 .4.
+Mesh CrossMesh(std::vector<Warning>* warnings = nullptr) {
+  return MustBuild({N("b1", "b", "2.2.2.1:51820", "10.0.2.1/24", "10.10.4.0/24", 4),
+                    N("a3", "a", "1.1.1.3:51820", "", "10.10.3.0/24", 3),
+                    N("a2", "a", "1.1.1.2:51820", "10.0.1.2/24", "10.10.2.0/24", 2),
+                    N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", 1)},
+                   {MakePeer("p", {"10.5.0.1/32"}, 40)}, Granularity::kCross, "10.4.0.0/16",
+                   warnings);
+}
+
+std::string ConfPeerKeys(const Topology& t) {
+  std::string out;
+  t.ForEachConfPeer([&](const Topology::PeerView& v) {
+    std::string ips;
+    for (const auto& ip : *v.allowed_ips) ips += (ips.empty() ? "" : ",") + ip.String();
+    out += (out.empty() ? "" : " ") + v.public_key->String().substr(0, 4) + "[" + ips + "]";
+  });
+  return out;
+}
+
+TEST(CrossGranularity, SegmentsLeadersAndWireGuardIPsAreThoseOfFull) {
+  Mesh cross = CrossMesh();
+  Mesh full = MustBuild({N("b1", "b", "2.2.2.1:51820", "10.0.2.1/24", "10.10.4.0/24", 4),
+                         N("a3", "a", "1.1.1.3:51820", "", "10.10.3.0/24", 3),
+                         N("a2", "a", "1.1.1.2:51820", "10.0.1.2/24", "10.10.2.0/24", 2),
+                         N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", 1)},
+                        {MakePeer("p", {"10.5.0.1/32"}, 40)}, Granularity::kFull);
+  EXPECT_EQ(SegmentKeys(cross), "node:a1[a1] node:a2[a2] node:a3[a3] node:b1[b1]");
+  EXPECT_EQ(SegmentKeys(cross), SegmentKeys(full));
+  for (size_t i = 0; i < cross.segments().size(); ++i) {
+    EXPECT_EQ(cross.segments()[i].wireguard_ip, full.segments()[i].wireguard_ip);
+    EXPECT_EQ(Join(cross.segments()[i].allowed_ips), Join(full.segments()[i].allowed_ips));
+    EXPECT_EQ(cross.LocationOf(i), i < 3 ? "a" : "b");
+  }
+  for (const char* host : {"a1", "a2", "a3", "b1"}) {
+    auto t = Topology::ForHost(cross, host);
+    ASSERT_TRUE(t.has_value());
+    EXPECT_TRUE(t->leader()) << host;
+  }
+}
+
+TEST(CrossGranularity, PeersAreTheNodesOfOtherLocationsAndThoseWithoutAPrivateIP) {
+  Mesh m = CrossMesh();
+  const std::string a1 = K(1).String().substr(0, 4), a2 = K(2).String().substr(0, 4),
+                    a3 = K(3).String().substr(0, 4), b1 = K(4).String().substr(0, 4),
+                    p = K(40).String().substr(0, 4);
+  const std::string a1_ips = "[10.10.1.0/24,10.0.1.1/32,10.4.0.1/32]";
+  const std::string a2_ips = "[10.10.2.0/24,10.0.1.2/32,10.4.0.2/32]";
+  const std::string a3_ips = "[10.10.3.0/24,10.4.0.3/32]";
+  const std::string b1_ips = "[10.10.4.0/24,10.0.2.1/32,10.4.0.4/32]";
+  const std::string peer = p + "[10.5.0.1/32]";
+  // a1 and a2 share their LAN: no tunnel between them; a3 has no private IP
+  // and is tunneled to everyone, as in full.
+  EXPECT_EQ(ConfPeerKeys(*Topology::ForHost(m, "a1")),
+            a3 + a3_ips + " " + b1 + b1_ips + " " + peer);
+  EXPECT_EQ(ConfPeerKeys(*Topology::ForHost(m, "a2")),
+            a3 + a3_ips + " " + b1 + b1_ips + " " + peer);
+  EXPECT_EQ(ConfPeerKeys(*Topology::ForHost(m, "a3")),
+            a1 + a1_ips + " " + a2 + a2_ips + " " + b1 + b1_ips + " " + peer);
+  EXPECT_EQ(ConfPeerKeys(*Topology::ForHost(m, "b1")),
+            a1 + a1_ips + " " + a2 + a2_ips + " " + a3 + a3_ips + " " + peer);
+  // Symmetric: whoever has the other as a peer is its peer.
+  for (size_t i = 0; i < m.segments().size(); ++i)
+    for (size_t j = 0; j < m.segments().size(); ++j) EXPECT_EQ(m.Tunneled(i, j), m.Tunneled(j, i));
+}
+
+TEST(CrossGranularity, ANodeWithoutAPrivateIPIsWarnedAbout) {
+  std::vector<Warning> warnings;
+  CrossMesh(&warnings);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].name, "a3");
+  EXPECT_NE(warnings[0].reason.find("reach it through WireGuard"), std::string::npos)
+      << warnings[0].reason;
+  // Not in full: nothing changes there.
+  std::vector<Warning> full;
+  MustBuild({N("a3", "a", "1.1.1.3:51820", "", "10.10.3.0/24", 3)}, {}, Granularity::kFull,
+            "10.4.0.0/16", &full);
+  EXPECT_TRUE(full.empty());
+}
+
+TEST(CrossGranularity, MismatchedGranularityAnnotationsAreFound) {
+  std::vector<Node> nodes = {N("n1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.10.1.0/24", 1),
+                             N("n2", "a", "1.1.1.2:51820", "10.0.1.2/24", "10.10.2.0/24", 2),
+                             N("n3", "b", "1.1.1.3:51820", "10.0.1.3/24", "10.10.3.0/24", 3),
+                             N("n0", "b", "1.1.1.4:51820", "10.0.1.4/24", "10.10.4.0/24", 4)};
+  nodes[0].granularity = Granularity::kCross;
+  nodes[1].granularity = Granularity::kFull;
+  nodes[3].granularity = Granularity::kLocation;  // n3: no annotation, not counted
+  auto found = CrossGranularityMismatches(nodes, Granularity::kCross);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].node + "=" + found[0].granularity, "n0=location");
+  EXPECT_EQ(found[1].node + "=" + found[1].granularity, "n2=full");
+  EXPECT_TRUE(CrossGranularityMismatches(nodes, Granularity::kFull).empty());
+  EXPECT_EQ(ParseGranularity("cross"), Granularity::kCross);
+  EXPECT_STREQ(GranularityName(Granularity::kCross), "cross");
+}
+
+}  // namespace
+}  // namespace kilo
