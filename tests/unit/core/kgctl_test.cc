@@ -182,6 +182,29 @@ TEST_F(KgctlTest, BadAnnotationWarnsButOutputIsKilos) {
   }
 }
 
+// SPEC 11.2: in cross granularity, a node whose agent runs another
+// granularity builds peers that do not match; check names it and fails.
+TEST_F(KgctlTest, CheckFlagsANodeOfAnotherGranularityInACrossMesh) {
+  std::string mixed = Write("mixed.json", JsonDump(",\"kilo.squat.ai/granularity\":\"full\""));
+  const std::string cross = std::string("--now ") + kNow + " --mesh-granularity cross ";
+  auto r = Run(cross + "--from-file '" + mixed + "' check");
+  EXPECT_EQ(r.exit, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("error: node \"n1\" has kilo.squat.ai/granularity=\"full\", not cross"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("\"n2\" has kilo.squat.ai/granularity"), std::string::npos) << r.out;
+  // The same cluster in full granularity: nothing to flag.
+  auto full = Run(std::string("--now ") + kNow + " --mesh-granularity full --from-file '" + mixed +
+                  "' check");
+  EXPECT_EQ(full.out.find("kilo.squat.ai/granularity"), std::string::npos) << full.out;
+  EXPECT_EQ(full.exit, 0) << full.out;
+  // kgctl takes cross where it takes the other granularities, and nothing else.
+  auto bad = Run(std::string("--now ") + kNow + " --mesh-granularity crossed --from-file '" +
+                 mixed + "' graph");
+  EXPECT_EQ(bad.exit, 1);
+  EXPECT_NE(bad.err.find("location, full, cross"), std::string::npos) << bad.err;
+}
+
 TEST_F(KgctlTest, KeepaliveOutOfRangeWarnsAndIsZero) {
   std::string good = Write("good.json", JsonDump());
   std::string bad =
