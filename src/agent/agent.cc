@@ -217,6 +217,7 @@ ReconcileReport Agent::Reconcile() {
   std::optional<Mesh> mesh;
   std::optional<Topology> topo = BuildTopology(&view, &mesh, &r);
   ReportWarnings(view.warnings, &r);
+  ReportGranularityMismatches(view.ready, &r);
   Publish(view, topo ? &*topo : nullptr, *self_obj, &r);
   if (topo) {
     r.leader = topo->leader();
@@ -286,6 +287,27 @@ std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
   }
   mesh->emplace(std::move(*m));
   return Topology::ForHost(**mesh, opts_.hostname, ho);
+}
+
+void Agent::ReportGranularityMismatches(const std::vector<Node>& ready, ReconcileReport* r) {
+  std::set<std::string> current;
+  for (const auto& mm : CrossGranularityMismatches(ready, opts_.granularity)) {
+    std::string key = mm.node + "=" + mm.granularity;
+    r->granularity_mismatches.push_back(key);
+    current.insert(key);
+    if (reported_mismatches_.count(key)) continue;
+    Warn("node of another granularity in a cross mesh: its peers do not match",
+         {{"node", mm.node}, {"granularity", mm.granularity}});
+    auto s = deps_.backend->RecordNodeEvent(
+        mm.node, "GranularityMismatch",
+        "annotation " + std::string(kAnnGranularity) + "=\"" + mm.granularity +
+            "\" differs from the cross granularity of node " + opts_.hostname +
+            ": their WireGuard peers do not match; run kg --mesh-granularity=cross on it");
+    if (!s.ok()) Fail(r, "publish", "record event: " + s.message());
+  }
+  reported_mismatches_ = std::move(current);
+  if (deps_.metrics)
+    deps_.metrics->SetGranularityMismatches(static_cast<int>(reported_mismatches_.size()));
 }
 
 void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r) {

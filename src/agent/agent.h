@@ -91,6 +91,8 @@ struct ReconcileReport {
     return wg_writes + addr_writes + route_writes + rule_writes + fw_writes + cni_writes;
   }
   std::vector<std::string> errors;  // "event: message"
+  // Cross granularity: ready nodes of another granularity, "node=granularity".
+  std::vector<std::string> granularity_mismatches;
 };
 
 class Agent {
@@ -147,6 +149,10 @@ class Agent {
   // not ready or the mesh cannot be built); `mesh` receives the mesh it views.
   std::optional<Topology> BuildTopology(View* v, std::optional<Mesh>* mesh, ReconcileReport* r);
   // Logs new warnings (Events for this node's own) and keeps them for /health.
+  // Cross granularity (SPEC 11.2): every ready node whose granularity
+  // annotation says another one, in the log and an Event on that node (each
+  // once while it lasts) and in kilo_granularity_mismatch_nodes.
+  void ReportGranularityMismatches(const std::vector<Node>& ready, ReconcileReport* r);
   void ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r);
   // Writes this node's annotations where they differ.
   void Publish(const View& v, const Topology* topo, const NodeObject& self, ReconcileReport* r);
@@ -183,6 +189,7 @@ class Agent {
   std::set<std::string> installed_priv_routes_;  // rendered, for clean-up of stale ones
   std::vector<netlink::Route> installed_routes_;
   std::set<std::string> reported_warnings_;
+  std::set<std::string> reported_mismatches_;  // "node=granularity"
   std::optional<wg::WgDevice> last_device_;
   // Per WireGuard peer (public key): the endpoint last written from the
   // declared configuration. While the declaration stays the same, a peer that

@@ -34,6 +34,8 @@ class AgentMetrics {
   void SetNodes(int n) { nodes_->Set(n); }
   void SetPeers(int n) { peers_->Set(n); }
   void SetWarnings(int n) { warnings_->Set(n); }
+  void SetGranularityMismatches(int n) { granularity_mismatches_->Set(n); }
+  double GranularityMismatches() const { return granularity_mismatches_->Value(); }
   void SetWireGuardPeers(const std::vector<WgPeerSample>& peers);
   // Refreshes process metrics (RSS, CPU seconds, open fds) from /proc.
   void UpdateProcess();
@@ -47,6 +49,7 @@ class AgentMetrics {
   prometheus::Gauge* nodes_;
   prometheus::Gauge* peers_;
   prometheus::Gauge* warnings_;
+  prometheus::Gauge* granularity_mismatches_;
   prometheus::Family<prometheus::Gauge>* wg_handshake_;
   prometheus::Family<prometheus::Gauge>* wg_rx_;
   prometheus::Family<prometheus::Gauge>* wg_tx_;

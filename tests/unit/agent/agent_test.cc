@@ -297,6 +297,39 @@ TEST(Agent, BadAnnotationOnOwnNodeIsReportedOnceAndClearedWhenFixed) {
   EXPECT_EQ(e.backend.events().size(), 2u);  // a relapse is reported again
 }
 
+// SPEC 11.2: kg in cross reports every ready node whose granularity
+// annotation says another one: log, an Event on that node, a metric; once
+// while it lasts, again on a relapse.
+TEST(Agent, CrossReportsReadyNodesOfAnotherGranularity) {
+  Env e;
+  e.opts.granularity = Granularity::kCross;
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.backend.Find("n2")->annotations[kAnnGranularity] = "location";
+  e.backend.Find("n3")->annotations[kAnnGranularity] = "cross";
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  ASSERT_EQ(r.granularity_mismatches, std::vector<std::string>{"n2=location"});
+  EXPECT_EQ(e.metrics.GranularityMismatches(), 1);
+  ASSERT_EQ(e.backend.events().size(), 1u);
+  EXPECT_NE(e.backend.events()[0].find("n2"), std::string::npos) << e.backend.events()[0];
+  EXPECT_NE(e.backend.events()[0].find("GranularityMismatch"), std::string::npos)
+      << e.backend.events()[0];
+  // The agent publishes its own granularity as cross.
+  EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnGranularity), "cross");
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.events().size(), 1u);  // once while it lasts
+  e.backend.Find("n2")->annotations[kAnnGranularity] = "cross";
+  r = e.agent->Reconcile();
+  EXPECT_TRUE(r.granularity_mismatches.empty());
+  EXPECT_EQ(e.metrics.GranularityMismatches(), 0);
+  e.backend.Find("n2")->annotations[kAnnGranularity] = "full";
+  e.agent->Reconcile();
+  EXPECT_EQ(e.backend.events().size(), 2u);  // a relapse is reported again
+  // In cross, n1 and n2 (location a) share their LAN: only n3 is a peer.
+  EXPECT_EQ(e.Peers(), KeyFor("n3").Public().String() +
+                           " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.3/32 @203.0.113.3:51820 ka=0\n");
+}
+
 // 5,000 distinct bad entries on the agent's own node: the loop is not blocked
 // by 5,000 Event writes; identical warnings are reported once.
 TEST(Agent, ManyWarningsAreReportedBoundedAndOnce) {
