@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A virtual 3-location Kilo cluster on this machine (see the drawing in lib.sh).
 #
-#   tests/e2e/cluster.sh up     [--nodes N] [--granularity location|full] [--state DIR] [--no-agents]
+#   tests/e2e/cluster.sh up     [--nodes N] [--granularity location|full|cross] [--state DIR] [--no-agents]
 #   tests/e2e/cluster.sh status [--state DIR]     processes and the pod ping matrix
 #   tests/e2e/cluster.sh down   [--state DIR]     stop everything, delete the namespaces
 #   tests/e2e/cluster.sh kubectl [--state DIR] ARGS...   kubectl against the emulator
@@ -40,7 +40,7 @@ case $cmd in
       echo "cluster.sh: a cluster already runs with state $KGE_STATE; run 'cluster.sh down' first" >&2
       exit 1
     fi
-    case ${KGE_GRANULARITY:-location} in location | full) ;; *) echo "--granularity must be location or full" >&2; exit 2 ;; esac
+    case ${KGE_GRANULARITY:-location} in location | full | cross) ;; *) echo "--granularity must be location, full or cross" >&2; exit 2 ;; esac
     trap 'echo "cluster.sh: interrupted, tearing down" >&2; cluster_down; exit 130' INT TERM
     cluster_up
     rc=$?

@@ -46,7 +46,7 @@
 #   KGE_STATE        state directory (pids, logs, kubeconfig)     required
 #   KGE_PREFIX       namespace prefix                             kge<random>-
 #   KGE_NODES        number of nodes                              6
-#   KGE_GRANULARITY  location | full                              location
+#   KGE_GRANULARITY  location | full | cross                      location
 #   KGE_PUBLIC       nodes with a public address                  "aws-1 gcp-1 gcp-2"
 #   KGE_LAB_KEEPALIVE persistent-keepalive of lab nodes ("" none)  10
 #   KGE_NO_AGENTS=1  build the underlay, emulator and pods but start no wireguard-go/kg
