@@ -77,12 +77,19 @@ for n in $SIZES; do
         --peers "$p" --now "$NOW" -o "$f"
       mb=$(awk -v s="$(stat -c %s "$f")" 'BEGIN{printf "%.2f", s / 1e6}')
       # node-00005 leads region-5 (it carries kilo.squat.ai/leader); at full
-      # granularity every node is a leader.
-      for cmd in "showconf node node-00005" "graph"; do
-        read -r wall cpu rss < <(measure --from-file "$f" --now "$NOW" $cmd)
-        printf '%-8s %-6s %-6s %-9s %-10s %10.1f %10.1f %10.1f\n' "$n" "$l" "$p" "$mb" \
-          "${cmd%% *}" "$(awk -v w="$wall" 'BEGIN{print w * 1000}')" \
-          "$(awk -v c="$cpu" 'BEGIN{print c * 1000}')" "$(awk -v r="$rss" 'BEGIN{print r / 1024}')"
+      # granularity every node is a leader. GRANULARITIES="full cross" measures the
+      # 10-location dumps again with --mesh-granularity full and cross (locs "10/cross").
+      grans=("")
+      if [[ $l == 10 ]]; then for g in ${GRANULARITIES:-}; do grans+=("$g"); done; fi
+      for g in "${grans[@]}"; do
+        gflag=()
+        [[ -n $g ]] && gflag=(--mesh-granularity "$g")
+        for cmd in "showconf node node-00005" "graph"; do
+          read -r wall cpu rss < <(measure "${gflag[@]}" --from-file "$f" --now "$NOW" $cmd)
+          printf '%-8s %-6s %-6s %-9s %-10s %10.1f %10.1f %10.1f\n' "$n" "$l${g:+/$g}" "$p" "$mb" \
+            "${cmd%% *}" "$(awk -v w="$wall" 'BEGIN{print w * 1000}')" \
+            "$(awk -v c="$cpu" 'BEGIN{print c * 1000}')" "$(awk -v r="$rss" 'BEGIN{print r / 1024}')"
+        done
       done
     done
   done
