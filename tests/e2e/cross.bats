@@ -98,6 +98,40 @@ for n in json.load(sys.stdin)["items"]:
   [ $((a1 - a0)) -ge 100000 ]
 }
 
+# granularity_event_on NODE: a GranularityMismatch Event on NODE.
+granularity_event_on() {
+  kctl get events -A -o json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["items"]:
+    if e.get("involvedObject", {}).get("name") == sys.argv[1] and e.get("reason") == "GranularityMismatch":
+        print(e.get("message", "")[:300]); sys.exit(0)
+sys.exit(1)' "$1"
+}
+ann_is() { [ "$(node_annotation "$1" "$2")" = "$3" ]; }
+metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
+
+@test "cross: a node whose kg runs another granularity is reported (metric, log, Event) and flagged by kgctl check" {
+  local n
+  on_teardown kg_ensure lab-2
+  kg_stop lab-2 TERM
+  KGE_GRANULARITY=full kg_start lab-2
+  retry 30 ann_is lab-2 granularity full
+  for n in aws-1 gcp-1 lab-1; do
+    retry 30 metric_is "$n" kilo_granularity_mismatch_nodes 1
+    grep -a 'node of another granularity' "$KGE_STATE/logs/$n.kg.log" | grep -q 'node=lab-2'
+  done
+  retry 30 granularity_event_on lab-2
+  run kgctl_live --mesh-granularity cross check
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'error: node "lab-2" has kilo.squat.ai/granularity="full", not cross'* ]]
+  # back to cross: nothing left to report, the mesh whole again
+  kg_stop lab-2 TERM
+  kg_start lab-2
+  for n in aws-1 gcp-1 lab-1; do retry 60 metric_is "$n" kilo_granularity_mismatch_nodes 0; done
+  wait_mesh 60
+}
+
 @test "cross: a node removed from a location: the others drop it, the matrix holds" {
   local n rest="aws-1 gcp-1 lab-1 aws-2 lab-2"
   kctl get node gcp-2 -o json >"$KGE_STATE/gcp-2.json"
