@@ -132,6 +132,28 @@ metric_is() { [ "$(metric "$1" "$2")" = "$3" ]; }
   wait_mesh 60
 }
 
+@test "cross: a node without a private IP gets tunnels to the nodes of its own location too, and says so" {
+  local n
+  on_teardown unann aws-2 force-internal-ip
+  ann aws-2 force-internal-ip=-
+  # aws-2 is reached through WireGuard from every node, aws-1 included (Kilo PR #490
+  # leaves such a node with neither tunnel nor route); the other nodes keep their LAN.
+  retry 60 wg_has_peer aws-1 "$(node_pubkey aws-2)"
+  retry 60 wg_has_peer aws-2 "$(node_pubkey aws-1)"
+  for n in $(node_names); do
+    [ "$n" = aws-2 ] && continue
+    retry 60 wg_has_peer "$n" "$(node_pubkey aws-2)"
+  done
+  [ "$(wg_peer_count aws-2)" -eq 5 ]
+  wg_lacks_peer gcp-1 "$(node_pubkey gcp-2)"
+  grep -a 'no private IP in cross granularity' "$KGE_STATE/logs/aws-1.kg.log" | grep -q aws-2
+  PING_VERBOSE=1 ping_matrix
+  # its private IP back: the LAN again
+  unann aws-2 force-internal-ip
+  retry 60 wg_lacks_peer aws-1 "$(node_pubkey aws-2)"
+  wait_mesh 60
+}
+
 @test "cross: a node removed from a location: the others drop it, the matrix holds" {
   local n rest="aws-1 gcp-1 lab-1 aws-2 lab-2"
   kctl get node gcp-2 -o json >"$KGE_STATE/gcp-2.json"
