@@ -290,14 +290,27 @@ std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
 }
 
 void Agent::ReportGranularityMismatches(const std::vector<Node>& ready, ReconcileReport* r) {
-  std::set<std::string> current;
+  // One Event per mismatch in the cluster, not one per cross agent: the
+  // first ready cross node by name records it (every agent computes the same
+  // one); every agent logs and counts it.
+  const std::string* recorder = nullptr;
+  for (const Node& n : ready) {
+    const bool cross = n.name == opts_.hostname || n.granularity == Granularity::kCross;
+    if (cross && (!recorder || n.name < *recorder)) recorder = &n.name;
+  }
+  const bool record = recorder && *recorder == opts_.hostname;
+  std::set<std::string> current, evented;
   for (const auto& mm : CrossGranularityMismatches(ready, opts_.granularity)) {
     std::string key = mm.node + "=" + mm.granularity;
     r->granularity_mismatches.push_back(key);
     current.insert(key);
-    if (reported_mismatches_.count(key)) continue;
-    Warn("node of another granularity in a cross mesh: its peers do not match",
-         {{"node", mm.node}, {"granularity", mm.granularity}});
+    if (!reported_mismatches_.count(key)) {
+      Warn("node of another granularity in a cross mesh: its peers do not match",
+           {{"node", mm.node}, {"granularity", mm.granularity}});
+    }
+    if (!record) continue;
+    evented.insert(key);
+    if (evented_mismatches_.count(key)) continue;
     auto s = deps_.backend->RecordNodeEvent(
         mm.node, "GranularityMismatch",
         "annotation " + std::string(kAnnGranularity) + "=\"" + mm.granularity +
@@ -306,6 +319,7 @@ void Agent::ReportGranularityMismatches(const std::vector<Node>& ready, Reconcil
     if (!s.ok()) Fail(r, "publish", "record event: " + s.message());
   }
   reported_mismatches_ = std::move(current);
+  evented_mismatches_ = std::move(evented);
   if (deps_.metrics)
     deps_.metrics->SetGranularityMismatches(static_cast<int>(reported_mismatches_.size()));
 }

@@ -150,8 +150,9 @@ class Agent {
   std::optional<Topology> BuildTopology(View* v, std::optional<Mesh>* mesh, ReconcileReport* r);
   // Logs new warnings (Events for this node's own) and keeps them for /health.
   // Cross granularity (SPEC 11.2): every ready node whose granularity
-  // annotation says another one, in the log and an Event on that node (each
-  // once while it lasts) and in kilo_granularity_mismatch_nodes.
+  // annotation says another one, in the log and in
+  // kilo_granularity_mismatch_nodes, and an Event on that node from the first
+  // ready cross node by name only (each once while it lasts).
   void ReportGranularityMismatches(const std::vector<Node>& ready, ReconcileReport* r);
   void ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r);
   // Writes this node's annotations where they differ.
@@ -189,7 +190,8 @@ class Agent {
   std::set<std::string> installed_priv_routes_;  // rendered, for clean-up of stale ones
   std::vector<netlink::Route> installed_routes_;
   std::set<std::string> reported_warnings_;
-  std::set<std::string> reported_mismatches_;  // "node=granularity"
+  std::set<std::string> reported_mismatches_;  // "node=granularity", logged
+  std::set<std::string> evented_mismatches_;   // the same, with an Event from here
   std::optional<wg::WgDevice> last_device_;
   // Per WireGuard peer (public key): the endpoint last written from the
   // declared configuration. While the declaration stays the same, a peer that

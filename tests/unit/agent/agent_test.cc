@@ -330,6 +330,26 @@ TEST(Agent, CrossReportsReadyNodesOfAnotherGranularity) {
                            " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.3/32 @203.0.113.3:51820 ka=0\n");
 }
 
+// One Event per mismatch in the cluster: only the first ready cross node by
+// name (n1 here) records it; n3 logs and counts it.
+TEST(Agent, CrossMismatchEventsComeFromTheFirstCrossNodeOnly) {
+  Env e("n3", "10.20.0.1/24", "203.0.113.3");
+  e.opts.granularity = Granularity::kCross;
+  e.agent = std::make_unique<Agent>(e.opts, e.deps);
+  e.backend.Find("n1")->annotations[kAnnGranularity] = "cross";
+  e.backend.Find("n2")->annotations[kAnnGranularity] = "full";
+  ReconcileReport r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  EXPECT_EQ(r.granularity_mismatches, std::vector<std::string>{"n2=full"});
+  EXPECT_EQ(e.metrics.GranularityMismatches(), 1);
+  EXPECT_TRUE(e.backend.events().empty());
+  // n1 runs another granularity now: n3 is the first cross node and records.
+  e.backend.Find("n1")->annotations[kAnnGranularity] = "location";
+  e.agent->Reconcile();
+  EXPECT_EQ(e.metrics.GranularityMismatches(), 2);
+  EXPECT_EQ(e.backend.events().size(), 2u);
+}
+
 // 5,000 distinct bad entries on the agent's own node: the loop is not blocked
 // by 5,000 Event writes; identical warnings are reported once.
 TEST(Agent, ManyWarningsAreReportedBoundedAndOnce) {
