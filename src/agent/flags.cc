@@ -55,6 +55,77 @@ bool ParseIntIn(const std::string& s, int lo, int hi, int* out) {
   return true;
 }
 
+// Kilo's flags, with its names, defaults and help; kg's own are marked in
+// the file comment of flags.h.
+void DefineFlags(CLI::App* app, Flags* f) {
+  app->add_option("--backend", f->backend, "The backend for the mesh. Possible values: kubernetes")
+      ->capture_default_str();
+  app->add_flag("--clean-up{true},!--no-clean-up", f->clean_up,
+                "Should kg clean up network modifications on shutdown?")
+      ->capture_default_str();
+  app->add_flag("--clean-up-interface", f->clean_up_interface,
+                "Should kg remove the WireGuard interface on shutdown?");
+  app->add_flag("--cni", f->cni, "Should Kilo manage the node's CNI configuration?")
+      ->capture_default_str();
+  app->add_option("--cni-path", f->cni_path, "Path to CNI config")->capture_default_str();
+  app->add_option("--compatibility", f->compatibility,
+                  "Should Kilo run in compatibility mode? Possible values: flannel, cilium");
+  app->add_flag(
+         "--create-interface", f->create_interface,
+         "Should kg create the WireGuard interface? false adopts one made by e.g. wireguard-go")
+      ->capture_default_str();
+  app->add_option("--encapsulate", f->encapsulate,
+                  "When should Kilo encapsulate packets within a location? Possible values: never, "
+                  "crosssubnet, always")
+      ->capture_default_str();
+  app->add_option("--hostname", f->hostname,
+                  "Hostname of the node on which this process is running");
+  app->add_option("--interface", f->iface, "Name of the Kilo interface to use")
+      ->capture_default_str();
+  app->add_option("--internal-cidr", f->internal_cidrs,
+                  "Use the addresses in these CIDRs as internal IPs")
+      ->delimiter(',');
+  app->add_flag("--iptables-forward-rules", f->iptables_forward_rules,
+                "Add firewall rules to ACCEPT forwarded pod traffic");
+  app->add_option("--kubeconfig", f->kubeconfig, "Path to kubeconfig");
+  app->add_option("--listen", f->listen, "The address at which to listen for health and metrics")
+      ->capture_default_str();
+  app->add_flag("--local", f->local, "Should Kilo manage routes within a location?")
+      ->capture_default_str();
+  app->add_option("--log-level", f->log_level, "Log level: all, debug, info, warn, error, none")
+      ->capture_default_str();
+  app->add_option("--log-format", f->log_format, "Log format: logfmt, json")->capture_default_str();
+  app->add_option("--master", f->master,
+                  "The address of the Kubernetes API server (overrides the kubeconfig)");
+  app->add_option("--mesh-granularity", f->granularity,
+                  "The granularity of the network mesh: location, full")
+      ->capture_default_str();
+  app->add_option("--mtu", f->mtu,
+                  "The MTU of the WireGuard interface, or auto (underlay MTU - 80)")
+      ->capture_default_str();
+  app->add_option("--port", f->port, "The port over which WireGuard peers should communicate")
+      ->capture_default_str();
+  app->add_flag("--prioritise-private-addresses", f->prioritise_private,
+                "Prefer private IPs as the endpoint");
+  app->add_option("--resync-period", f->resync, "How often the configuration should be reconciled")
+      ->capture_default_str();
+  app->add_option("--service-cidr", f->service_cidrs,
+                  "The service CIDR(s) of the cluster (not NATed)")
+      ->delimiter(',');
+  app->add_option("--subnet", f->subnet,
+                  "CIDR from which to allocate addresses for WireGuard interfaces")
+      ->capture_default_str();
+  app->add_option("--topology-label", f->topology_label,
+                  "Kubernetes node label used to group nodes into logical locations")
+      ->capture_default_str();
+  app->add_option("--key-file", f->key_file,
+                  "Path of the node's WireGuard private key (created 0600 if missing)")
+      ->capture_default_str();
+  app->add_option("--firewall", f->firewall, "Firewall backend: nftables, iptables")
+      ->capture_default_str();
+  app->add_flag("--version", f->version, "Print the version and exit");
+}
+
 Result<KgOptions> Validate(Flags f, const std::string& hostname) {
   using R = Result<KgOptions>;
   KgOptions k;
@@ -143,70 +214,7 @@ Result<ParsedFlags> ParseFlags(int argc, const char* const* argv, const std::str
   using R = Result<ParsedFlags>;
   CLI::App app{"kg: the Kilo agent; converges this node's WireGuard mesh"};
   Flags f;
-  app.add_option("--backend", f.backend, "The backend for the mesh. Possible values: kubernetes")
-      ->capture_default_str();
-  app.add_flag("--clean-up{true},!--no-clean-up", f.clean_up,
-               "Should kg clean up network modifications on shutdown?")
-      ->capture_default_str();
-  app.add_flag("--clean-up-interface", f.clean_up_interface,
-               "Should kg remove the WireGuard interface on shutdown?");
-  app.add_flag("--cni", f.cni, "Should Kilo manage the node's CNI configuration?")
-      ->capture_default_str();
-  app.add_option("--cni-path", f.cni_path, "Path to CNI config")->capture_default_str();
-  app.add_option("--compatibility", f.compatibility,
-                 "Should Kilo run in compatibility mode? Possible values: flannel, cilium");
-  app.add_flag(
-         "--create-interface", f.create_interface,
-         "Should kg create the WireGuard interface? false adopts one made by e.g. wireguard-go")
-      ->capture_default_str();
-  app.add_option("--encapsulate", f.encapsulate,
-                 "When should Kilo encapsulate packets within a location? Possible values: never, "
-                 "crosssubnet, always")
-      ->capture_default_str();
-  app.add_option("--hostname", f.hostname, "Hostname of the node on which this process is running");
-  app.add_option("--interface", f.iface, "Name of the Kilo interface to use")
-      ->capture_default_str();
-  app.add_option("--internal-cidr", f.internal_cidrs,
-                 "Use the addresses in these CIDRs as internal IPs")
-      ->delimiter(',');
-  app.add_flag("--iptables-forward-rules", f.iptables_forward_rules,
-               "Add firewall rules to ACCEPT forwarded pod traffic");
-  app.add_option("--kubeconfig", f.kubeconfig, "Path to kubeconfig");
-  app.add_option("--listen", f.listen, "The address at which to listen for health and metrics")
-      ->capture_default_str();
-  app.add_flag("--local", f.local, "Should Kilo manage routes within a location?")
-      ->capture_default_str();
-  app.add_option("--log-level", f.log_level, "Log level: all, debug, info, warn, error, none")
-      ->capture_default_str();
-  app.add_option("--log-format", f.log_format, "Log format: logfmt, json")->capture_default_str();
-  app.add_option("--master", f.master,
-                 "The address of the Kubernetes API server (overrides the kubeconfig)");
-  app.add_option("--mesh-granularity", f.granularity,
-                 "The granularity of the network mesh: location, full")
-      ->capture_default_str();
-  app.add_option("--mtu", f.mtu, "The MTU of the WireGuard interface, or auto (underlay MTU - 80)")
-      ->capture_default_str();
-  app.add_option("--port", f.port, "The port over which WireGuard peers should communicate")
-      ->capture_default_str();
-  app.add_flag("--prioritise-private-addresses", f.prioritise_private,
-               "Prefer private IPs as the endpoint");
-  app.add_option("--resync-period", f.resync, "How often the configuration should be reconciled")
-      ->capture_default_str();
-  app.add_option("--service-cidr", f.service_cidrs,
-                 "The service CIDR(s) of the cluster (not NATed)")
-      ->delimiter(',');
-  app.add_option("--subnet", f.subnet,
-                 "CIDR from which to allocate addresses for WireGuard interfaces")
-      ->capture_default_str();
-  app.add_option("--topology-label", f.topology_label,
-                 "Kubernetes node label used to group nodes into logical locations")
-      ->capture_default_str();
-  app.add_option("--key-file", f.key_file,
-                 "Path of the node's WireGuard private key (created 0600 if missing)")
-      ->capture_default_str();
-  app.add_option("--firewall", f.firewall, "Firewall backend: nftables, iptables")
-      ->capture_default_str();
-  app.add_flag("--version", f.version, "Print the version and exit");
+  DefineFlags(&app, &f);
   ParsedFlags out;
   try {
     app.parse(argc, argv);
