@@ -6,6 +6,7 @@
 #include "agent/encapsulation.h"
 #include "agent/log.h"
 #include "core/host_plan.h"
+#include "wg/from_plan.h"
 
 namespace kilo::agent {
 namespace {
@@ -29,31 +30,6 @@ const std::vector<std::string>& OwnedAnnotations() {
 
 }  // namespace
 
-netlink::Route ToNetlinkRoute(const PlannedRoute& p, const DevNames& names) {
-  netlink::Route r;
-  r.dst = p.dst.Network();
-  if (p.gw) r.gw = *p.gw;
-  // The kernel refuses a preferred source of the other family (Kilo would
-  // fail the whole route); keep the route, drop the source.
-  if (p.src && p.src->family() == p.dst.addr().family()) r.src = *p.src;
-  r.dev = names.Of(p.dev);
-  r.table = p.table ? static_cast<uint32_t>(p.table) : netlink::kMainTable;
-  r.onlink = p.onlink;
-  r.protocol = netlink::kProtoStatic;
-  return r;
-}
-
-netlink::Rule ToNetlinkRule(const PlannedRule& p, const std::string& kilo_iface) {
-  netlink::Rule nr;
-  nr.src = p.src;
-  nr.dst = p.dst;
-  const IPPrefix& any = p.dst ? *p.dst : *p.src;
-  nr.family = any.addr().is6() ? 6 : 4;
-  if (p.iif_kilo) nr.iif = kilo_iface;
-  nr.table = static_cast<uint32_t>(p.table);
-  return nr;
-}
-
 Agent::Agent(AgentOptions opts, AgentDeps deps)
     : opts_(std::move(opts)), deps_(std::move(deps)), mtu_(opts_.mtu) {}
 
@@ -61,19 +37,6 @@ void Agent::Fail(ReconcileReport* r, const std::string& event, const std::string
   r->errors.push_back(event + ": " + msg);
   if (deps_.metrics) deps_.metrics->Error(event);
   Error("reconcile step failed", {{"event", event}, {"err", msg}});
-}
-
-std::optional<wg::WgEndpoint> Agent::Resolve(const std::optional<Endpoint>& e) {
-  if (!e) return std::nullopt;
-  if (e->has_dns()) {
-    // DNS endpoints are re-resolved on every reconcile (dynamic DNS).
-    if (!deps_.resolve) return std::nullopt;
-    auto ip = deps_.resolve(e->dns());
-    if (!ip) return std::nullopt;
-    return wg::WgEndpoint{*ip, e->port()};
-  }
-  if (!e->has_ip()) return std::nullopt;
-  return wg::WgEndpoint{e->ip(), e->port()};
 }
 
 std::map<std::string, Endpoint> Agent::DiscoverNATEndpoints(const std::vector<Node>& nodes,
@@ -441,12 +404,8 @@ void Agent::ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t
       Fail(r, "wireguard", "two peers share the public key " + p.public_key.String() + "; the second is skipped");
       continue;
     }
-    wg::WgPeerConfig pc;
-    pc.public_key = p.public_key;
-    pc.preshared_key = p.preshared_key;
-    pc.endpoint = Resolve(p.endpoint);
-    pc.persistent_keepalive = p.persistent_keepalive;
-    pc.allowed_ips = p.allowed_ips;
+    // DNS endpoints are re-resolved on every reconcile (dynamic DNS).
+    wg::WgPeerConfig pc = wg::PeerConfigFromPlan(p, deps_.resolve);
     KeepRoamedEndpoint(&pc, live, now, &written);
     dev.peers.push_back(std::move(pc));
   }

@@ -19,6 +19,7 @@
 #include "core/routes.h"
 #include "core/topology.h"
 #include "firewall/firewall.h"
+#include "netlink/from_plan.h"
 #include "netlink/netlink.h"
 #include "wg/wireguard.h"
 
@@ -50,11 +51,9 @@ struct AgentOptions {
   std::string key_path = "/var/lib/kilo/key";
 };
 
-// A planned route or rule as kg installs it: `names` are the host's
-// interfaces; a preferred source of the other family is dropped (the kernel
-// refuses it, and Kilo would fail the whole route).
-netlink::Route ToNetlinkRoute(const PlannedRoute& p, const DevNames& names);
-netlink::Rule ToNetlinkRule(const PlannedRule& p, const std::string& kilo_iface);
+// A planned route or rule as kg installs it (netlink/from_plan.h).
+using netlink::ToNetlinkRoute;
+using netlink::ToNetlinkRule;
 
 // Injected dependencies. All pointers must outlive the Agent.
 struct AgentDeps {
@@ -167,7 +166,6 @@ class Agent {
   void ApplyCNI(const HostPlan& plan, ReconcileReport* r);
   // Whether `self` carries this agent's public key (false after a clean-up).
   bool PublishedKey(const NodeObject& self) const;
-  std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e);
   void Fail(ReconcileReport* r, const std::string& event, const std::string& msg);
   // Leaves a peer's roamed endpoint (`live`: the device's peers by key) in
   // place while its declared one is unchanged; records the declaration in

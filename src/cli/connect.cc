@@ -2,16 +2,12 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "core/endpoint.h"
-#include "core/peer_routes.h"
-#include "core/topology.h"
 
 #ifdef KILO_HAVE_K8S
 #include <arpa/inet.h>
@@ -28,6 +24,7 @@
 #include <atomic>
 #include <thread>
 
+#include "cli/connect_apply.h"
 #include "k8s/client.h"
 #include "k8s/informer.h"
 #include "k8s/kubeconfig.h"
@@ -40,160 +37,6 @@ extern char** environ;
 #endif
 
 namespace kilo::cli {
-
-std::optional<std::chrono::milliseconds> ParseGoDuration(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  if (s == "0") return std::chrono::milliseconds(0);
-  double total = 0;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t start = i;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (start == i) return std::nullopt;
-    std::string num = s.substr(start, i - start);
-    if (std::count(num.begin(), num.end(), '.') > 1 || num == ".") return std::nullopt;
-    double v = std::stod(num);
-    size_t u = i;
-    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
-    std::string unit = s.substr(u, i - u);
-    if (unit == "ms")
-      total += v;
-    else if (unit == "s")
-      total += v * 1000;
-    else if (unit == "m")
-      total += v * 60000;
-    else if (unit == "h")
-      total += v * 3600000;
-    else
-      return std::nullopt;
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(total));
-}
-
-Result<ConnectConfig> ValidateConnectOptions(const ConnectOptions& o, const std::string& hostname) {
-  using R = Result<ConnectConfig>;
-  ConnectConfig c;
-  c.peer_name = o.peer_name.empty() ? hostname : o.peer_name;
-  if (c.peer_name.empty())
-    return R::Error("no Peer name given and the hostname is empty; run `kgctl connect NAME`");
-  if (!IsDNS1123Subdomain(c.peer_name))
-    return R::Error(
-        "Peer name \"" + c.peer_name +
-        "\" is not a valid Kubernetes object name (lower-case letters, digits, '-' and '.'); "
-        "pass one as `kgctl connect NAME`");
-  if (o.iface.empty() || o.iface.size() > 15 || o.iface.find('/') != std::string::npos ||
-      o.iface.find(' ') != std::string::npos || o.iface == "." || o.iface == "..")
-    return R::Error("--interface \"" + o.iface +
-                    "\" is not a valid interface name (1-15 characters, no '/' or spaces)");
-  c.iface = o.iface;
-  if (!o.allowed_ip.empty()) {
-    auto p = IPPrefix::Parse(o.allowed_ip);
-    if (!p)
-      return R::Error("--allowed-ip must be a CIDR such as 10.5.0.1/32; got \"" + o.allowed_ip +
-                      "\"");
-    c.allowed_ip = *p;
-  }
-  for (const auto& a : o.allowed_ips) {
-    auto p = IPPrefix::Parse(a);
-    if (!p) return R::Error("--allowed-ips must contain only valid CIDRs; got \"" + a + "\"");
-    c.allowed_ips.push_back(p->Network());
-  }
-  if (o.mtu < 576 || o.mtu > 65535)
-    return R::Error("--mtu must be between 576 and 65535; got " + std::to_string(o.mtu));
-  c.mtu = o.mtu;
-  if (o.persistent_keepalive < 0 || o.persistent_keepalive > 65535)
-    return R::Error("--persistent-keepalive must be between 0 (off) and 65535 seconds; got " +
-                    std::to_string(o.persistent_keepalive));
-  c.persistent_keepalive = o.persistent_keepalive;
-  auto d = ParseGoDuration(o.resync_period);
-  if (!d || d->count() <= 0)
-    return R::Error("--resync-period must be a positive duration such as 30s; got \"" +
-                    o.resync_period + "\"");
-  c.resync_period = *d;
-  static const std::map<std::string, LogLevel> kLevels = {
-      {"all", LogLevel::kAll},   {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
-      {"warn", LogLevel::kWarn}, {"error", LogLevel::kError}, {"none", LogLevel::kNone}};
-  auto it = kLevels.find(o.log_level);
-  if (it == kLevels.end())
-    return R::Error("log level " + o.log_level +
-                    " unknown; possible values are: all, debug, info, warn, error, none");
-  c.log_level = it->second;
-  c.private_key_file = o.private_key_file;
-  c.clean_up = o.clean_up;
-  return c;
-}
-
-Result<Key> LoadPrivateKeyFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return Result<Key>::Error("failed to read private key: cannot open \"" + path + "\"");
-  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  auto b = text.find_first_not_of(" \t\r\n");
-  auto e = text.find_last_not_of(" \t\r\n");
-  std::string trimmed = b == std::string::npos ? "" : text.substr(b, e - b + 1);
-  auto k = Key::Parse(trimmed);
-  if (!k || k->IsZero())
-    return Result<Key>::Error("failed to parse private key in \"" + path +
-                              "\": expected a base64 WireGuard key as written by `wg genkey`");
-  return *k;
-}
-
-PeerObject BuildPeerObject(const std::string& name, const IPPrefix& allowed_ip,
-                           const Key& public_key, int persistent_keepalive) {
-  PeerObject p;
-  p.name = name;
-  p.allowed_ips = {allowed_ip.String()};
-  p.has_allowed_ips = true;
-  p.public_key = public_key.String();
-  p.persistent_keepalive = persistent_keepalive;
-  return p;
-}
-
-Result<ConnectState> ComputeConnectState(const ClusterObjects& objs, const GlobalOptions& g,
-                                         const ConnectConfig& c, int64_t now) {
-  using R = Result<ConnectState>;
-  ConnectState st;
-  auto cluster = BuildCluster(objs, g, now);
-  if (!cluster.ok()) return R::Error(cluster.error());
-  st.warnings = cluster->warnings;
-  std::vector<Node> nodes = cluster->ReadyNodes();
-  if (nodes.empty()) return R::Error("did not find any valid Kilo nodes in the cluster");
-  // Kilo: the extra allowed IPs become allowed-location-IPs of the first
-  // node by name, so that the WireGuard peer of its segment accepts them.
-  auto first = std::min_element(nodes.begin(), nodes.end(),
-                                [](const Node& a, const Node& b) { return a.name < b.name; });
-  for (const auto& a : c.allowed_ips) first->allowed_location_ips.push_back(a);
-  std::vector<Peer> peers = cluster->ReadyPeers();
-  const Peer* self = nullptr;
-  for (const auto& p : peers)
-    if (p.name == c.peer_name) self = &p;
-  if (!self) return R::Error("did not find any peer named \"" + c.peer_name + "\" in the cluster");
-  HostOptions ho;
-  ho.port = g.port;
-  ho.persistent_keepalive = self->persistent_keepalive;
-  MeshOptions mo;
-  mo.granularity = cluster->granularity;
-  mo.subnet = cluster->subnet;
-  std::string vantage = cluster->LastReadyNode();
-  auto mesh = Mesh::Build(std::move(nodes), std::move(peers), mo, &st.warnings);
-  if (!mesh.ok()) return R::Error("failed to create topology: " + mesh.error());
-  auto t = Topology::ForHost(*mesh, vantage, ho);
-  if (!t) return R::Error("failed to create topology: node \"" + vantage + "\" is not in the mesh");
-  st.conf = t->PeerConf(c.peer_name);
-  PeerRouteOptions pro;
-  pro.additional_allowed_ips = c.allowed_ips;
-  st.routes = PeerRoutes(*mesh, c.peer_name, pro);
-  for (const auto& s : mesh->segments()) st.natted.emplace_back(s.key, s.persistent_keepalive);
-  for (const auto& p : mesh->peers()) st.natted.emplace_back(p.public_key, p.persistent_keepalive);
-  return st;
-}
-
-std::string RenderConnectRoutes(const std::vector<PlannedRoute>& routes, const std::string& iface) {
-  DevNames names;
-  names.kilo = iface;
-  std::string out;
-  for (const auto& r : routes) out += RenderRoute(r, names) + "\n";
-  return out;
-}
 
 #ifndef KILO_HAVE_K8S
 
@@ -404,7 +247,15 @@ class Connector {
     if (!t.ok()) return t.status();
     transport_ = std::move(*t);
     client_ = std::make_unique<k8s::KubeClient>(transport_.get());
+    if (auto s = RegisterPeer(); !s.ok()) return s;
+    if (auto s = SetUpInterface(); !s.ok()) return s;
+    StartInformers();
+    return Status::Ok();
+  }
 
+  // Creates the Peer (with --allowed-ip), or adopts an existing one with our
+  // public key (its first allowed IP unless --allowed-ip is given).
+  Status RegisterPeer() {
     const Key public_key = private_key_.Public();
     log_->Info("generated public key", {{"key", public_key.String()}});
     auto existing = client_->GetPeer(c_.peer_name);
@@ -441,17 +292,40 @@ class Connector {
       log_->Info("using existing peer",
                  {{"peer", c_.peer_name}, {"allowed-ip", c_.allowed_ip->String()}});
     }
+    return Status::Ok();
+  }
 
+  // The WireGuard interface (created, or an existing one adopted) with its
+  // MTU and address, up; and the applier that keeps it as planned.
+  Status SetUpInterface() {
     auto nl = netlink::RtnlClient::Open();
     if (!nl.ok()) return nl.status().Wrap("open rtnetlink");
     nl_ = std::move(*nl);
     wg_ = wg::NewWireGuardClient();
     if (auto s = CreateInterface(); !s.ok()) return s;
     if (auto s = nl_->SetLinkMTU(c_.iface, c_.mtu); !s.ok()) return s;
-    if (auto s = ConvergeAddress(); !s.ok()) return s;
+    ConnectApplyDeps deps;
+    deps.nl = nl_.get();
+    deps.wg = wg_.get();
+    deps.lookup = [this](const std::string& name) {
+      auto ip = ResolveHost(name);
+      if (!ip) log_->Warn("cannot resolve endpoint", {{"name", name}});
+      return ip;
+    };
+    ConnectApplyOptions ao;
+    ao.iface = c_.iface;
+    ao.mtu = c_.mtu;
+    ao.private_key = private_key_;
+    ao.own_link = made_link_;
+    applier_ = std::make_unique<ConnectApplier>(std::move(deps), ao);
+    added_address_ = !made_link_;
+    if (auto s = applier_->ConvergeAddress(*c_.allowed_ip); !s.ok()) return s;
     log_->Info("set IP address of WireGuard interface", {{"IP", c_.allowed_ip->String()}});
-    if (auto s = nl_->SetLinkUp(c_.iface, true); !s.ok()) return s;
+    return nl_->SetLinkUp(c_.iface, true);
+  }
 
+  // Node and Peer informers; every event asks for a sync.
+  void StartInformers() {
     k8s::InformerOptions io;
     io.log = [this](const std::string& m) { log_->Warn(m); };
     k8s::InformerHandlers<NodeObject> nh;
@@ -470,7 +344,6 @@ class Connector {
         !peers_->WaitForSync(std::chrono::seconds(30)))
       log_->Warn("the Node and Peer caches did not sync within 30 s; retrying in the background",
                  {{"err", nodes_->last_error() + peers_->last_error()}});
-    return Status::Ok();
   }
 
   Status CreateInterface() {
@@ -510,32 +383,6 @@ class Connector {
     return Status::Ok();
   }
 
-  Status ConvergeAddress() {
-    if (made_link_) {
-      auto r = netlink::ConvergeAddresses(*nl_, c_.iface, {*c_.allowed_ip});
-      return r.ok() ? Status::Ok() : r.status();
-    }
-    auto link = nl_->FindLink(c_.iface);
-    if (!link.ok()) return link.status();
-    if (!link->has_value()) return Status::Error("interface " + c_.iface + " disappeared");
-    added_address_ = true;
-    return nl_->AddAddress((*link)->index, *c_.allowed_ip);
-  }
-
-  std::optional<wg::WgEndpoint> Resolve(const std::optional<Endpoint>& e) {
-    if (!e) return std::nullopt;
-    if (e->has_dns()) {
-      auto ip = ResolveHost(e->dns());
-      if (!ip) {
-        log_->Warn("cannot resolve endpoint", {{"endpoint", e->String()}});
-        return std::nullopt;
-      }
-      return wg::WgEndpoint{*ip, e->port()};
-    }
-    if (!e->has_ip()) return std::nullopt;
-    return wg::WgEndpoint{e->ip(), e->port()};
-  }
-
   void Sync() {
     ClusterObjects objs;
     objs.nodes = nodes_->List();
@@ -552,76 +399,29 @@ class Connector {
       std::string line = w.String();
       if (warned_.insert(line).second) log_->Warn(line);
     }
-    // WireGuard.
-    auto cur = wg_->Get(c_.iface);
-    std::map<Key, int> natted(st->natted.begin(), st->natted.end());
-    wg::WgDeviceConfig dev;
-    dev.private_key = private_key_;
-    dev.listen_port = g_.port;
-    int64_t now_s = now;
-    for (const auto& p : st->conf.peers) {
-      wg::WgPeerConfig pc;
-      pc.public_key = p.public_key;
-      pc.preshared_key = p.preshared_key;
-      pc.endpoint = Resolve(p.endpoint);
-      pc.persistent_keepalive = p.persistent_keepalive;
-      pc.allowed_ips = p.allowed_ips;
-      // A remote behind NAT (non-zero keepalive) reaches us from whatever
-      // address its NAT gives it; keep the endpoint WireGuard learned from a
-      // recent handshake instead of resetting it to the declared one.
-      auto it = natted.find(p.public_key);
-      if (cur.ok() && it != natted.end() && it->second > 0) {
-        for (const auto& dp : cur->peers)
-          if (dp.public_key == p.public_key && dp.endpoint && dp.last_handshake_unix > 0 &&
-              now_s - dp.last_handshake_unix < 180)
-            pc.endpoint = std::nullopt;
-      }
-      dev.peers.push_back(std::move(pc));
-    }
-    if (auto w = wg_->Apply(c_.iface, dev); !w.ok()) {
-      log_->Error("failed to configure WireGuard", {{"err", w.error()}});
-    } else if (*w > 0) {
-      log_->Info("configured WireGuard",
-                 {{"peers", std::to_string(dev.peers.size())}, {"writes", std::to_string(*w)}});
-    }
-    // Interface (someone may have reset it).
-    if (auto link = nl_->FindLink(c_.iface); link.ok() && link->has_value()) {
-      if (!(*link)->up) (void)nl_->SetLinkUp(c_.iface, true);
-      if ((*link)->mtu != c_.mtu) (void)nl_->SetLinkMTU(c_.iface, c_.mtu);
-    }
-    if (auto s = ConvergeAddress(); !s.ok())
-      log_->Error("failed to set the interface address", {{"err", s.message()}});
-    // Routes.
-    std::vector<netlink::Route> routes;
-    for (const auto& r : st->routes) {
-      netlink::Route nr;
-      nr.dst = r.dst;
-      if (r.gw) nr.gw = *r.gw;
-      nr.dev = c_.iface;
-      nr.table = netlink::kMainTable;
-      nr.onlink = r.onlink;
-      nr.protocol = netlink::kProtoStatic;
-      routes.push_back(nr);
-    }
-    auto rc = netlink::ConvergeRoutes(*nl_, routes, Ownership());
-    if (!rc.ok()) {
-      log_->Error("failed to update route table", {{"err", rc.error()}});
-    } else if (rc->writes() > 0) {
-      log_->Info("updated routes",
-                 {{"added", std::to_string(rc->added)}, {"removed", std::to_string(rc->removed)}});
-      if (log_->debug())
-        log_->Debug("routes", {{"routes", RenderConnectRoutes(st->routes, c_.iface)}});
-    }
+    Report(applier_->Apply(*st, now), st->plan);
   }
 
-  // Static routes on our interface only; table 0 is never a real table, so no
-  // table is owned wholesale (a kg on the same host keeps table 1107).
-  netlink::RouteOwnership Ownership() const {
-    netlink::RouteOwnership own;
-    own.interfaces = {c_.iface};
-    own.table = 0;
-    own.protocol = netlink::kProtoStatic;
-    return own;
+  void Report(const ConnectApplyReport& r, const HostPlan& plan) {
+    static const std::map<std::string, std::string> kFailed = {
+        {"wireguard", "failed to configure WireGuard"},
+        {"interface", "failed to set the interface address"},
+        {"routes", "failed to update route table"}};
+    for (const auto& e : r.errors) {
+      const std::string step = e.substr(0, e.find(": "));
+      auto it = kFailed.find(step);
+      log_->Error(it != kFailed.end() ? it->second : "failed to sync",
+                  {{"err", e.substr(std::min(e.size(), step.size() + 2))}});
+    }
+    if (r.wg_writes > 0)
+      log_->Info("configured WireGuard",
+                 {{"peers", std::to_string(r.wg_peers)}, {"writes", std::to_string(r.wg_writes)}});
+    if (r.routes_added + r.routes_removed > 0) {
+      log_->Info("updated routes", {{"added", std::to_string(r.routes_added)},
+                                    {"removed", std::to_string(r.routes_removed)}});
+      if (log_->debug())
+        log_->Debug("routes", {{"routes", RenderConnectRoutes(plan.installed_routes, c_.iface)}});
+    }
   }
 
   void Loop() {
@@ -655,8 +455,10 @@ class Connector {
       return;
     }
     if (nl_) {
-      auto rc = netlink::ConvergeRoutes(*nl_, {}, Ownership());
-      if (!rc.ok()) log_->Error("failed to clean up routes", {{"err", rc.error()}});
+      if (applier_) {
+        auto rc = applier_->RemoveRoutes();
+        if (!rc.ok()) log_->Error("failed to clean up routes", {{"err", rc.error()}});
+      }
       if (made_link_) {
         (void)nl_->SetLinkUp(c_.iface, false);
         if (wggo_) wggo_->Stop();  // wireguard-go removes its TUN interface
@@ -688,6 +490,7 @@ class Connector {
   std::unique_ptr<netlink::NetlinkClient> nl_;
   std::unique_ptr<wg::WireGuardClient> wg_;
   std::unique_ptr<WireGuardGo> wggo_;
+  std::unique_ptr<ConnectApplier> applier_;
   std::unique_ptr<k8s::Informer<NodeObject> > nodes_;
   std::unique_ptr<k8s::Informer<PeerObject> > peers_;
   std::atomic<bool> dirty_{true};

@@ -7,6 +7,57 @@
 
 namespace kilo {
 
+namespace {
+
+// A WireGuard device holds an allowed IP (as a network) on one peer: a later
+// peer that claims it takes it (Kilo deduplicates them as text only, so
+// 10.5.0.7/24 and 10.5.0.0/24 both stay, and the device's peers would flap
+// between two reconciles). Plans `conf` as the device keeps it.
+void KeepOneHolderPerAllowedIP(WgConf* conf, std::vector<std::string>* notes) {
+  std::vector<std::string> found;
+  std::set<IPPrefix> later;
+  for (auto it = conf->peers.rbegin(); it != conf->peers.rend(); ++it) {
+    std::vector<IPPrefix> kept;
+    for (const auto& a : it->allowed_ips) {
+      if (later.insert(a.Network()).second) {
+        kept.push_back(a);
+      } else {
+        found.push_back("allowed IP " + a.String() + " of peer " + it->public_key.String() +
+                        " is held by a later peer (WireGuard keeps one)");
+      }
+    }
+    it->allowed_ips = std::move(kept);
+  }
+  notes->insert(notes->end(), found.rbegin(), found.rend());
+}
+
+// The routes of `routes` the host installs, the others explained in `notes`.
+void SelectInstalledRoutes(const std::vector<PlannedRoute>& routes,
+                           const std::optional<IPPrefix>& own, bool private_interface,
+                           std::vector<PlannedRoute>* installed, std::vector<std::string>* notes) {
+  const DevNames names;
+  std::set<std::string> keys;
+  for (const auto& r : routes) {
+    // The kernel holds a route once (its destination as a network). A set of
+    // rendered keys: a leader of a 5,000-node full mesh plans ~15,000 routes.
+    PlannedRoute key = r;
+    key.dst = r.dst.Network();
+    if (!keys.insert(RenderRoute(key, names)).second) {
+      notes->push_back("not installed twice: " + RenderRoute(r, names));
+    } else if (r.dev == RouteDev::kPriv && !private_interface) {
+      notes->push_back("not installed: " + RenderRoute(r, names) +
+                       " (the host has no interface with a private IP)");
+    } else if (own && r.table == 0 && r.dst.Network() == own->Network()) {
+      notes->push_back("not installed: " + RenderRoute(r, names) +
+                       " (it would replace the route to the host's own pod CIDR)");
+    } else {
+      installed->push_back(r);
+    }
+  }
+}
+
+}  // namespace
+
 HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
   HostPlan p;
   p.leader = t.leader();
@@ -16,48 +67,12 @@ HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
   p.wireguard.listen_port = t.port();
   if (p.leader) {
     p.wireguard.peers = t.Conf().peers;
-    // A WireGuard device holds an allowed IP (as a network) on one peer: a
-    // later peer that claims it takes it (Kilo deduplicates them as text only,
-    // so 10.5.0.7/24 and 10.5.0.0/24 both stay, and the device's peers would
-    // flap between two reconciles). Planned as the device keeps it.
-    std::set<IPPrefix> later;
-    for (auto it = p.wireguard.peers.rbegin(); it != p.wireguard.peers.rend(); ++it) {
-      std::vector<IPPrefix> kept;
-      for (const auto& a : it->allowed_ips) {
-        if (later.insert(a.Network()).second) {
-          kept.push_back(a);
-        } else {
-          p.wireguard_notes.push_back("allowed IP " + a.String() + " of peer " +
-                                      it->public_key.String() +
-                                      " is held by a later peer (WireGuard keeps one)");
-        }
-      }
-      it->allowed_ips = std::move(kept);
-    }
-    std::reverse(p.wireguard_notes.begin(), p.wireguard_notes.end());
+    KeepOneHolderPerAllowedIP(&p.wireguard, &p.wireguard_notes);
   }
 
   p.routing = PlanRoutes(t, opts.routes);
-  const std::optional<IPPrefix>& own = t.subnet();
-  const DevNames names;
-  std::set<std::string> installed;
-  for (const auto& r : p.routing.routes) {
-    // The kernel holds a route once (its destination as a network). A set of
-    // rendered keys: a leader of a 5,000-node full mesh plans ~15,000 routes.
-    PlannedRoute key = r;
-    key.dst = r.dst.Network();
-    if (!installed.insert(RenderRoute(key, names)).second) {
-      p.route_notes.push_back("not installed twice: " + RenderRoute(r, names));
-    } else if (r.dev == RouteDev::kPriv && !opts.private_interface) {
-      p.route_notes.push_back("not installed: " + RenderRoute(r, names) +
-                              " (the host has no interface with a private IP)");
-    } else if (own && r.table == 0 && r.dst.Network() == own->Network()) {
-      p.route_notes.push_back("not installed: " + RenderRoute(r, names) +
-                              " (it would replace the route to the host's own pod CIDR)");
-    } else {
-      p.installed_routes.push_back(r);
-    }
-  }
+  SelectInstalledRoutes(p.routing.routes, t.subnet(), opts.private_interface, &p.installed_routes,
+                        &p.route_notes);
 
   FirewallPlanOptions fo;
   fo.cni = opts.cni;
@@ -67,7 +82,21 @@ HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
       IPIPRulesWanted(opts.routes.compatibility, opts.routes.encapsulate, opts.routes.local);
   p.firewall = PlanFirewall(t, fo);
 
-  if (opts.cni && own) p.cni_conflist = RenderCNIConflist(*own, opts.mtu);
+  if (opts.cni && t.subnet()) p.cni_conflist = RenderCNIConflist(*t.subnet(), opts.mtu);
+  return p;
+}
+
+HostPlan PlanHost(const Topology& t, const std::string& peer, const PeerHostPlanOptions& opts) {
+  HostPlan p;
+  p.leader = true;
+  p.interface_address = opts.interface_address;
+  p.wireguard = t.PeerConf(peer);
+  p.wireguard.has_interface = true;
+  p.wireguard.listen_port = t.port();
+  KeepOneHolderPerAllowedIP(&p.wireguard, &p.wireguard_notes);
+  p.routing.routes = PeerRoutes(t.mesh(), peer, opts.routes);
+  SelectInstalledRoutes(p.routing.routes, std::nullopt, /*private_interface=*/true,
+                        &p.installed_routes, &p.route_notes);
   return p;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/firewall_plan.h"
+#include "core/peer_routes.h"
 #include "core/routes.h"
 #include "core/topology.h"
 #include "core/wgconf.h"
@@ -26,6 +27,8 @@ struct HostPlanOptions {
 };
 
 struct HostPlan {
+  // Whether the host configures WireGuard peers (a segment's leader, or a
+  // Peer host).
   bool leader = false;
   // The address of the WireGuard interface (a leader's WireGuard IP with the
   // subnet's length); none on a non-leader.
@@ -53,5 +56,20 @@ struct HostPlan {
 
 // Returns the plan of `t`'s host.
 HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts);
+
+// A Peer of the mesh as a host: what `kgctl connect` installs there.
+struct PeerHostPlanOptions {
+  // Its WireGuard interface's address (its allowed IP, host bits kept).
+  std::optional<IPPrefix> interface_address;
+  PeerRouteOptions routes;  // --allowed-ips
+};
+
+// Returns the plan of the host of the Peer `peer`, with the mesh as `t`'s host
+// sees it (its discovered endpoints): a leader whose WireGuard peers are
+// t.PeerConf(peer) (every segment and every other Peer; `kgctl showconf peer`)
+// with listen port t.port(), one holder per allowed IP as in PlanHost; its
+// routes PeerRoutes(t.mesh(), peer, opts.routes), all installed, each once; no
+// rules, firewall rule set or CNI configuration.
+HostPlan PlanHost(const Topology& t, const std::string& peer, const PeerHostPlanOptions& opts);
 
 }  // namespace kilo

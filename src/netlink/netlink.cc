@@ -195,9 +195,9 @@ bool RouteOwnership::Owns(const Route& r) const {
   return std::find(interfaces.begin(), interfaces.end(), r.dev) != interfaces.end();
 }
 
-RoutePlan PlanRoutes(const std::vector<Route>& actual, const std::vector<Route>& desired,
-                     const RouteOwnership& own) {
-  RoutePlan plan;
+RouteChanges DiffRoutes(const std::vector<Route>& actual, const std::vector<Route>& desired,
+                        const RouteOwnership& own) {
+  RouteChanges plan;
   std::vector<bool> satisfied(desired.size(), false);
   for (const auto& a : actual) {
     bool wanted = false;
@@ -240,7 +240,7 @@ Result<ConvergeCounts> ConvergeRoutes(NetlinkClient& nl, const std::vector<Route
   // dump simple and catches owned routes in any table via the interface rule.
   auto actual = nl.ListRoutes(0);
   if (!actual.ok()) return actual.status().Wrap("apply routes");
-  RoutePlan plan = PlanRoutes(*actual, want, own);
+  RouteChanges plan = DiffRoutes(*actual, want, own);
   ConvergeCounts c;
   for (const auto& r : plan.remove) {
     Status s = nl.DeleteRoute(r);

@@ -146,15 +146,18 @@ struct RouteOwnership {
   bool Owns(const Route& r) const;
 };
 
-// Pure: what to write to turn `actual` into `desired` (devs already resolved
-// to link indexes on both sides). Desired routes already present (Equivalent)
-// are not written; owned routes not desired are removed.
-struct RoutePlan {
+// The writes that turn a table's routes into the desired ones. (Not to be
+// confused with core's RoutePlan, the routes a host wants.)
+struct RouteChanges {
   std::vector<Route> replace;
   std::vector<Route> remove;
 };
-RoutePlan PlanRoutes(const std::vector<Route>& actual, const std::vector<Route>& desired,
-                     const RouteOwnership& own);
+
+// Pure: what to write to turn `actual` into `desired` (devs already resolved
+// to link indexes on both sides). Desired routes already present (Equivalent)
+// are not written; owned routes not desired are removed.
+RouteChanges DiffRoutes(const std::vector<Route>& actual, const std::vector<Route>& desired,
+                        const RouteOwnership& own);
 
 // Converges kg's routes (desired routes' `dev` is resolved to an index).
 Result<ConvergeCounts> ConvergeRoutes(NetlinkClient& nl, const std::vector<Route>& desired,

@@ -1,5 +1,5 @@
-// `kgctl connect`: flag validation, the Peer it registers, and the desired
-// WireGuard config and routes (Kilo's PeerConf + PeerRoutes) for a small
+// `kgctl connect`: flag validation, the Peer it registers, and the plan of
+// the host (Kilo's PeerConf + PeerRoutes, through PlanHost) for a small
 // cluster, compared as text.
 
 #include "cli/connect.h"
@@ -92,7 +92,7 @@ TEST(PeerRoutes, SmallClusterAsKilo) {
   // Per segment: pod subnets, private IPs (b1's is its endpoint: skipped),
   // allowed-location-IPs (10.96.0.0/12 was added to a1, the first node), the
   // WireGuard IP; then the other Peer; --allowed-ips are already planned.
-  EXPECT_EQ(RenderConnectRoutes(st->routes, "kilo0"),
+  EXPECT_EQ(RenderConnectRoutes(st->plan.installed_routes, "kilo0"),
             "route 10.2.1.0/24 via 10.4.0.1 dev kilo0 onlink\n"
             "route 10.2.3.0/24 via 10.4.0.1 dev kilo0 onlink\n"
             "route 10.0.1.1/32 via 10.4.0.1 dev kilo0 onlink\n"
@@ -109,7 +109,7 @@ TEST(PeerRoutes, WithoutAdditionalIPsAndOtherInterface) {
   GlobalOptions g;
   auto st = ComputeConnectState(SmallCluster(), g, Config(), kNow);
   ASSERT_TRUE(st.ok()) << st.error();
-  std::string text = RenderConnectRoutes(st->routes, "wg-kilo");
+  std::string text = RenderConnectRoutes(st->plan.installed_routes, "wg-kilo");
   EXPECT_EQ(text.find("10.96.0.0/12"), std::string::npos);
   EXPECT_NE(text.find("route 10.4.0.2/32 dev wg-kilo\n"), std::string::npos);
   EXPECT_EQ(text.find("10.5.0.1/32"), std::string::npos) << "no route to ourselves";
@@ -138,9 +138,11 @@ TEST(ConnectState, PeerConfIsShowconfPeerAndNattedKeepalives) {
   GlobalOptions g;
   auto st = ComputeConnectState(SmallCluster(), g, Config({"10.96.0.0/12"}), kNow);
   ASSERT_TRUE(st.ok()) << st.error();
-  ASSERT_EQ(st->conf.peers.size(), 3u);  // two segments and the phone
-  EXPECT_FALSE(st->conf.private_key.has_value());
-  std::string text = st->conf.Render();
+  ASSERT_EQ(st->plan.wireguard.peers.size(), 3u);  // two segments and the phone
+  EXPECT_FALSE(st->plan.wireguard.private_key.has_value());
+  EXPECT_EQ(st->plan.wireguard.listen_port, 51820);
+  EXPECT_EQ(st->plan.interface_address->String(), "10.5.0.1/32");
+  std::string text = st->plan.wireguard.Render();
   EXPECT_NE(text.find("AllowedIPs = 10.2.1.0/24, 10.0.1.1/32, 10.2.3.0/24, 10.0.1.2/32, "
                       "10.4.0.1/32, 10.96.0.0/12"),
             std::string::npos)
@@ -201,6 +203,13 @@ TEST(Flags, Table) {
       {"bad resync", With([](ConnectOptions& o) { o.resync_period = "30"; }),
        "--resync-period must be a positive duration"},
       {"zero resync", With([](ConnectOptions& o) { o.resync_period = "0s"; }), "--resync-period"},
+      {"bare zero resync", With([](ConnectOptions& o) { o.resync_period = "0"; }),
+       "--resync-period must be a positive duration"},
+      {"negative resync", With([](ConnectOptions& o) { o.resync_period = "-5s"; }),
+       "--resync-period must be a positive duration"},
+      {"empty resync", With([](ConnectOptions& o) { o.resync_period = ""; }),
+       "--resync-period must be a positive duration"},
+      {"fractional resync", With([](ConnectOptions& o) { o.resync_period = "1.5s"; }), nullptr},
       {"compound resync", With([](ConnectOptions& o) { o.resync_period = "1m30s"; }), nullptr},
       {"bad log level", With([](ConnectOptions& o) { o.log_level = "loud"; }),
        "log level loud unknown; possible values are: all, debug, info, warn, error, none"},
@@ -236,10 +245,6 @@ TEST(Flags, DefaultsAndParsedValues) {
   EXPECT_EQ(c->resync_period, std::chrono::milliseconds(90000));
   EXPECT_EQ(c->allowed_ip->String(), "10.5.0.7/24");      // host bits kept (interface address)
   EXPECT_EQ(c->allowed_ips[0].String(), "10.96.0.0/12");  // network form
-  EXPECT_EQ(ParseGoDuration("250ms"), std::chrono::milliseconds(250));
-  EXPECT_EQ(ParseGoDuration("1.5s"), std::chrono::milliseconds(1500));
-  EXPECT_FALSE(ParseGoDuration("5x").has_value());
-  EXPECT_FALSE(ParseGoDuration("s").has_value());
 }
 
 TEST(PeerObject, Construction) {
