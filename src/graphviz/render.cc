@@ -1,11 +1,11 @@
-#include "agent/render.h"
+#include "graphviz/render.h"
 
 #include <graphviz/gvc.h>
 
 #include <mutex>
 #include <set>
 
-namespace kilo::agent {
+namespace kilo::graphviz {
 
 Status CheckGraphParams(const std::string& format, const std::string& layout) {
   static const std::set<std::string> kFormats = {"dot", "svg", "png"};
@@ -50,4 +50,4 @@ Result<std::string> RenderGraph(const std::string& dot, const std::string& forma
   return out;
 }
 
-}  // namespace kilo::agent
+}  // namespace kilo::graphviz
