@@ -7,9 +7,10 @@
 #include <prometheus/registry.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "core/thread_annotations.h"
 
 namespace kilo::agent {
 
@@ -34,7 +35,7 @@ class AgentMetrics {
   void SetNodes(int n) { nodes_->Set(n); }
   void SetPeers(int n) { peers_->Set(n); }
   void SetWarnings(int n) { warnings_->Set(n); }
-  void SetWireGuardPeers(const std::vector<WgPeerSample>& peers);
+  void SetWireGuardPeers(const std::vector<WgPeerSample>& peers) EXCLUDES(mu_);
   // Refreshes process metrics (RSS, CPU seconds, open fds) from /proc.
   void UpdateProcess();
 
@@ -53,8 +54,8 @@ class AgentMetrics {
   prometheus::Gauge* rss_;
   prometheus::Gauge* cpu_;
   prometheus::Gauge* fds_;
-  std::mutex mu_;
-  std::vector<prometheus::Labels> wg_labels_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<prometheus::Labels> wg_labels_ GUARDED_BY(mu_);
 };
 
 }  // namespace kilo::agent
