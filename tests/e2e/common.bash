@@ -182,6 +182,42 @@ metric() {
   scrape "$1" /metrics | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF; f = 1} END {if (!f) exit 1; printf "%g\n", s}'
 }
 
+# reconciles NODE: how many reconciles NODE's kg has finished (kilo_reconciles_total).
+reconciles() { metric "$1" kilo_reconciles_total; }
+# wait_reconciled TIMEOUT NODE AFTER: waits until NODE's kg has finished a whole reconcile
+# that started after `reconciles NODE` printed AFTER, so one that saw every change made
+# since: the counter rises when a reconcile ends, so AFTER + 1 may be the one already
+# running then, and AFTER + 2 is not. For "one more resync" without sleeping through a
+# period. Fails after TIMEOUT seconds, saying where the counter stopped.
+wait_reconciled() {
+  local t=$1 n=$2 after=$3 end now=
+  end=$((SECONDS + t))
+  while :; do
+    now=$(reconciles "$n" 2>/dev/null) || now=
+    [ -n "$now" ] && [ "${now%.*}" -ge $((after + 2)) ] && return 0
+    if ((SECONDS >= end)); then
+      echo "wait_reconciled: kg on $n counted ${now:-no} reconciles (kilo_reconciles_total on its /metrics) after ${t}s; wanted $((after + 2)) or more (one whole reconcile after $after)" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+# wait_reconciled_all TIMEOUT BEFORE...: wait_reconciled on every node, BEFORE being
+# "NODE=COUNT" words as printed by reconciles_all.
+wait_reconciled_all() {
+  local t=$1 w
+  shift
+  for w in "$@"; do wait_reconciled "$t" "${w%%=*}" "${w#*=}" || return 1; done
+}
+# reconciles_all NODE...: "NODE=COUNT" for each NODE, for wait_reconciled_all.
+reconciles_all() {
+  local n c
+  for n in "$@"; do
+    c=$(reconciles "$n") || { echo "reconciles_all: no kilo_reconciles_total on $n's /metrics" >&2; return 1; }
+    echo "$n=${c%.*}"
+  done
+}
+
 # ping_loss_ok FILE MAX_LOST: a finished `ping` output lost at most MAX_LOST packets.
 ping_loss_ok() {
   local tx rx
