@@ -72,8 +72,10 @@ class SCOPED_CAPABILITY MutexLock {
 // (written out in the caller, where the analysis sees the guarded reads).
 class CondVar {
  public:
+  // Releases `mu`, waits until notified, takes `mu` again.
+  void Wait(Mutex* mu) REQUIRES(mu) { cv_.wait(*mu); }
   // Releases `mu`, waits until notified or `timeout` has passed, takes `mu`
-  // again. REQUIRES: `mu` held.
+  // again.
   void WaitFor(Mutex* mu, std::chrono::nanoseconds timeout) REQUIRES(mu) {
     cv_.wait_for(*mu, timeout);
   }
