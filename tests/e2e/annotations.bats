@@ -156,12 +156,13 @@ teardown() { e2e_teardown; }
 }
 
 @test "bad annotation force-endpoint=nonsense: the mesh keeps working and kg logs a warning" {
-  local before
+  local n
+  declare -A before
   on_teardown unann gcp-2 force-endpoint
-  before=$(reconciles_all $(node_names))
+  for n in $(node_names); do before[$n]=$(metric "$n" kilo_invalid_values); done
   ann gcp-2 force-endpoint=nonsense
-  # every agent has reconciled with the bad value at least once
-  wait_reconciled_all 30 $before
+  # every agent has reconciled with the bad value: it counts one more invalid value
+  for n in $(node_names); do retry 30 metric_above "$n" kilo_invalid_values "${before[$n]}"; done
   wait_mesh 30
   # a warning line naming node, annotation and value, in some agent's log
   retry 30 bash -c "grep -h nonsense '$KGE_STATE'/logs/*.kg.log | grep -i warn | grep gcp-2 | grep -q force-endpoint"

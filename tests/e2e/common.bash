@@ -202,20 +202,11 @@ wait_reconciled() {
     sleep 0.5
   done
 }
-# wait_reconciled_all TIMEOUT BEFORE...: wait_reconciled on every node, BEFORE being
-# "NODE=COUNT" words as printed by reconciles_all.
-wait_reconciled_all() {
-  local t=$1 w
-  shift
-  for w in "$@"; do wait_reconciled "$t" "${w%%=*}" "${w#*=}" || return 1; done
-}
-# reconciles_all NODE...: "NODE=COUNT" for each NODE, for wait_reconciled_all.
-reconciles_all() {
-  local n c
-  for n in "$@"; do
-    c=$(reconciles "$n") || { echo "reconciles_all: no kilo_reconciles_total on $n's /metrics" >&2; return 1; }
-    echo "$n=${c%.*}"
-  done
+# metric_above NODE NAME VALUE: NODE's metric NAME (summed over labels) is above VALUE.
+metric_above() {
+  local v
+  v=$(metric "$1" "$2") || return 1
+  awk -v v="$v" -v min="$3" 'BEGIN {exit !(v > min)}'
 }
 
 # ping_loss_ok FILE MAX_LOST: a finished `ping` output lost at most MAX_LOST packets.
