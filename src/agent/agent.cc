@@ -196,7 +196,7 @@ ReconcileReport Agent::Reconcile() {
     ApplyFirewall(plan, &r);
     ApplyCNI(plan, &r);
     r.applied = true;
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     dot_ = topo->Dot();
   }
   UpdateMetrics(r, mesh ? &*mesh : nullptr,
@@ -322,7 +322,7 @@ void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport
   }
   reported_warnings_ = std::move(current);
   if (deps_.metrics) deps_.metrics->SetWarnings(static_cast<int>(reported_warnings_.size()));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   warnings_ = std::move(lines);
 }
 
@@ -552,12 +552,12 @@ Status Agent::CleanUp() {
 }
 
 std::string Agent::Dot() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return dot_;
 }
 
 std::vector<std::string> Agent::Warnings() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return warnings_;
 }
 

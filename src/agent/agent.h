@@ -5,7 +5,6 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -17,6 +16,7 @@
 #include "core/firewall_plan.h"
 #include "core/host_plan.h"
 #include "core/routes.h"
+#include "core/thread_annotations.h"
 #include "core/topology.h"
 #include "firewall/firewall.h"
 #include "netlink/from_plan.h"
@@ -94,6 +94,9 @@ struct ReconcileReport {
   std::vector<std::string> granularity_mismatches;
 };
 
+// Thread-safety: Reconcile, CleanUp and PlanOptions are called by one thread
+// (kg's main loop), and all private state but dot_ and warnings_ belongs to it.
+// Dot and Warnings may be called from any thread (the HTTP server's).
 class Agent {
  public:
   Agent(AgentOptions opts, AgentDeps deps);
@@ -110,9 +113,9 @@ class Agent {
   Status CleanUp();
 
   // The latest topology as DOT, for /graph ("" before the first topology).
-  std::string Dot() const;
+  std::string Dot() const EXCLUDES(mu_);
   // Warnings of the last reconcile (bad annotations / Peers), one line each.
-  std::vector<std::string> Warnings() const;
+  std::vector<std::string> Warnings() const EXCLUDES(mu_);
 
   // The options of this host's plan: the flags, and what the host has.
   HostPlanOptions PlanOptions() const;
@@ -205,9 +208,9 @@ class Agent {
   // still published after it stops leading (see PublishedNATEndpoints).
   std::map<std::string, Endpoint> retained_nat_;
   bool retained_seeded_ = false;
-  mutable std::mutex mu_;
-  std::string dot_;                    // guarded by mu_
-  std::vector<std::string> warnings_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::string dot_ GUARDED_BY(mu_);
+  std::vector<std::string> warnings_ GUARDED_BY(mu_);
 };
 
 }  // namespace kilo::agent

@@ -6,10 +6,14 @@
 #include <cstring>
 #include <sstream>
 
-#include "agent/render.h"
+#include "graphviz/render.h"
 
 namespace kilo::agent {
 namespace {
+
+using graphviz::CheckGraphParams;
+using graphviz::GraphContentType;
+using graphviz::RenderGraph;
 
 void Reply(mg_connection* c, int code, const std::string& type, const std::string& body) {
   const char* reason = code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 404 ? "Not Found" : code == 503 ? "Service Unavailable" : "Error";

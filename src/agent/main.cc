@@ -21,6 +21,7 @@
 #include "agent/keyfile.h"
 #include "agent/log.h"
 #include "agent/watchdog.h"
+#include "core/thread_annotations.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/transport.h"
 #include "netlink/discovery.h"
@@ -53,21 +54,26 @@ std::vector<IPAddr> ResolveAll(const std::string& host) {
 // stall start-up or a reconcile. A late answer is dropped.
 std::vector<IPAddr> ResolveBounded(const std::string& host, std::chrono::milliseconds limit) {
   struct Shared {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;
-    std::vector<IPAddr> out;
+    Mutex mu;
+    CondVar cv;
+    bool done GUARDED_BY(mu) = false;
+    std::vector<IPAddr> out GUARDED_BY(mu);
   };
   auto sh = std::make_shared<Shared>();
   std::thread([sh, host] {
     auto r = ResolveAll(host);
-    std::lock_guard<std::mutex> lock(sh->mu);
+    MutexLock lock(&sh->mu);
     sh->out = std::move(r);
     sh->done = true;
-    sh->cv.notify_all();
+    sh->cv.NotifyAll();
   }).detach();
-  std::unique_lock<std::mutex> lock(sh->mu);
-  if (!sh->cv.wait_for(lock, limit, [&] { return sh->done; })) return {};
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  MutexLock lock(&sh->mu);
+  while (!sh->done) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return {};
+    sh->cv.WaitFor(&sh->mu, deadline - now);
+  }
   return sh->out;
 }
 

@@ -42,7 +42,7 @@ void AgentMetrics::Reconciled(double seconds) {
 }
 
 void AgentMetrics::SetWireGuardPeers(const std::vector<WgPeerSample>& peers) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& l : wg_labels_) {
     wg_handshake_->Remove(&wg_handshake_->Add(l));
     wg_rx_->Remove(&wg_rx_->Add(l));

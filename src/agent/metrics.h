@@ -7,9 +7,10 @@
 #include <prometheus/registry.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
+
+#include "core/thread_annotations.h"
 
 namespace kilo::agent {
 
@@ -36,7 +37,7 @@ class AgentMetrics {
   void SetWarnings(int n) { warnings_->Set(n); }
   void SetGranularityMismatches(int n) { granularity_mismatches_->Set(n); }
   double GranularityMismatches() const { return granularity_mismatches_->Value(); }
-  void SetWireGuardPeers(const std::vector<WgPeerSample>& peers);
+  void SetWireGuardPeers(const std::vector<WgPeerSample>& peers) EXCLUDES(mu_);
   // Refreshes process metrics (RSS, CPU seconds, open fds) from /proc.
   void UpdateProcess();
 
@@ -56,8 +57,8 @@ class AgentMetrics {
   prometheus::Gauge* rss_;
   prometheus::Gauge* cpu_;
   prometheus::Gauge* fds_;
-  std::mutex mu_;
-  std::vector<prometheus::Labels> wg_labels_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<prometheus::Labels> wg_labels_ GUARDED_BY(mu_);
 };
 
 }  // namespace kilo::agent

@@ -75,10 +75,10 @@ ReconcileWatchdog::ReconcileWatchdog(std::chrono::seconds stuck_after)
 
 ReconcileWatchdog::~ReconcileWatchdog() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
+  cv_.NotifyAll();
   thread_.join();
 }
 
@@ -103,8 +103,11 @@ bool ReconcileWatchdog::Stuck() const {
 void ReconcileWatchdog::Run() {
   int64_t reported_for = 0;
   int64_t last_report = 0;
-  std::unique_lock<std::mutex> lock(mu_);
-  while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+  MutexLock lock(&mu_);
+  // Checked before each wait too: a stop before the first wait is not missed.
+  while (!stop_) {
+    cv_.WaitFor(&mu_, std::chrono::seconds(1));  // may wake early: re-checked
+    if (stop_) break;
     int64_t s = started_ms_.load(std::memory_order_relaxed);
     if (s == 0 || !Stuck()) continue;
     const int64_t now = NowMs();

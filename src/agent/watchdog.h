@@ -10,11 +10,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <pthread.h>
 #include <thread>
+
+#include "core/thread_annotations.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define KILO_SANITIZED 1
@@ -51,15 +51,15 @@ class ReconcileWatchdog {
   bool Stuck() const;
 
  private:
-  void Run();
+  void Run() EXCLUDES(mu_);
   int64_t NowMs() const;
 
   const std::chrono::seconds stuck_after_;
   std::atomic<int64_t> started_ms_{0};  // 0: not reconciling
   pthread_t worker_{};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  Mutex mu_;
+  CondVar cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -10,8 +10,8 @@
 #include <iostream>
 
 #ifdef KILO_KGCTL_FULL
-#include "agent/render.h"
 #include "cli/live.h"
+#include "graphviz/render.h"
 #endif
 #include <unistd.h>
 #include "cli/check.h"
@@ -183,7 +183,7 @@ int Graph(const GlobalOptions& g, const std::string& format, const std::string& 
     return 0;
   }
 #ifdef KILO_KGCTL_FULL
-  auto out = agent::RenderGraph(t->Dot(), format, layout);
+  auto out = graphviz::RenderGraph(t->Dot(), format, layout);
   if (!out.ok()) throw Failure{out.error()};
   std::cout << *out;
   return 0;

@@ -1,13 +1,13 @@
 #pragma once
 // The firewall plan of SPEC section 7, as data (kilo::fw::RuleSet), in the
-// order of Kilo's Topology.Rules(). Pure: rendering and applying it is the
-// business of src/firewall.
+// order of Kilo's Topology.Rules(). Pure: its text renderings are in
+// core/ruleset.h, and applying it is the business of src/firewall.
 
 #include <vector>
 
 #include "core/routes.h"
 #include "core/topology.h"
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 namespace kilo {
 

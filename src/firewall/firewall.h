@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/status.h"
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 namespace kilo::fw {
 

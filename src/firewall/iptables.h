@@ -25,7 +25,7 @@
 #include "core/status.h"
 #include "firewall/exec.h"
 #include "firewall/firewall.h"
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 namespace kilo::fw {
 

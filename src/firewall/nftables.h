@@ -9,7 +9,7 @@
 
 #include "core/status.h"
 #include "firewall/firewall.h"
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 // libnftables' context, kept opaque so this header does not pull in
 // libnftables for its includers.

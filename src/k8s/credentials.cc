@@ -259,6 +259,8 @@ Result<std::unique_ptr<CredentialProvider>> CredentialProvider::Create(
     const ClusterConfig& config, CredentialProviderOptions opts) {
   using R = Result<std::unique_ptr<CredentialProvider>>;
   std::unique_ptr<CredentialProvider> p(new CredentialProvider(config, std::move(opts)));
+  // No other thread can see `p` yet; held for the analysis of base_.
+  MutexLock lock(&p->mu_);
   p->base_.token = config.token;
   p->base_.username = config.username;
   p->base_.password = config.password;
@@ -278,7 +280,7 @@ Result<std::unique_ptr<CredentialProvider>> CredentialProvider::Create(
 }
 
 Result<Credentials> CredentialProvider::Get() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Credentials c = base_;
   if (!config_.token_file.empty() && config_.token.empty()) {
     struct stat st {};
@@ -321,7 +323,7 @@ Result<Credentials> CredentialProvider::Get() {
 }
 
 bool CredentialProvider::Invalidate() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (config_.exec) {
     exec_cred_.reset();
     return true;

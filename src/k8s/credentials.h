@@ -6,12 +6,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "core/thread_annotations.h"
 #include "k8s/kubeconfig.h"
 
 namespace kilo::k8s {
@@ -80,14 +80,14 @@ class CredentialProvider {
 
   const ClusterConfig config_;
   const CredentialProviderOptions opts_;
-  std::mutex mu_;
-  Credentials base_;  // static parts; guarded by mu_
-  // Token file cache (guarded by mu_).
-  std::string file_token_;
-  int64_t file_mtime_ns_ = -1;
-  int64_t file_size_ = -1;
-  // Exec cache (guarded by mu_).
-  std::optional<ExecCredential> exec_cred_;
+  Mutex mu_;
+  Credentials base_ GUARDED_BY(mu_);  // static parts
+  // Token file cache.
+  std::string file_token_ GUARDED_BY(mu_);
+  int64_t file_mtime_ns_ GUARDED_BY(mu_) = -1;
+  int64_t file_size_ GUARDED_BY(mu_) = -1;
+  // Exec cache.
+  std::optional<ExecCredential> exec_cred_ GUARDED_BY(mu_);
 };
 
 }  // namespace kilo::k8s

@@ -127,12 +127,12 @@ int XferInfoCb(void* userp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 void CancelToken::Cancel() {
   cancelled_.store(true, std::memory_order_release);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (waker_) waker_();
 }
 
 void CancelToken::SetWaker(std::function<void()> waker) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   waker_ = std::move(waker);
 }
 

@@ -8,12 +8,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/status.h"
+#include "core/thread_annotations.h"
 #include "k8s/credentials.h"
 #include "k8s/kubeconfig.h"
 
@@ -39,8 +39,8 @@ class CancelToken {
 
  private:
   std::atomic<bool> cancelled_{false};
-  std::mutex mu_;
-  std::function<void()> waker_;  // guarded by mu_
+  Mutex mu_;
+  std::function<void()> waker_ GUARDED_BY(mu_);
 };
 
 struct HttpRequest {

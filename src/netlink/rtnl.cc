@@ -348,7 +348,7 @@ rtnl::Message DumpRequest(uint16_t type, size_t hdr_len, uint8_t family) {
 }  // namespace
 
 Result<std::vector<Link>> RtnlClient::ListLinks() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<Link> out;
   Status s = Dump(
       DumpRequest(RTM_GETLINK, sizeof(ifinfomsg), AF_UNSPEC),
@@ -389,7 +389,7 @@ Status RtnlClient::CreateLink(const LinkSpec& spec) {
   }
   int err;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     auto r = Do(rtnl::BuildNewLink(spec, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL));
     if (!r.ok()) return r.status().Wrap(ctx);
     err = *r;
@@ -416,7 +416,7 @@ Status RtnlClient::DeleteLink(const std::string& name) {
   auto link = FindLink(name);
   if (!link.ok()) return link.status().Wrap("delete link " + name);
   if (!*link) return Status::Ok();
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   rtnl::Message buf(256, 0);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = RTM_DELLINK;
@@ -434,7 +434,7 @@ Status RtnlClient::LinkChange(const std::string& name, int mtu, int up) {
   auto link = FindLink(name);
   if (!link.ok()) return link.status();
   if (!*link) return Status::Error("no such link");
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   rtnl::Message buf(256, 0);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = RTM_NEWLINK;
@@ -464,7 +464,7 @@ Status RtnlClient::SetLinkUp(const std::string& name, bool up) {
 Result<std::vector<Address>> RtnlClient::ListAddresses(int link_index) {
   auto links = ListLinks();
   if (!links.ok()) return links.status().Wrap("list addresses");
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<Address> out;
   Status s = Dump(
       DumpRequest(RTM_GETADDR, sizeof(ifaddrmsg), AF_UNSPEC),
@@ -483,7 +483,7 @@ Result<std::vector<Address>> RtnlClient::ListAddresses(int link_index) {
 }
 
 Status RtnlClient::AddAddress(int link_index, const IPPrefix& p) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto r = Do(rtnl::BuildAddress(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                                  link_index, p));
   const std::string ctx = "add address " + p.String() + " to if" + std::to_string(link_index);
@@ -494,7 +494,7 @@ Status RtnlClient::AddAddress(int link_index, const IPPrefix& p) {
 }
 
 Status RtnlClient::DeleteAddress(int link_index, const IPPrefix& p) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto r = Do(rtnl::BuildAddress(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, link_index, p));
   const std::string ctx = "delete address " + p.String() + " from if" + std::to_string(link_index);
   if (!r.ok()) return r.status().Wrap(ctx);
@@ -506,7 +506,7 @@ Status RtnlClient::DeleteAddress(int link_index, const IPPrefix& p) {
 Result<std::vector<Route>> RtnlClient::ListRoutes(uint32_t table) {
   auto links = ListLinks();
   if (!links.ok()) return links.status().Wrap("list routes");
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<Route> out;
   // AF_UNSPEC dumps IPv4 and IPv6 in one request.
   Status s = Dump(
@@ -529,7 +529,7 @@ Result<std::vector<Route>> RtnlClient::ListRoutes(uint32_t table) {
 }
 
 Status RtnlClient::ReplaceRoute(const Route& r) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto e = Do(rtnl::BuildRoute(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
                                r));
   if (!e.ok()) return e.status().Wrap("add " + r.String());
@@ -538,7 +538,7 @@ Status RtnlClient::ReplaceRoute(const Route& r) {
 }
 
 Status RtnlClient::DeleteRoute(const Route& r) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto e = Do(rtnl::BuildRoute(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, r));
   if (!e.ok()) return e.status().Wrap("delete " + r.String());
   // IPv4 answers ESRCH and IPv6 ENOENT for a route that is not there; either
@@ -548,7 +548,7 @@ Status RtnlClient::DeleteRoute(const Route& r) {
 }
 
 Result<std::vector<Rule>> RtnlClient::ListRules() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   std::vector<Rule> out;
   Status s = Dump(
       DumpRequest(RTM_GETRULE, sizeof(fib_rule_hdr), AF_UNSPEC),
@@ -564,7 +564,7 @@ Result<std::vector<Rule>> RtnlClient::ListRules() {
 }
 
 Status RtnlClient::AddRule(const Rule& r) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   // NLM_F_EXCL makes the kernel check for an identical rule (EEXIST) instead
   // of silently adding a duplicate, which rules otherwise allow.
   auto e = Do(rtnl::BuildRule(RTM_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
@@ -575,7 +575,7 @@ Status RtnlClient::AddRule(const Rule& r) {
 }
 
 Status RtnlClient::DeleteRule(const Rule& r) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto e = Do(rtnl::BuildRule(RTM_DELRULE, NLM_F_REQUEST | NLM_F_ACK, r));
   if (!e.ok()) return e.status().Wrap("delete " + r.String());
   if (*e == 0 || *e == ENOENT) return Status::Ok();

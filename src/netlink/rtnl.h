@@ -7,9 +7,9 @@
 #include <linux/netlink.h>
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "core/thread_annotations.h"
 #include "netlink/netlink.h"
 #include "netlink/socket.h"
 
@@ -68,14 +68,14 @@ class RtnlClient : public NetlinkClient {
   explicit RtnlClient(std::unique_ptr<NetlinkSocket> s) : sock_(std::move(s)) {}
   // Runs a dump, retrying when the kernel flags NLM_F_DUMP_INTR.
   Status Dump(rtnl::Message req, const std::function<Status(const nlmsghdr*)>& on_msg,
-              const std::function<void()>& reset);
+              const std::function<void()>& reset) REQUIRES(mu_);
   // Sends a request with NLM_F_ACK; returns the kernel errno (0 = ok) or a
   // socket failure.
-  Result<int> Do(rtnl::Message req);
+  Result<int> Do(rtnl::Message req) REQUIRES(mu_);
   Status LinkChange(const std::string& name, int mtu, int up);
 
-  std::mutex mu_;
-  std::unique_ptr<NetlinkSocket> sock_;
+  Mutex mu_;  // serialises the socket: one request and its replies at a time
+  std::unique_ptr<NetlinkSocket> sock_ GUARDED_BY(mu_);
 };
 
 }  // namespace kilo::netlink

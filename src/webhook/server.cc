@@ -16,14 +16,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <set>
 #include <thread>
 
+#include "core/thread_annotations.h"
 #include "webhook/validate.h"
 
 namespace kilo::webhook {
@@ -193,10 +192,10 @@ struct WebhookServer::Impl {
   int listen_fd = -1;
   int wake[2] = {-1, -1};  // self-pipe: stops the accept loop
   std::thread acceptor;
-  std::mutex mu;
-  std::condition_variable idle;
-  std::set<int> conns;    // guarded by mu: open connection sockets
-  bool stopping = false;  // guarded by mu
+  Mutex mu;
+  CondVar idle;
+  std::set<int> conns GUARDED_BY(mu);  // open connection sockets
+  bool stopping GUARDED_BY(mu) = false;
 
   ~Impl() {
     if (acceptor.joinable()) {
@@ -205,11 +204,11 @@ struct WebhookServer::Impl {
       acceptor.join();
     }
     {
-      std::unique_lock<std::mutex> lock(mu);
+      MutexLock lock(&mu);
       stopping = true;
       // Unblock reads of keep-alive connections; their threads then exit.
       for (int fd : conns) shutdown(fd, SHUT_RDWR);
-      idle.wait(lock, [&] { return conns.empty(); });
+      while (!conns.empty()) idle.Wait(&mu);
     }
     if (listen_fd >= 0) close(listen_fd);
     for (int fd : wake)
@@ -232,7 +231,7 @@ struct WebhookServer::Impl {
       int fd = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;  // ECONNABORTED, EMFILE...: keep serving
       {
-        std::lock_guard<std::mutex> lock(mu);
+        MutexLock lock(&mu);
         if (stopping || conns.size() >= static_cast<size_t>(opts.max_connections)) {
           close(fd);
           continue;
@@ -261,10 +260,10 @@ struct WebhookServer::Impl {
     ERR_clear_error();  // the queue is per thread; leave nothing behind
     // Erase and close under the lock: once closed, accept() may hand out the
     // same number for a new connection, which must not be erased by us.
-    std::lock_guard<std::mutex> lock(mu);
+    MutexLock lock(&mu);
     conns.erase(fd);
     close(fd);
-    if (conns.empty()) idle.notify_all();
+    if (conns.empty()) idle.NotifyAll();
   }
 
   // Serves one request. Returns true to keep the connection open.

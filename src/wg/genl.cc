@@ -532,7 +532,7 @@ Status GenlClient::Init() {
 }
 
 Result<WgDevice> GenlClient::Get(const std::string& iface) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   Status s = Init();
   if (!s.ok()) return s.Wrap("get " + iface);
   // The device's peer list can change while a multi-part dump is in flight;
@@ -554,7 +554,7 @@ Result<WgDevice> GenlClient::Get(const std::string& iface) {
 }
 
 Status GenlClient::Set(const std::string& iface, const WgDeviceUpdate& update) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   Status s = Init();
   if (!s.ok()) return s.Wrap("set " + iface);
   auto msgs = genl::BuildSetDevice(family_, iface, update);

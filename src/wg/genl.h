@@ -8,10 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/thread_annotations.h"
 #include "wg/wireguard.h"
 
 namespace kilo::netlink {
@@ -78,11 +78,11 @@ class GenlClient : public WireGuardClient {
   std::string Backend() const override { return "genetlink"; }
 
  private:
-  // Opens the socket and resolves the family id once. REQUIRES: mu_ held.
-  Status Init();
-  std::mutex mu_;
-  std::unique_ptr<netlink::NetlinkSocket> sock_;
-  uint16_t family_ = 0;
+  // Opens the socket and resolves the family id once.
+  Status Init() REQUIRES(mu_);
+  Mutex mu_;
+  std::unique_ptr<netlink::NetlinkSocket> sock_ GUARDED_BY(mu_);
+  uint16_t family_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace kilo::wg

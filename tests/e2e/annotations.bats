@@ -84,7 +84,10 @@ teardown() { e2e_teardown; }
   retry 40 bash -c "nsenter -t $(cat "$KGE_STATE/pids/gcp-1.wg") -n -m -- wg show kilo0 listen-port | grep -qx 51821"
   [ "$(node_annotation gcp-1 force-endpoint)" = 203.0.113.21:51821 ]
   wait_mesh 60
-  sleep 6 # one more resync: the forced endpoint stays
+  # one more whole reconcile of aws-1's kg: the forced endpoint stays
+  local r
+  r=$(reconciles aws-1)
+  wait_reconciled 30 aws-1 "$r"
   [ "$(wg_peer_field aws-1 "$k1" endpoint)" = 203.0.113.21:51821 ]
   # the tunnel packets really go to the new port
   run ip netns exec "$(node_ns gcp-1)" conntrack -L -p udp --orig-port-dst 51821
@@ -153,9 +156,13 @@ teardown() { e2e_teardown; }
 }
 
 @test "bad annotation force-endpoint=nonsense: the mesh keeps working and kg logs a warning" {
+  local n
+  declare -A before
   on_teardown unann gcp-2 force-endpoint
+  for n in $(node_names); do before[$n]=$(metric "$n" kilo_invalid_values); done
   ann gcp-2 force-endpoint=nonsense
-  sleep 7 # more than one resync period
+  # every agent has reconciled with the bad value: it counts one more invalid value
+  for n in $(node_names); do retry 30 metric_above "$n" kilo_invalid_values "${before[$n]}"; done
   wait_mesh 30
   # a warning line naming node, annotation and value, in some agent's log
   retry 30 bash -c "grep -h nonsense '$KGE_STATE'/logs/*.kg.log | grep -i warn | grep gcp-2 | grep -q force-endpoint"

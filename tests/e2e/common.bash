@@ -182,6 +182,33 @@ metric() {
   scrape "$1" /metrics | awk -v m="$2" '$1 == m || index($1, m "{") == 1 {s += $NF; f = 1} END {if (!f) exit 1; printf "%g\n", s}'
 }
 
+# reconciles NODE: how many reconciles NODE's kg has finished (kilo_reconciles_total).
+reconciles() { metric "$1" kilo_reconciles_total; }
+# wait_reconciled TIMEOUT NODE AFTER: waits until NODE's kg has finished a whole reconcile
+# that started after `reconciles NODE` printed AFTER, so one that saw every change made
+# since: the counter rises when a reconcile ends, so AFTER + 1 may be the one already
+# running then, and AFTER + 2 is not. For "one more resync" without sleeping through a
+# period. Fails after TIMEOUT seconds, saying where the counter stopped.
+wait_reconciled() {
+  local t=$1 n=$2 after=$3 end now=
+  end=$((SECONDS + t))
+  while :; do
+    now=$(reconciles "$n" 2>/dev/null) || now=
+    [ -n "$now" ] && [ "${now%.*}" -ge $((after + 2)) ] && return 0
+    if ((SECONDS >= end)); then
+      echo "wait_reconciled: kg on $n counted ${now:-no} reconciles (kilo_reconciles_total on its /metrics) after ${t}s; wanted $((after + 2)) or more (one whole reconcile after $after)" >&2
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+# metric_above NODE NAME VALUE: NODE's metric NAME (summed over labels) is above VALUE.
+metric_above() {
+  local v
+  v=$(metric "$1" "$2") || return 1
+  awk -v v="$v" -v min="$3" 'BEGIN {exit !(v > min)}'
+}
+
 # ping_loss_ok FILE MAX_LOST: a finished `ping` output lost at most MAX_LOST packets.
 ping_loss_ok() {
   local tx rx

@@ -24,7 +24,8 @@ kg_healthy() { [ "$(node_exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-
   sleep 2
   kg_start aws-1
   retry 20 kg_healthy aws-1
-  sleep 12 # two resync periods after the restart
+  # two whole reconciles after the restart (the new kg counts from 0)
+  wait_reconciled 30 aws-1 1
   retry 20 bash -c "grep -q 'packets transmitted' '$KGE_STATE/logs/restartping.log'"
   cat "$KGE_STATE/logs/restartping.log" | tail -3
   ping_loss_ok "$KGE_STATE/logs/restartping.log" 1

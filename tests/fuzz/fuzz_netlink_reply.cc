@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "fakes/netlink/snapshot_netlink.h"
 #include "fuzz_common.h"
 #include "netlink/discovery.h"
 #include "netlink/rtnl.h"
@@ -39,58 +40,7 @@ namespace genl = kilo::wg::genl;
 
 namespace {
 
-// The parsed dumps, served like RtnlClient serves the kernel's.
-class SnapshotNl : public NetlinkClient {
- public:
-  std::vector<Link> links;
-  std::vector<Address> addrs;
-  std::vector<Route> routes;
-  std::vector<Rule> rules;
-
-  Result<std::vector<Link>> ListLinks() override { return links; }
-  Result<std::optional<Link>> FindLink(const std::string& name) override {
-    for (auto& l : links)
-      if (l.name == name) return std::optional<Link>(l);
-    return std::optional<Link>();
-  }
-  Result<std::optional<Link>> FindLinkByIndex(int index) override {
-    for (auto& l : links)
-      if (l.index == index) return std::optional<Link>(l);
-    return std::optional<Link>();
-  }
-  Status CreateLink(const LinkSpec&) override { return Status::Error("read-only"); }
-  Status DeleteLink(const std::string&) override { return Status::Error("read-only"); }
-  Status SetLinkMTU(const std::string&, int) override { return Status::Error("read-only"); }
-  Status SetLinkUp(const std::string&, bool) override { return Status::Error("read-only"); }
-  Result<std::vector<Address>> ListAddresses(int link_index) override {
-    std::vector<Address> out;
-    for (auto a : addrs) {
-      if (link_index && a.link_index != link_index) continue;
-      for (const auto& l : links)
-        if (l.index == a.link_index) a.link_name = l.name;
-      out.push_back(a);
-    }
-    return out;
-  }
-  Status AddAddress(int, const IPPrefix&) override { return Status::Error("read-only"); }
-  Status DeleteAddress(int, const IPPrefix&) override { return Status::Error("read-only"); }
-  Result<std::vector<Route>> ListRoutes(uint32_t table) override {
-    std::vector<Route> out;
-    for (auto r : routes) {
-      if (r.table == RT_TABLE_LOCAL && table != RT_TABLE_LOCAL) continue;
-      if (table && r.table != table) continue;
-      for (const auto& l : links)
-        if (l.index == r.link_index) r.dev = l.name;
-      out.push_back(r);
-    }
-    return out;
-  }
-  Status ReplaceRoute(const Route&) override { return Status::Error("read-only"); }
-  Status DeleteRoute(const Route&) override { return Status::Error("read-only"); }
-  Result<std::vector<Rule>> ListRules() override { return rules; }
-  Status AddRule(const Rule&) override { return Status::Error("read-only"); }
-  Status DeleteRule(const Rule&) override { return Status::Error("read-only"); }
-};
+using kilo::netlink::testing::SnapshotNetlink;
 
 const nlmsghdr* Hdr(const std::vector<uint8_t>& m) {
   return reinterpret_cast<const nlmsghdr*>(m.data());
@@ -188,7 +138,7 @@ void CheckDevice(const wg::WgDevice& d) {
   }
 }
 
-void CheckDiscovery(SnapshotNl& nl) {
+void CheckDiscovery(SnapshotNetlink& nl) {
   auto def = DefaultRouteInterface(nl);
   FUZZ_CHECK(def.ok(), "DefaultRouteInterface failed on a snapshot");
   if (!def->empty())
@@ -245,7 +195,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     portid = h.nlmsg_pid;
   }
 
-  SnapshotNl nl;
+  SnapshotNetlink nl;
   wg::WgDevice dev;
   bool dev_ok = true, dev_any = false;
   size_t delivered = 0;

@@ -3,7 +3,7 @@
 // real backend (no write when the plan equals the installed one, CleanUp
 // empties it) and records what happened, with error injection.
 //
-// Usage: link kilo_fw_ruleset and add ${CMAKE_SOURCE_DIR}/tests to the include
+// Usage: link kilo_core (core/ruleset.h) and add ${CMAKE_SOURCE_DIR}/tests to the include
 // path, then #include "fakes/firewall/fake_firewall.h".
 
 #include <optional>
@@ -12,7 +12,7 @@
 
 #include "core/status.h"
 #include "firewall/firewall.h"
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 namespace kilo::fw {
 

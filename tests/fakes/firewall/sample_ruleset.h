@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 namespace kilo::fw::testing {
 

@@ -16,42 +16,23 @@
 #include <algorithm>
 #include <map>
 
-#include "agent/agent.h"
-#include "fakes/agent/fake_backend.h"
-#include "fakes/agent/fake_fs.h"
-#include "fakes/firewall/fake_firewall.h"
-#include "fakes/netlink/fake_netlink.h"
-#include "fakes/wg/fake_wireguard.h"
+#include "agent_env.h"
 
 namespace kilo::agent {
 namespace {
 
-constexpr int64_t kNow = 1767225600;
-
 IPPrefix P(const char* s) { return *IPPrefix::Parse(s); }
 
-Key KeyFor(const std::string& name) {
-  std::array<uint8_t, 32> b{};
-  for (size_t i = 0; i < name.size() && i < 32; ++i) b[i] = static_cast<uint8_t>(name[i]);
-  b[31] = 0x17;
-  return Key(b);
-}
+Key KeyFor(const std::string& name) { return fixture::KeyFor(name, 0x17); }
 
 NodeObject Node(const std::string& name, const std::string& location, const std::string& internal,
                 const std::string& endpoint, const std::string& pod, const std::string& cni = "") {
-  NodeObject n;
-  n.name = name;
-  n.labels["topology.kubernetes.io/region"] = location;
-  n.pod_cidr = pod;
-  n.annotations[kAnnKey] = KeyFor(name).Public().String();
-  n.annotations[kAnnEndpoint] = endpoint;
-  n.annotations[kAnnInternalIP] = internal;
-  n.annotations[kAnnLastSeen] = std::to_string(kNow - 5);
+  NodeObject n = fixture::AnnotatedNode(name, location, internal, endpoint, pod, 0x17);
   if (!cni.empty()) n.annotations[kAnnCNICompatibilityIP] = cni;
   return n;
 }
 
-struct CiliumEnv {
+struct CiliumEnv : fixture::AgentEnv {
   // `host` is n1 (the leader) or n2; `tunnel` the interface SetUpTunnel chose.
   explicit CiliumEnv(const std::string& host = "n1", const std::string& tunnel = "cilium_tunl",
                      Compatibility compat = Compatibility::kCilium) {
@@ -75,50 +56,15 @@ struct CiliumEnv {
     opts.tunnel_iface = tunnel;
     opts.clean_up_tunnel = tunnel == "tunl0" && compat == Compatibility::kCilium;
     opts.mtu = 1420;
-    deps.backend = &backend;
-    deps.wg = &wg;
-    deps.nl = &nl;
-    deps.firewall = &fw;
-    deps.fs = &fs;
-    deps.now = [this] { return now; };
-    deps.resolve = [](const std::string&) { return std::optional<IPAddr>(); };
     deps.private_key = KeyFor(host);
     deps.internal_ip = P(host == "n1" ? "10.10.0.1/24" : "10.10.0.2/24");
     deps.internal_iface = "eth0";
     deps.external_ip = *IPAddr::Parse(host == "n1" ? "198.51.100.1" : "10.10.0.2");
     Rebuild();
   }
-  void Rebuild() { agent = std::make_unique<Agent>(opts, deps); }
-  std::string Routes() {
-    std::vector<std::string> lines;
-    for (const auto& r : nl.routes()) lines.push_back(r.String());
-    std::sort(lines.begin(), lines.end());
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
   std::string Published() {
     return backend.Find(opts.hostname)->annotations.at(kAnnCNICompatibilityIP);
   }
-  std::string Addresses(const std::string& link) {
-    auto l = nl.FindLink(link);
-    std::string out;
-    if (!l.ok() || !l->has_value()) return "<no link>";
-    auto addrs = nl.ListAddresses((*l)->index);
-    if (!addrs.ok()) return "<" + addrs.error() + ">";
-    for (const auto& a : *addrs) out += a.prefix.String() + "\n";
-    return out;
-  }
-
-  FakeBackend backend;
-  wg::FakeWireGuard wg;
-  netlink::FakeNetlink nl;
-  fw::FakeFirewall fw;
-  FakeFS fs;
-  int64_t now = kNow;
-  AgentOptions opts;
-  AgentDeps deps;
-  std::unique_ptr<Agent> agent;
 };
 
 TEST(AgentCilium, PublishesTheCiliumHostAddress) {

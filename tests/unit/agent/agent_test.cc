@@ -10,36 +10,18 @@
 #include <random>
 
 #include "../sanitizer.h"
-#include "agent/agent.h"
-#include "fakes/agent/fake_backend.h"
-#include "fakes/agent/fake_fs.h"
-#include "fakes/firewall/fake_firewall.h"
-#include "fakes/netlink/fake_netlink.h"
-#include "fakes/wg/fake_wireguard.h"
+#include "agent_env.h"
 
 namespace kilo::agent {
 namespace {
 
-constexpr int64_t kNow = 1767225600;
+using fixture::kNow;
 
-Key KeyFor(const std::string& name) {
-  std::array<uint8_t, 32> b{};
-  for (size_t i = 0; i < name.size() && i < 32; ++i) b[i] = static_cast<uint8_t>(name[i]);
-  b[31] = 0x42;
-  return Key(b);
-}
+Key KeyFor(const std::string& name) { return fixture::KeyFor(name, 0x42); }
 
 NodeObject RemoteNode(const std::string& name, const std::string& location, const std::string& internal,
                       const std::string& endpoint, const std::string& pod) {
-  NodeObject n;
-  n.name = name;
-  n.labels["topology.kubernetes.io/region"] = location;
-  n.pod_cidr = pod;
-  n.annotations[kAnnKey] = KeyFor(name).Public().String();
-  n.annotations[kAnnEndpoint] = endpoint;
-  n.annotations[kAnnInternalIP] = internal;
-  n.annotations[kAnnLastSeen] = std::to_string(kNow - 5);
-  return n;
+  return fixture::AnnotatedNode(name, location, internal, endpoint, pod, 0x42);
 }
 
 // A Peer with a key derived from its name.
@@ -51,7 +33,9 @@ PeerObject MakePeer(const std::string& name, std::vector<std::string> allowed_ip
   return p;
 }
 
-struct Env {
+// Leader n1 and n2 in location a, n3 in b; `host` as the API has it before kg
+// ever ran (no annotations), with a foreign route kg must never touch.
+struct Env : fixture::AgentEnv {
   explicit Env(const std::string& host = "n1", const std::string& internal = "10.10.0.1/24",
                const std::string& external = "198.51.100.1") {
     backend.SetNode(RemoteNode("n1", "a", "10.10.0.1/24", "198.51.100.1:51820", "10.42.1.0/24"));
@@ -75,54 +59,12 @@ struct Env {
     opts.hostname = host;
     opts.encapsulate = Encapsulation::kNever;
     opts.mtu = 1420;
-    deps.backend = &backend;
-    deps.wg = &wg;
-    deps.nl = &nl;
-    deps.firewall = &fw;
-    deps.fs = &fs;
-    deps.metrics = &metrics;
-    deps.now = [this] { return now; };
-    deps.resolve = [](const std::string&) { return std::optional<IPAddr>(); };
     deps.private_key = KeyFor(host);
     deps.internal_ip = *IPPrefix::Parse(internal);
     deps.internal_iface = "eth0";
     deps.external_ip = *IPAddr::Parse(external);
-    agent = std::make_unique<Agent>(opts, deps);
+    Rebuild();
   }
-  std::string Routes() {
-    std::vector<std::string> lines;
-    for (const auto& r : nl.routes()) lines.push_back(r.String());
-    std::sort(lines.begin(), lines.end());
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
-  std::string Peers() {
-    std::string out;
-    auto* d = wg.Device("kilo0");
-    std::vector<std::string> lines;
-    for (const auto& p : d->peers) {
-      std::string l = p.public_key.String() + " ->";
-      for (const auto& a : p.allowed_ips) l += " " + a.String();
-      if (p.endpoint) l += " @" + p.endpoint->String();
-      l += " ka=" + std::to_string(p.persistent_keepalive);
-      lines.push_back(l);
-    }
-    std::sort(lines.begin(), lines.end());
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
-
-  FakeBackend backend;
-  wg::FakeWireGuard wg;
-  netlink::FakeNetlink nl;
-  fw::FakeFirewall fw;
-  FakeFS fs;
-  AgentMetrics metrics;
-  int64_t now = kNow;
-  AgentOptions opts;
-  AgentDeps deps;
-  std::unique_ptr<Agent> agent;
 };
 
 TEST(Agent, LeaderConvergesWireGuardRoutesFirewallCNIAndAnnotations) {

@@ -15,14 +15,10 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "agent_env.h"
 #include "core/host_plan.h"
 #include "core/objects_json.h"
 #include "core/translate.h"
-#include "fakes/agent/fake_backend.h"
-#include "fakes/agent/fake_fs.h"
-#include "fakes/firewall/fake_firewall.h"
-#include "fakes/netlink/fake_netlink.h"
-#include "fakes/wg/fake_wireguard.h"
 
 #ifndef KILO_GOLDEN_DIR
 #error "KILO_GOLDEN_DIR must name ../shared/golden-sample"
@@ -96,8 +92,10 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   SCOPED_TRACE(name + " host " + host + " granularity=" + GranularityName(granularity) +
                " encapsulate=" + EncapsulationName(v.enc) + " compatibility=" +
                CompatibilityName(v.compat) + " local=" + (v.local ? "true" : "false"));
-  const int64_t now = params["now"].get<int64_t>();
-  FakeBackend backend;
+  fixture::AgentEnv e;
+  e.now = params["now"].get<int64_t>();
+  const int64_t now = e.now;
+  FakeBackend& backend = e.backend;
   for (const auto& n : cluster.nodes) backend.SetNode(n);
   for (const auto& p : cluster.peers) backend.SetPeer(p);
   // The host as the dump shows it: its internal IP and endpoint IP are what
@@ -109,15 +107,15 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   ASSERT_NE(self, nullptr);
   Node dumped = TranslateNode(*self, topts, &ignored);
 
-  wg::FakeWireGuard wg;
-  netlink::FakeNetlink nl;
-  fw::FakeFirewall fw;
-  FakeFS files;
+  wg::FakeWireGuard& wg = e.wg;
+  netlink::FakeNetlink& nl = e.nl;
+  fw::FakeFirewall& fw = e.fw;
+  FakeFS& files = e.fs;
   wg.AddDevice("kilo0");
   nl.AddLinkNow({0, "kilo0", "wireguard", 1420, false, false});
   nl.AddLinkNow({0, "tunl0", "ipip", 1480, true, false});
   nl.AddLinkNow({0, "eth0", "veth", 1500, true, false});
-  AgentOptions opts;
+  AgentOptions& opts = e.opts;
   opts.hostname = host;
   opts.granularity = granularity;
   opts.subnet = *IPPrefix::Parse(params["subnet"].get<std::string>());
@@ -127,14 +125,7 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   opts.compatibility = v.compat;
   opts.local = v.local;
   opts.mtu = 1420;
-  AgentDeps deps;
-  deps.backend = &backend;
-  deps.wg = &wg;
-  deps.nl = &nl;
-  deps.firewall = &fw;
-  deps.fs = &files;
-  deps.now = [now] { return now; };
-  deps.resolve = [](const std::string&) { return std::optional<IPAddr>(); };
+  AgentDeps& deps = e.deps;
   deps.private_key = AgentKey(host);
   if (dumped.internal_ip) {
     deps.internal_ip = *dumped.internal_ip;
@@ -144,7 +135,8 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   deps.external_ip = dumped.endpoint && dumped.endpoint->has_ip() && !dumped.endpoint->has_dns()
                          ? dumped.endpoint->ip()
                          : *IPAddr::Parse("192.0.2.1");
-  Agent agent(opts, deps);
+  e.Rebuild();
+  Agent& agent = *e.agent;
   ReconcileReport r = agent.Reconcile();
   if (!r.applied) {
     // Nothing installed: the host could not be planned either (e.g. no pod CIDR).

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "fakes/firewall/fake_firewall.h"
+#include "fakes/firewall/fake_runners.h"
 #include "fakes/firewall/sample_ruleset.h"
 #include "firewall/iptables.h"
 #include "firewall/nftables.h"
@@ -16,37 +17,9 @@
 namespace kilo::fw {
 namespace {
 
+using testing::FakeCommands;
+using testing::FakeNft;
 using testing::SampleRuleSet;
-
-// Holds one table's listing like the kernel would: a replace script stores its
-// definition part; `list` returns it. Every command is recorded.
-class FakeNft : public NftRunner {
- public:
-  struct State {
-    std::string table;  // "" = absent
-    std::vector<std::string> commands;
-    std::optional<std::string> fail;
-  };
-  explicit FakeNft(State* s) : s_(s) {}
-  Result<std::string> Run(std::string_view cmd) override {
-    s_->commands.emplace_back(cmd);
-    if (s_->fail) return Result<std::string>::Error(*s_->fail);
-    std::string c(cmd);
-    if (c == "list tables inet")
-      return s_->table.empty() ? std::string("table inet other\n")
-                               : "table inet other\ntable inet kilo\n";
-    if (c == "list table inet kilo") return s_->table;
-    const std::string header = "table inet kilo {}\ndelete table inet kilo\n";
-    if (c.rfind(header, 0) == 0) {
-      s_->table = c.substr(header.size());
-      return std::string();
-    }
-    return Result<std::string>::Error("unexpected command: " + c);
-  }
-
- private:
-  State* s_;
-};
 
 int Writes(const FakeNft::State& s) {
   int n = 0;
@@ -158,31 +131,6 @@ TEST(NftablesFirewall, ErrorsCarryContext) {
             "apply nftables: nftables: list tables: Error: Could not process rule: Operation not "
             "permitted");
 }
-
-// Answers iptables-save from canned text per binary/table and records restores.
-class FakeCommands : public CommandRunner {
- public:
-  struct State {
-    std::map<std::string, std::string> save;                    // "iptables-save nat" -> output
-    std::vector<std::pair<std::string, std::string>> restores;  // binary, input
-    int restore_exit = 0;
-  };
-  explicit FakeCommands(State* s) : s_(s) {}
-  Result<CommandOutput> Run(const std::vector<std::string>& argv, std::string_view input) override {
-    CommandOutput out;
-    if (argv[0].ends_with("-save")) {
-      out.out = s_->save[argv[0] + " " + argv.at(2)];
-    } else {
-      s_->restores.emplace_back(argv[0], std::string(input));
-      out.exit_code = s_->restore_exit;
-      if (out.exit_code) out.err = "iptables-restore: line 3 failed\n";
-    }
-    return out;
-  }
-
- private:
-  State* s_;
-};
 
 std::string SaveOf(const RuleSet& rs, Family f, Table t, bool with_jump) {
   std::string s = "*" + std::string(TableName(t)) + "\n:POSTROUTING ACCEPT [0:0]\n";

@@ -1,7 +1,7 @@
 // Rendering of a RuleSet to nft and iptables-restore text, validation and
 // comment sanitising.
 
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 #include <gtest/gtest.h>
 

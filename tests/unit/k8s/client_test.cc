@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "fake_transport.h"
+#include "fakes/k8s/fake_transport.h"
 
 namespace kilo::k8s {
 namespace {

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "fake_transport.h"
+#include "fakes/k8s/fake_transport.h"
 
 namespace kilo::k8s {
 namespace {

@@ -1,11 +1,19 @@
-#include "agent/render.h"
+#include "graphviz/render.h"
 
 #include <graphviz/gvc.h>
 
-#include <mutex>
 #include <set>
 
-namespace kilo::agent {
+#include "core/thread_annotations.h"
+
+namespace kilo::graphviz {
+namespace {
+
+// Graphviz keeps global state: one context, used by one thread at a time.
+Mutex gvc_mu;
+GVC_t* gvc GUARDED_BY(gvc_mu) = nullptr;
+
+}  // namespace
 
 Status CheckGraphParams(const std::string& format, const std::string& layout) {
   static const std::set<std::string> kFormats = {"dot", "svg", "png"};
@@ -28,9 +36,8 @@ Result<std::string> RenderGraph(const std::string& dot, const std::string& forma
                                 const std::string& layout) {
   if (auto s = CheckGraphParams(format, layout); !s.ok()) return s;
   if (format == "dot") return dot;
-  static std::mutex mu;
-  std::lock_guard<std::mutex> lock(mu);
-  static GVC_t* gvc = gvContext();
+  MutexLock lock(&gvc_mu);
+  if (!gvc) gvc = gvContext();
   if (!gvc) return Result<std::string>::Error("graphviz: cannot create a context");
   Agraph_t* g = agmemread(dot.c_str());
   if (!g) return Result<std::string>::Error("graphviz: cannot parse the graph");
@@ -50,4 +57,4 @@ Result<std::string> RenderGraph(const std::string& dot, const std::string& forma
   return out;
 }
 
-}  // namespace kilo::agent
+}  // namespace kilo::graphviz

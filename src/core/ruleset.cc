@@ -1,4 +1,4 @@
-#include "firewall/ruleset.h"
+#include "core/ruleset.h"
 
 #include <algorithm>
 #include <cctype>

@@ -2,10 +2,12 @@
 // The firewall plan as plain data, and its renderings to nftables and
 // iptables-restore text.
 //
-// The pure core (src/core) computes a RuleSet from the topology, as Kilo's
-// pkg/mesh/routes.go Rules() does; the backends in this directory converge the
-// kernel to it. This header is free of I/O and must stay so: it does not
-// include libnftables, and the renderers are pure functions of their inputs.
+// The core computes a RuleSet from the topology (core/firewall_plan.h), as
+// Kilo's pkg/mesh/routes.go Rules() does; the backends in src/firewall converge
+// the kernel to it, and `kgctl plan` prints RenderNft() of it. It lives in the
+// core because it is pure: no I/O, no libnftables, and the renderers are pure
+// functions of their inputs. The namespace kilo::fw names its subject, not its
+// directory.
 //
 // Model. A RuleSet is written in iptables terms, because that is how Kilo
 // defines it:
