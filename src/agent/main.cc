@@ -15,11 +15,14 @@
 
 #include "agent/agent.h"
 #include "agent/encapsulation.h"
+#include "agent/failover.h"
 #include "agent/heap.h"
 #include "agent/http.h"
 #include "agent/k8s_backend.h"
+#include "agent/k8s_leases.h"
 #include "agent/keyfile.h"
 #include "agent/log.h"
+#include "agent/probe.h"
 #include "agent/watchdog.h"
 #include "k8s/kubeconfig.h"
 #include "k8s/transport.h"
@@ -131,6 +134,8 @@ struct Flags {
   std::string key_file = "/var/lib/kilo/key";
   std::string firewall = "nftables";
   bool version = false;
+  bool leader_failover = false;  // opt-in until the e2e suites run with it
+  bool leader_failover_override_pins = false;
 };
 
 std::atomic<bool> g_stop{false};
@@ -186,6 +191,8 @@ int Main(int argc, char** argv) {
   app.add_option("--key-file", f.key_file, "Path of the node's WireGuard private key (created 0600 if missing)")->capture_default_str();
   app.add_option("--firewall", f.firewall, "Firewall backend: nftables, iptables")->capture_default_str();
   app.add_flag("--version", f.version, "Print the version and exit");
+  app.add_flag("--leader-failover{true},!--no-leader-failover", f.leader_failover, "Probe the paths through location leaders and move leadership away from a failing one (location granularity; SPEC 11.1)")->capture_default_str();
+  app.add_flag("--leader-failover-override-pins", f.leader_failover_override_pins, "Let leader failover move leadership away from a kilo.squat.ai/leader set by a person");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -396,6 +403,46 @@ int Main(int argc, char** argv) {
   if (auto s = backend.Start(Notify); !s.ok()) return Fatal(s.message());
   synced = true;
 
+  // Leader failover (failover.h): its own thread, one tick a second.
+  K8sLeaseStore leases(transport->get());
+  UdpProber prober;
+  FailoverMetrics failover_metrics(metrics.registry());
+  FailoverOptions fopts;
+  fopts.hostname = o.hostname;
+  fopts.topology_label = o.topology_label;
+  fopts.granularity = o.granularity;
+  fopts.override_pins = f.leader_failover_override_pins;
+  FailoverDeps fdeps;
+  fdeps.backend = &backend;
+  fdeps.leases = &leases;
+  fdeps.prober = &prober;
+  fdeps.metrics = &failover_metrics;
+  fdeps.now_ms = [] {
+    return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  };
+  FailoverController failover(fopts, fdeps);
+  std::atomic<bool> failover_stop{false};
+  std::thread failover_thread;
+  if (f.leader_failover && o.granularity == Granularity::kLocation) {
+    failover_thread = std::thread([&] {
+      auto next = std::chrono::steady_clock::now();
+      while (!failover_stop) {
+        TickReport t = failover.Tick();
+        for (const auto& e : t.errors) {
+          metrics.Error("failover");
+          Warn("leader failover", {{"error", e}});
+        }
+        next += std::chrono::seconds(1);
+        auto now = std::chrono::steady_clock::now();
+        if (next < now) next = now;
+        while (!failover_stop && std::chrono::steady_clock::now() < next)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+
   using Clock = std::chrono::steady_clock;
   auto next_resync = Clock::now();
   HeapTrimmer trimmer(std::chrono::seconds(30));
@@ -428,6 +475,25 @@ int Main(int argc, char** argv) {
       lock.unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+  }
+  failover_stop = true;
+  if (failover_thread.joinable()) failover_thread.join();
+  if (f.leader_failover && o.granularity == Granularity::kLocation && o.clean_up) {
+    // Graceful hand-over: another node leads before this one tears down.
+    if (auto to = failover.HandOver()) {
+      Info("handing leadership over", {{"to", *to}});
+      auto deadline = Clock::now() + std::chrono::seconds(10);
+      bool took = false;
+      while (Clock::now() < deadline && !(took = failover.LeadsNow(*to))) {
+        agent.Reconcile();  // follow the move: this node stops leading
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+      // Its WireGuard peers are configured; give the handshakes with the
+      // other locations' leaders a moment (they start at once on a new peer).
+      if (took) std::this_thread::sleep_for(std::chrono::seconds(1));
+      Info(took ? "leadership handed over" : "hand-over not confirmed within 10 s", {{"to", *to}});
+    }
+    failover.CleanUp();
   }
   int rc = 0;
   if (o.clean_up) {

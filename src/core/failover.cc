@@ -78,11 +78,12 @@ bool Reaches(const HealthReport& r) { return r.lost.empty(); }
 bool PathDetector::Record(bool ok) {
   const bool was = lost_;
   if (ok) {
+    proven_ = true;
     failures_ = 0;
     if (lost_ && ++successes_ >= kRecoveredAfter) lost_ = false;
   } else {
     successes_ = 0;
-    if (++failures_ >= kLostAfter) lost_ = true;
+    if (++failures_ >= kLostAfter && proven_) lost_ = true;
   }
   if (!lost_) successes_ = 0;
   return was != lost_;

@@ -62,15 +62,19 @@ inline constexpr int64_t kLeaderReportMaxAge = 12;
 inline constexpr int64_t kMinMoveInterval = 60;
 
 // The state of one path (to one remote location), fed one probe result per
-// second.
+// second. A path that never answered is not lost, only unproven: while a
+// mesh comes up (or a location is configured wrongly) its probes fail, and
+// that must not read as a leader that stopped forwarding.
 class PathDetector {
  public:
   // Records one probe. Returns true when Lost() changed.
   bool Record(bool ok);
   bool Lost() const { return lost_; }
+  bool Proven() const { return proven_; }
   int consecutive_failures() const { return failures_; }
 
  private:
+  bool proven_ = false;
   bool lost_ = false;
   int failures_ = 0;
   int successes_ = 0;

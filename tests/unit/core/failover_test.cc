@@ -14,8 +14,18 @@ namespace {
 
 constexpr int64_t kT = 1767225600;
 
+TEST(PathDetector, APathThatNeverAnsweredIsNotLost) {
+  PathDetector d;
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(d.Record(false));
+  EXPECT_FALSE(d.Proven());
+  d.Record(true);
+  for (int i = 0; i < kLostAfter - 1; ++i) d.Record(false);
+  EXPECT_TRUE(d.Record(false));
+}
+
 TEST(PathDetector, LosesAPathAfterSixFailuresInARowAndRecoversAfterTwoSuccesses) {
   PathDetector d;
+  d.Record(true);
   for (int i = 0; i < kLostAfter - 1; ++i) EXPECT_FALSE(d.Record(false));
   EXPECT_FALSE(d.Lost());
   EXPECT_TRUE(d.Record(false));
