@@ -279,11 +279,19 @@ TickReport FailoverController::Tick() {
   std::vector<IPAddr> addrs;
   for (const auto& [seg, a] : v->targets) addrs.push_back(a);
   auto answers = deps_.prober->Probe(addrs);
+  if (paths_leader_ != v->leader) {
+    paths_.clear();
+    paths_leader_ = v->leader;
+  }
   for (auto it = paths_.begin(); it != paths_.end();) {
-    it = v->targets.count(it->first) ? std::next(it) : paths_.erase(it);
+    auto t = v->targets.find(it->first);
+    it = (t != v->targets.end() && t->second == it->second.target) ? std::next(it)
+                                                                   : paths_.erase(it);
   }
   for (const auto& [seg, a] : v->targets) {
-    auto& det = paths_[seg];
+    auto& path = paths_[seg];
+    path.target = a;
+    auto& det = path.detector;
     bool ok = answers.count(a) && answers[a];
     if (det.Record(ok)) {
       if (det.Lost()) {

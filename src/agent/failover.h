@@ -162,7 +162,16 @@ class FailoverController {
 
   FailoverOptions opts_;
   FailoverDeps deps_;
-  std::map<std::string, failover::PathDetector> paths_;  // remote segment key
+  // Remote segment key -> its probe address and detector. A detector starts
+  // over (unproven) when its address changes (the remote leader moved) or
+  // the local leader changes: the seconds a move takes to converge are no
+  // evidence against the new leader.
+  struct Path {
+    IPAddr target;
+    failover::PathDetector detector;
+  };
+  std::map<std::string, Path> paths_;
+  std::string paths_leader_;  // the local leader the detectors were fed through
   std::optional<failover::HealthReport> published_;
   int64_t published_ms_ = -1;
   std::string lease_location_;

@@ -185,8 +185,12 @@ void PlanMove(const std::vector<const MemberView*>& ready, const MemberView& lea
   // nothing lost), public endpoint (other locations must reach it), not a
   // leader kg moved away from before, then name.
   std::vector<const MemberView*> cands;
+  // Other locations reach a leader at its endpoint: a location led from a
+  // public endpoint is never handed to a node without one (behind NAT,
+  // nobody could reach it before it sends a packet).
   for (const MemberView* m : ready)
-    if (m->name != leader.name) cands.push_back(m);
+    if (m->name != leader.name && (m->public_endpoint || !leader.public_endpoint))
+      cands.push_back(m);
   auto rank = [&](const MemberView* m) {
     int r = 0;
     if (!(m->health && Reaches(*m->health))) r += 4;

@@ -129,15 +129,24 @@ TEST(Decide, MostMembersLosingALocationTheLeaderReachesMovesLeadershipByAnnotati
   auto d = Decide(nodes, "c", kT, {}, {});
   ASSERT_EQ(d.verdict, Verdict::kMove) << d.detail;
   EXPECT_EQ(d.reason, "forwarding");
-  // The best candidate reaches every location; b and c do not, d is not
-  // public: d still beats them (reaching first), so Go agents elect d.
-  EXPECT_EQ(d.to, "d");
-  Changes want = {{"d", {{kAnnLeader, ""}, {kAnnLeaderBy, "c forwarding 1767225600"}}}};
+  // d reaches every location but has no public endpoint (the others could
+  // not reach it): b, the first public one.
+  EXPECT_EQ(d.to, "b");
+  Changes want = {{"b", {{kAnnLeader, ""}, {kAnnLeaderBy, "c forwarding 1767225600"}}}};
   EXPECT_EQ(d.changes, want);
   EXPECT_EQ(
       d.detail,
       "2 of 3 members lost location us through the leader a, which reaches it itself: it does "
-      "not forward; moving leadership to d");
+      "not forward; moving leadership to b");
+}
+
+TEST(Decide, APublicLeaderIsNeverReplacedByANodeWithoutAPublicEndpoint) {
+  std::vector<MemberView> nodes = {M("a"), M("b", false)};
+  nodes[0].health = Ok();
+  nodes[1].health = LostUs();
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kNoCandidate);
+  nodes[0].public_endpoint = false;  // a location behind NAT: any node will do
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kMove);
 }
 
 TEST(Decide, AMinorityOfMembersLosingALocationIsNotEnough) {
@@ -195,12 +204,11 @@ TEST(Decide, APersonsPinIsReportedAndNeverRemoved) {
 }
 
 TEST(Decide, APinnedNodeKgMovesToKeepsThePersonsAnnotationUnmarked) {
-  // kg had made a lead (marked); c carries a person's pin but is not public,
-  // so a (annotated, public) won. a fails: c reaches everything and wins
-  // once kg's own marking of a is gone; c's annotation stays the person's.
+  // kg had made a lead (marked); c carries a person's pin, but a (annotated,
+  // public) comes first by name. a fails: c reaches everything and wins once
+  // kg's own marking of a is gone; c's annotation stays the person's.
   auto nodes = Eu();
   nodes[0].leader_annotation = nodes[0].marked = true;
-  nodes[2].public_endpoint = false;
   nodes[2].leader_annotation = true;
   nodes[1].health = LostUs();
   nodes[3].health = LostUs();
@@ -222,13 +230,14 @@ TEST(Decide, OverridingPinsRemovesThemOnlyWhenAskedTo) {
   auto d = Decide(nodes, "b", kT, {}, o);
   ASSERT_EQ(d.verdict, Verdict::kMove) << d.detail;
   Changes want = {{"a", {{kAnnLeader, std::nullopt}}},
-                  {"d", {{kAnnLeader, ""}, {kAnnLeaderBy, "b forwarding 1767225600"}}}};
+                  {"b", {{kAnnLeader, ""}, {kAnnLeaderBy, "b forwarding 1767225600"}}}};
   EXPECT_EQ(d.changes, want);
 }
 
 TEST(Decide, KgRemovesItsOwnEarlierMarkingWhenItMovesAgain) {
   auto nodes = Eu();
   nodes[2].leader_annotation = nodes[2].marked = true;  // kg made c lead
+  nodes[3].public_endpoint = true;
   nodes[0].health = LostUs();
   nodes[1].health = LostUs();
   LocationHistory h{kT - kMinMoveInterval, {"a"}};
