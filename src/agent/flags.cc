@@ -40,6 +40,8 @@ struct Flags {
   std::string key_file = "/var/lib/kilo/key";
   std::string firewall = "nftables";
   bool version = false;
+  bool leader_failover = false;  // opt-in until the e2e suites run with it
+  bool leader_failover_override_pins = false;
 };
 
 // Whether `s` is a whole decimal number in [lo, hi].
@@ -124,6 +126,13 @@ void DefineFlags(CLI::App* app, Flags* f) {
   app->add_option("--firewall", f->firewall, "Firewall backend: nftables, iptables")
       ->capture_default_str();
   app->add_flag("--version", f->version, "Print the version and exit");
+  app->add_flag("--leader-failover{true},!--no-leader-failover", f->leader_failover,
+                "Probe the paths through location leaders and move leadership away from a "
+                "failing one (location granularity; SPEC 11.1)")
+      ->capture_default_str();
+  app->add_flag("--leader-failover-override-pins", f->leader_failover_override_pins,
+                "Let leader failover move leadership away from a kilo.squat.ai/leader set by a "
+                "person");
 }
 
 Result<KgOptions> Validate(Flags f, const std::string& hostname) {
@@ -192,6 +201,8 @@ Result<KgOptions> Validate(Flags f, const std::string& hostname) {
   auto fw_backend = fw::ParseBackend(f.firewall);
   if (!fw_backend.ok()) return R::Error(fw_backend.error());
   k.firewall = *fw_backend;
+  k.leader_failover = f.leader_failover;
+  k.leader_failover_override_pins = f.leader_failover_override_pins;
   o.local = f.local;
   o.cni = f.cni;
   o.cni_path = f.cni_path;

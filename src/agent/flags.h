@@ -29,6 +29,8 @@ struct KgOptions {
   std::string listen = ":1107";
   std::chrono::milliseconds resync_period{30000};
   fw::Backend firewall = fw::Backend::kNftables;
+  bool leader_failover = false;  // --leader-failover (SPEC 11.1), opt-in
+  bool leader_failover_override_pins = false;
 };
 
 // What the command line asks for.

@@ -14,12 +14,15 @@
 
 #include "agent/agent.h"
 #include "agent/encapsulation.h"
+#include "agent/failover.h"
 #include "agent/flags.h"
 #include "agent/heap.h"
 #include "agent/http.h"
 #include "agent/k8s_backend.h"
+#include "agent/k8s_leases.h"
 #include "agent/keyfile.h"
 #include "agent/log.h"
+#include "agent/probe.h"
 #include "agent/watchdog.h"
 #include "core/thread_annotations.h"
 #include "k8s/kubeconfig.h"
@@ -211,6 +214,25 @@ void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatc
   }
 }
 
+// Graceful hand-over before a clean-up (SPEC 11.1): another node leads before
+// this one tears down; waits at most 10 s for it to take over, then a second for
+// the handshakes with the other locations' leaders (they start at once on a new peer).
+void HandOverLeadership(FailoverController& failover, Agent& agent) {
+  using Clock = std::chrono::steady_clock;
+  if (auto to = failover.HandOver()) {
+    Info("handing leadership over", {{"to", *to}});
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    bool took = false;
+    while (Clock::now() < deadline && !(took = failover.LeadsNow(*to))) {
+      agent.Reconcile();  // follow the move: this node stops leading
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (took) std::this_thread::sleep_for(std::chrono::seconds(1));
+    Info(took ? "leadership handed over" : "hand-over not confirmed within 10 s", {{"to", *to}});
+  }
+  failover.CleanUp();
+}
+
 // Runs the agent with validated options until SIGTERM/SIGINT.
 int Run(KgOptions k) {
   AgentOptions& o = k.agent;
@@ -283,8 +305,53 @@ int Run(KgOptions k) {
 
   if (auto s = backend.Start(Notify); !s.ok()) return Fatal(s.message());
   synced = true;
+
+  // Leader failover (failover.h): its own thread, one tick a second.
+  K8sLeaseStore leases(transport->get());
+  UdpProber prober;
+  FailoverMetrics failover_metrics(metrics.registry());
+  FailoverOptions fopts;
+  fopts.hostname = o.hostname;
+  fopts.topology_label = o.topology_label;
+  fopts.granularity = o.granularity;
+  fopts.override_pins = k.leader_failover_override_pins;
+  FailoverDeps fdeps;
+  fdeps.backend = &backend;
+  fdeps.leases = &leases;
+  fdeps.prober = &prober;
+  fdeps.metrics = &failover_metrics;
+  fdeps.now_ms = [] {
+    return static_cast<int64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+  };
+  FailoverController failover(fopts, fdeps);
+  const bool failover_on = k.leader_failover && o.granularity == Granularity::kLocation;
+  std::atomic<bool> failover_stop{false};
+  std::thread failover_thread;
+  if (failover_on) {
+    failover_thread = std::thread([&] {
+      auto next = std::chrono::steady_clock::now();
+      while (!failover_stop) {
+        TickReport t = failover.Tick();
+        for (const auto& e : t.errors) {
+          metrics.Error("failover");
+          Warn("leader failover", {{"error", e}});
+        }
+        next += std::chrono::seconds(1);
+        auto now = std::chrono::steady_clock::now();
+        if (next < now) next = now;
+        while (!failover_stop && std::chrono::steady_clock::now() < next)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+
   ReconcileLoop(agent, k.resync_period, watchdog);
 
+  failover_stop = true;
+  if (failover_thread.joinable()) failover_thread.join();
+  if (failover_on && o.clean_up) HandOverLeadership(failover, agent);
   int rc = 0;
   if (o.clean_up) {
     if (auto s = agent.CleanUp(); !s.ok()) rc = 1;

@@ -207,7 +207,8 @@ bool IPAddr::IsUnspecified() const {
 bool IPAddr::IsKiloPublic() const {
   if (is4()) {
     if (b_[0] == 10) return false;
-    if (b_[0] == 172 && (b_[1] & 0xf0) != 0) return false;
+    // Go's ip4[1]&0xf0 == 0x10 (& binds tighter than == in Go): 172.16/12 only.
+    if (b_[0] == 172 && (b_[1] & 0xf0) == 0x10) return false;
     if (b_[0] == 192 && b_[1] == 168) return false;
     return true;
   }

@@ -45,9 +45,9 @@ class IPAddr {
   bool IsLoopback() const;
   bool IsLinkLocalUnicast() const;
   bool IsUnspecified() const;
-  // Kilo's isPublic: not 10/8, not 172.x with x&0xf0 != 0 (sic: Kilo's own check,
-  // reproduced so that C++ and Go agents elect the same leaders), not
-  // 192.168/16; for IPv6 not fd00::/16.
+  // Kilo's isPublic: not 10/8, not 172.16/12 (Go's `ip4[1]&0xf0 == 0x10`:
+  // 172.32.0.1 is public, as Go kgctl elects it), not 192.168/16; for IPv6
+  // not fd00::/16. C++ and Go agents must elect the same leaders.
   bool IsKiloPublic() const;
   // RFC 1918 / RFC 4193 private (the real ranges), for address discovery.
   bool IsPrivate() const;

@@ -289,4 +289,45 @@ Status KubeClient::CreateEvent(const NodeEvent& ev) {
   return Status::Ok();
 }
 
+Result<std::optional<LeaseObject>> KubeClient::GetLease(const std::string& ns, const std::string& name) {
+  using R = Result<std::optional<LeaseObject>>;
+  const std::string path = LeasePath(ns, name);
+  const std::string what = "get lease " + ns + "/" + name;
+  auto r = Call("GET", path);
+  if (!r) return R::Error(what + ": " + r.error());
+  if (r->status == 404) return std::optional<LeaseObject>();
+  if (r->status != 200) return R::Error(what + ": " + ErrorFor(*r, "GET", path));
+  auto j = ParseBody(*r, "GET", path);
+  if (!j) return j.status();
+  auto l = DecodeLeaseJson(*j);
+  if (!l) return R::Error(what + ": " + l.error());
+  return std::optional<LeaseObject>(std::move(*l));
+}
+
+Result<std::optional<LeaseObject>> KubeClient::CreateLease(const LeaseObject& l) {
+  LeaseObject copy = l;
+  copy.resource_version.clear();
+  return WriteLease("POST", copy);
+}
+
+Result<std::optional<LeaseObject>> KubeClient::UpdateLease(const LeaseObject& l) {
+  return WriteLease("PUT", l);
+}
+
+Result<std::optional<LeaseObject>> KubeClient::WriteLease(const std::string& method, const LeaseObject& l) {
+  using R = Result<std::optional<LeaseObject>>;
+  const bool create = method == "POST";
+  const std::string path = create ? LeasesPath(l.namespace_) : LeasePath(l.namespace_, l.name);
+  const std::string what = (create ? "create lease " : "update lease ") + l.namespace_ + "/" + l.name;
+  auto r = Call(method, path, EncodeLeaseJson(l).dump(), "application/json");
+  if (!r) return R::Error(what + ": " + r.error());
+  if (r->status == 409) return std::optional<LeaseObject>();
+  if (r->status != 200 && r->status != 201) return R::Error(what + ": " + ErrorFor(*r, method, path));
+  auto j = ParseBody(*r, method, path);
+  if (!j) return j.status();
+  auto out = DecodeLeaseJson(*j);
+  if (!out) return R::Error(what + ": " + out.error());
+  return std::optional<LeaseObject>(std::move(*out));
+}
+
 }  // namespace kilo::k8s

@@ -15,6 +15,7 @@
 #include "core/objects.h"
 #include "core/status.h"
 #include "k8s/informer.h"
+#include "k8s/lease.h"
 #include "k8s/transport.h"
 
 namespace kilo::k8s {
@@ -107,7 +108,18 @@ class KubeClient {
   // Records an Event on a Node in opts.event_namespace.
   Status CreateEvent(const NodeEvent& ev);
 
+  // Leases (coordination.k8s.io/v1). Get returns nullopt when the Lease
+  // does not exist. Create and Update return the stored Lease, or nullopt
+  // when another writer got there first (409: AlreadyExists on create,
+  // Conflict on an update whose l.resource_version is no longer current);
+  // any other failure is an error naming the Lease.
+  Result<std::optional<LeaseObject>> GetLease(const std::string& ns, const std::string& name);
+  Result<std::optional<LeaseObject>> CreateLease(const LeaseObject& l);
+  // REQUIRES: l.resource_version is the version the caller read.
+  Result<std::optional<LeaseObject>> UpdateLease(const LeaseObject& l);
+
  private:
+  Result<std::optional<LeaseObject>> WriteLease(const std::string& method, const LeaseObject& l);
   Result<HttpResponse> Call(const std::string& method, const std::string& path,
                             const std::string& body = "", const std::string& content_type = "");
   std::string ErrorFor(const HttpResponse& resp, const std::string& method, const std::string& path) const;

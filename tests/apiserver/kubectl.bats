@@ -225,6 +225,60 @@ YAML
   [ "$output" = "InvalidAnnotation" ]
 }
 
+@test "leases: create, get, replace with a stale resourceVersion (Conflict), apply, list, watch" {
+  cat >"$TMP/lease.yaml" <<'YAML'
+apiVersion: coordination.k8s.io/v1
+kind: Lease
+metadata:
+  name: kilo-leader-eu
+  namespace: kube-system
+spec:
+  holderIdentity: node-a
+  leaseDurationSeconds: 15
+  renewTime: "2026-12-04T21:00:00.000000Z"
+YAML
+  run k create -f "$TMP/lease.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"lease.coordination.k8s.io/kilo-leader-eu created"* ]]
+  run k create -f "$TMP/lease.yaml"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"AlreadyExists"* || "$output" == *"already exists"* ]]
+  run k get lease -n kube-system
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" =~ ^NAME\ +HOLDER\ +AGE ]]
+  [[ "${lines[1]}" =~ ^kilo-leader-eu\ +node-a\  ]]
+  rv=$(k get lease -n kube-system kilo-leader-eu -o jsonpath='{.metadata.resourceVersion}')
+  [ -n "$rv" ]
+  # A holder that read version rv renews: accepted, the version moves on.
+  k get lease -n kube-system kilo-leader-eu -o json |
+    python3 -c 'import json,sys; d=json.load(sys.stdin); d["spec"]["renewTime"]="2026-12-04T21:00:05.000000Z"; print(json.dumps(d))' >"$TMP/renew.json"
+  run k replace -f "$TMP/renew.json"
+  [ "$status" -eq 0 ]
+  # A second writer still holding version rv loses: 409 Conflict.
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["spec"]["holderIdentity"]="node-b"; print(json.dumps(d))' "$TMP/renew.json" >"$TMP/steal.json"
+  run k replace -f "$TMP/steal.json"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"the object has been modified"* ]]
+  run k get lease -n kube-system kilo-leader-eu -o jsonpath='{.spec.holderIdentity} {.spec.renewTime} {.spec.leaseDurationSeconds}'
+  [ "$output" = "node-a 2026-12-04T21:00:05.000000Z 15" ]
+  # apply (client-side) takes a Lease over.
+  sed 's/holderIdentity: node-a/holderIdentity: node-c/' "$TMP/lease.yaml" >"$TMP/lease-c.yaml"
+  run k apply -f "$TMP/lease-c.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"lease.coordination.k8s.io/kilo-leader-eu configured"* ]]
+  run k get leases -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}={.spec.holderIdentity}{"\n"}{end}'
+  [ "$output" = "kube-system/kilo-leader-eu=node-c" ]
+  # A watch sees the next renewal.
+  k get lease -n kube-system kilo-leader-eu --watch-only -o jsonpath='{.spec.holderIdentity}{"\n"}' >"$TMP/watch.out" 2>&1 &
+  WATCH_PID=$!
+  sleep 1
+  sed 's/holderIdentity: node-a/holderIdentity: node-d/' "$TMP/lease.yaml" | k apply -f -
+  for _ in $(seq 1 100); do grep -q node-d "$TMP/watch.out" && break; sleep 0.05; done
+  grep -q node-d "$TMP/watch.out"
+  run k delete lease -n kube-system kilo-leader-eu
+  [ "$status" -eq 0 ]
+}
+
 @test "apply and re-apply the project's kind of manifest (SA, RBAC, ConfigMap, DaemonSet)" {
   run k apply -f "$HERE/testdata/kilo-manifest.yaml"
   [ "$status" -eq 0 ]

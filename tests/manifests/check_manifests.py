@@ -25,7 +25,8 @@ prove each check fires):
     DaemonSet above in kube-system and scrapes their metrics port at /metrics.
   * RBAC: what the kilo ServiceAccount is bound to grants nothing beyond
     nodes get/list/watch/patch/update, peers get/list/watch, events create/patch,
-    customresourcedefinitions get, and at least what kg needs; no secrets, no
+    customresourcedefinitions get, leases get/create/update (only through a
+    Role in kube-system), and at least what kg needs; no secrets, no
     "*" anywhere in any role.
   * the Peer CRD and the webhook manifest (Fail, None, v1, CREATE/UPDATE, the
     Service/Deployment/Secret wiring).
@@ -67,13 +68,18 @@ AGENT_ALLOWED = {
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get"},
+    ("coordination.k8s.io", "leases"): {"get", "create", "update"},
 }
 AGENT_REQUIRED = {
     ("", "nodes"): {"get", "list", "watch", "patch"},
     ("kilo.squat.ai", "peers"): {"list", "watch"},
     ("", "events"): {"create"},
     ("apiextensions.k8s.io", "customresourcedefinitions"): {"get"},
+    ("coordination.k8s.io", "leases"): {"get", "create", "update"},
 }
+# Resources the agent may only be granted in kube-system (a Role there, never
+# a ClusterRole): the failover Leases (SPEC 11.1).
+AGENT_KUBE_SYSTEM_ONLY = {("coordination.k8s.io", "leases")}
 
 # Modes of a kg DaemonSet. No add-on mode: Kilo is the CNI (kg manages the CNI
 # config). "flannel"/"cilium": an add-on to that CNI (--compatibility=...).
@@ -556,6 +562,9 @@ def check_agent_rbac(fname, docs):
                     if base == "secrets":
                         fail(f, f"{rn} rule {i}: the agent must not access secrets")
                     allowed = AGENT_ALLOWED.get((g, res), set())
+                    if (g, res) in AGENT_KUBE_SYSTEM_ONLY and (
+                            role["kind"] != "Role" or role["metadata"].get("namespace") != "kube-system"):
+                        fail(f, f"{rn} rule {i}: {g or 'core'}/{res} only in a Role in kube-system, not cluster-wide")
                     extra = verbs - allowed
                     if extra:
                         fail(f, f"{rn} rule {i}: {sorted(extra)} on {g or 'core'}/{res} is more than kg needs")

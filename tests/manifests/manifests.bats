@@ -395,6 +395,15 @@ expect_failure() {
   expect_failure "['create'] on kilo.squat.ai/peers is more than kg needs"
 }
 
+@test "checker: Lease access missing, too wide, or cluster-wide is refused" {
+  broken kilo-kubeadm.yaml 'find("Role", "kilo-leases")["rules"][0]["verbs"] = ["get"]'
+  expect_failure "kg needs ['create', 'update'] on coordination.k8s.io/leases"
+  broken kilo-k3s.yaml 'find("Role", "kilo-leases")["rules"][0]["verbs"].append("delete")'
+  expect_failure "['delete'] on coordination.k8s.io/leases is more than kg needs"
+  broken kilo-kubeadm-flannel.yaml 'find("ClusterRole")["rules"].append({"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get"]})'
+  expect_failure "ClusterRole kilo rule 4: coordination.k8s.io/leases only in a Role in kube-system, not cluster-wide"
+}
+
 @test "checker: the kgctl-connect role bound to the agent is refused" {
   broken kgctl-connect-rbac.yaml 'docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "oops"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kilo-kgctl-connect"}, "subjects": [{"kind": "ServiceAccount", "name": "kilo", "namespace": "kube-system"}]})'
   expect_failure "binding oops gives the agent write access to Peers"

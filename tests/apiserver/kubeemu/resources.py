@@ -372,6 +372,9 @@ def table_columns(rtype):
         return [_col("Name", fmt="name"), _col("Status"), _col("Age")]
     if rtype.kind == "CustomResourceDefinition":
         return [_col("Name", fmt="name"), _col("Created At", "date")]
+    if rtype.kind == "Lease" and rtype.group == "coordination.k8s.io":
+        # As kube-apiserver prints Leases: NAME HOLDER AGE.
+        return [_col("Name", fmt="name"), _col("Holder"), _col("Age")]
     return [_col("Name", fmt="name", desc="Name must be unique within a namespace."),
             _col("Age", desc="CreationTimestamp is a timestamp representing the server time when this object was created.")]
 
@@ -398,6 +401,8 @@ def table_cells(rtype, obj):
         return [name, (obj.get("status") or {}).get("phase", "Active"), age(obj)]
     if rtype.kind == "CustomResourceDefinition":
         return [name, obj["metadata"].get("creationTimestamp")]
+    if rtype.kind == "Lease" and rtype.group == "coordination.k8s.io":
+        return [name, (obj.get("spec") or {}).get("holderIdentity", ""), age(obj)]
     return [name, age(obj)]
 
 

@@ -532,6 +532,58 @@ TEST_F(ApiServerTest, PeersCrudAndEvents) {
   EXPECT_EQ(events["items"][0]["count"], 2);
 }
 
+TEST_F(ApiServerTest, LeaseCreateGetRenewAndConflictingWritersLose) {
+  KubeClient client(transport_.get());
+  auto none = client.GetLease("kube-system", "kilo-leader-eu");
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_FALSE(none->has_value());
+
+  LeaseObject l;
+  l.name = "kilo-leader-eu";
+  l.holder_identity = "node-a";
+  l.lease_duration_seconds = 15;
+  l.acquire_time = l.renew_time = "2026-12-04T21:00:00.000000Z";
+  auto created = client.CreateLease(l);
+  ASSERT_TRUE(created.ok()) << created.error();
+  ASSERT_TRUE(created->has_value());
+  EXPECT_FALSE((*created)->resource_version.empty());
+  // A second candidate creating the same Lease loses (409 AlreadyExists).
+  LeaseObject b = l;
+  b.holder_identity = "node-b";
+  auto second = client.CreateLease(b);
+  ASSERT_TRUE(second.ok()) << second.error();
+  EXPECT_FALSE(second->has_value());
+
+  // The holder renews from the version it read; a writer with that same,
+  // now old, version loses (409 Conflict) and changes nothing.
+  LeaseObject renew = **created;
+  renew.renew_time = "2026-12-04T21:00:05.000000Z";
+  auto renewed = client.UpdateLease(renew);
+  ASSERT_TRUE(renewed.ok()) << renewed.error();
+  ASSERT_TRUE(renewed->has_value());
+  EXPECT_NE((*renewed)->resource_version, (*created)->resource_version);
+  LeaseObject steal = **created;
+  steal.holder_identity = "node-b";
+  auto stolen = client.UpdateLease(steal);
+  ASSERT_TRUE(stolen.ok()) << stolen.error();
+  EXPECT_FALSE(stolen->has_value());
+
+  auto got = client.GetLease("kube-system", "kilo-leader-eu");
+  ASSERT_TRUE(got.ok() && got->has_value()) << got.error();
+  EXPECT_EQ((*got)->holder_identity, "node-a");
+  EXPECT_EQ((*got)->renew_time, "2026-12-04T21:00:05.000000Z");
+  EXPECT_EQ((*got)->lease_duration_seconds, 15);
+  json raw = emu_.Call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kilo-leader-eu");
+  EXPECT_EQ(raw["spec"]["holderIdentity"], "node-a") << raw.dump();
+
+  // Any other failure is an error that names the Lease.
+  LeaseObject missing_ns = l;
+  missing_ns.namespace_ = "no-such-namespace";
+  auto err = client.CreateLease(missing_ns);
+  ASSERT_FALSE(err.ok());
+  EXPECT_NE(err.error().find("create lease no-such-namespace/kilo-leader-eu"), std::string::npos) << err.error();
+}
+
 class NoCrdTest : public ApiServerTest {
  protected:
   void SetUp() override { StartEmulator({"--no-crd"}); }

@@ -219,10 +219,11 @@ TEST(IPAddrTest, IsKiloPublic) {
       {"192.167 public", "192.167.255.255", true},
       {"172.16 private", "172.16.0.1", false},
       {"172.31 private", "172.31.255.255", false},
-      // Kilo's check is ip[1]&0xf0 != 0, so everything from 172.16 up is private.
-      {"172.32 private (Kilo quirk)", "172.32.0.1", false},
-      {"172.200 private (Kilo quirk)", "172.200.0.1", false},
-      {"172.255 private (Kilo quirk)", "172.255.0.1", false},
+      // Kilo's check is ip4[1]&0xf0 == 0x10 (in Go & binds tighter than ==):
+      // only 172.16/12 is private, as Go kgctl's graph shows (leader_test.cc).
+      {"172.32 public", "172.32.0.1", true},
+      {"172.200 public", "172.200.0.1", true},
+      {"172.255 public", "172.255.0.1", true},
       {"172.15 public", "172.15.255.255", true},
       {"172.0 public", "172.0.0.1", true},
       {"public v4", "203.0.113.7", true},

@@ -135,8 +135,9 @@ TEST(TopologyTest, LeaderElection) {
        {L("n2", "kilo.example.com:51820", true, 2), L("n1", "1.1.1.1:51820", false, 1)}, "n2"},
       {"172.20 is private for Kilo, 172.5 public",
        {L("n1", "172.20.0.1:51820", false, 1), L("n2", "172.5.0.2:51820", false, 2)}, "n2"},
-      {"172.32 is private for Kilo (quirk)",
-       {L("n1", "172.32.0.1:51820", false, 1), L("n2", "8.8.8.8:51820", false, 2)}, "n2"},
+      // Go kgctl (Kilo 0.7) elects n1 here: 172.32/11 is public.
+      {"172.32 is public for Kilo",
+       {L("n1", "172.32.0.1:51820", false, 1), L("n2", "8.8.8.8:51820", false, 2)}, "n1"},
       {"fd00::/16 private, fd12::1 public",
        {L("n1", "[fd00::1]:51820", false, 1), L("n2", "[fd12::1]:51820", false, 2)}, "n2"},
       {"single node", {L("only", "10.1.0.1:51820", false, 1)}, "only"},

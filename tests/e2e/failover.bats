@@ -1,0 +1,195 @@
+#!/usr/bin/env bats
+# Leader failover (issue 15, SPEC 11.1) in the virtual cluster: location granularity, 6
+# nodes, every kg started with --leader-failover. The faults hit location gcp, whose two
+# nodes are both public, so either can lead:
+#
+#        aws-1 (leader)  aws-2            lab-1 (leader)  lab-2        (behind NAT)
+#              \                                /
+#               \------ WireGuard -------------/
+#                          |
+#        gcp-1 (leader: first public) <- fault: nft `drop` in its forward hook (#489),
+#        gcp-2 (member)                  or kg SIGKILLed and the node cut off
+#
+# gcp-2 probes 10.42.1.1 (aws-1's kube-bridge) and 10.42.3.1 (lab-1's) every second
+# through gcp-1; gcp-1 probes them itself. Pods ping every 200 ms during each fault;
+# the time to restore is measured from the pings and reported (a figure, not an
+# assertion: bench/failover.sh repeats fault (a) and prints the distribution).
+load common
+
+setup_file() {
+  export KGE_GRANULARITY=location KGE_NODES=6 KGE_KG_EXTRA="--leader-failover"
+  e2e_setup_file
+}
+teardown_file() { e2e_teardown_file; }
+setup() { e2e_setup; }
+teardown() {
+  pingers_stop_all
+  e2e_undo
+}
+
+PINGLOSS="$E2E_DIR/../interop/pingloss.py"
+
+# pingers_start NAME NODES: every ordered pair of the NODES' pods pings every 200 ms into
+# $KGE_STATE/ping-NAME/SRC.DST (as tests/interop/interop.bash).
+pingers_start() {
+  local name=$1 nodes=$2 dir s d
+  dir="$KGE_STATE/ping-$name"
+  mkdir -p "$dir"
+  for s in $nodes; do
+    for d in $nodes; do
+      [ "$s" = "$d" ] && continue
+      ip netns exec "$(pod_ns "$s")" ping -n -D -O -i 0.2 -W 1 "$(node_pod_ip "$d")" \
+        >"$dir/$s.$d" 2>&1 </dev/null 3>&- &
+      echo $! >"$KGE_STATE/pids/ping-$name-$s.$d.bg"
+    done
+  done
+}
+pingers_stop_all() {
+  local f pid
+  for f in "$KGE_STATE"/pids/ping-*.bg; do
+    [ -e "$f" ] || continue
+    pid=$(cat "$f")
+    if pid_is "$pid" ping; then kill -INT "$pid" 2>/dev/null || true; fi
+    rm -f "$f"
+  done
+}
+# quiet_for NAME T0 SECONDS: no ping of NAME lost in the last SECONDS (and some sent).
+quiet_for() {
+  local q
+  q=$(python3 "$PINGLOSS" "$KGE_STATE/ping-$1" "$2" now --quiet 2>/dev/null) || return 1
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$q" "$3"
+}
+# restored_after NAME T0 T1: seconds from T0 to the send time of the last lost ping of any
+# pair (0: none). pingloss.py prints "SRC.DST sent N lost N longest Xs first S last S".
+restored_after() {
+  python3 "$PINGLOSS" "$KGE_STATE/ping-$1" "$2" "$3" |
+    awk '$11 != "-" && $11 + 0 > m {m = $11 + 0} END {printf "%.1f\n", m + 0}'
+}
+# ann NODE KEY: the annotation's value, or <absent>.
+ann() {
+  kctl get node "$1" -o json | python3 -c 'import json,sys; a = json.load(sys.stdin)["metadata"].get("annotations", {}); print(a.get(sys.argv[1], "<absent>"))' "$2"
+}
+# leads NODE: NODE publishes a WireGuard IP (it configured itself as its location's leader)
+# and is the only one of its location that does.
+leads() {
+  local n other
+  [ -n "$(node_annotation "$1" wireguard-ip)" ] || return 1
+  for n in $(node_names); do
+    [ "$n" != "$1" ] && [ "$(node_loc "$n")" = "$(node_loc "$1")" ] || continue
+    other=$(node_annotation "$n" wireguard-ip)
+    [ -z "$other" ] || return 1
+  done
+}
+series() { scrape "$1" /metrics | awk -v s="$2" '$1 == s {print $2; f = 1} END {if (!f) exit 1}'; }
+nft_fault() { # NODE NFT-RULESET-TEXT
+  printf '%s\n' "$2" | node_exec "$1" nft -f -
+  on_teardown node_exec "$1" nft delete table inet kgefault
+}
+report() { sed 's/^/# /' >&3; }
+series_is() { [ "$(series "$1" "$2")" = "$3" ]; }
+event_seen() { kctl get events -A -o jsonpath='{range .items[*]}{.involvedObject.name} {.reason}{"\n"}{end}' | grep -qx "$1 $2"; }
+gcp_leader() { if leads gcp-1; then echo gcp-1; elif leads gcp-2; then echo gcp-2; else return 1; fi; }
+kg_healthy_node() { [ "$(node_exec "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://$(node_lan_ip "$1"):1107/health")" = 200 ]; }
+has_health() { [ "$(ann "$1" kg.kilo.squat.ai/path-health)" != "<absent>" ]; }
+lease_holder_is() { [ "$(kctl get lease -n kube-system "$1" -o jsonpath='{.spec.holderIdentity}')" = "$2" ]; }
+
+@test "failover: every kg probes and publishes its path health; the leader does not hold the Lease while a member can" {
+  wait_for 30 "gcp-2's health summary" has_health gcp-2
+  h=$(ann gcp-2 kg.kilo.squat.ai/path-health)
+  [[ "$h" == *"ok=location:aws,location:lab lost=" ]] || { echo "$h"; false; }
+  leads gcp-1
+  wait_for 30 "the gcp Lease held by gcp-2" lease_holder_is kilo-leader-gcp gcp-2
+  [ "$(series gcp-2 'kilo_path_healthy{location="location:aws"}')" = 1 ]
+}
+
+@test "failover (a): forwarding dropped on a healthy-looking leader: gcp-2 takes over, traffic restored" {
+  leads gcp-1
+  wait_mesh 60
+  pingers_start a "aws-1 gcp-2 lab-1 lab-2"
+  sleep 2
+  t0=$(date +%s.%N)
+  nft_fault gcp-1 'table inet kgefault { chain kfwd { type filter hook forward priority -400; policy accept; drop; }; }'
+  wait_for 60 "gcp-2 to lead" leads gcp-2
+  wait_for 60 "3 s without a lost ping" quiet_for a "$t0" 3
+  t1=$(date +%s.%N)
+  pingers_stop_all
+  secs=$(restored_after a "$t0" "$t1")
+  echo "fault (a) forwarding dropped on gcp-1: pings restored after $secs s" | report
+  [ "$(ann gcp-2 kilo.squat.ai/leader)" = "" ]
+  [[ "$(ann gcp-2 kg.kilo.squat.ai/leader-by)" == "gcp-2 forwarding "* ]]
+  [ "$(ann gcp-1 kilo.squat.ai/leader)" = "<absent>" ]
+  [ "$(series gcp-2 'kilo_leader_changes_total{location="location:gcp",reason="forwarding"}')" = 1 ]
+  event_seen gcp-1 LeaderMovedAway
+  event_seen gcp-2 LeaderMovedHere
+  grep -q 'msg="leadership moved".*reason=forwarding' "$KGE_STATE/logs/gcp-2.kg.log"
+}
+
+@test "failover (c): a person's pin is never removed; the broken pinned leader is reported" {
+  kctl annotate node gcp-1 kilo.squat.ai/leader=pinned --overwrite
+  on_teardown kctl annotate node gcp-1 kilo.squat.ai/leader-
+  wait_for 60 "gcp-1 to lead (pinned)" leads gcp-1
+  nft_fault gcp-1 'table inet kgefault { chain kfwd { type filter hook forward priority -400; policy accept; drop; }; }'
+  wait_for 60 "a PinnedLeaderBroken Event" event_seen gcp-1 PinnedLeaderBroken
+  wait_for 30 "kilo_pinned_leader_broken 1" series_is gcp-2 'kilo_pinned_leader_broken{location="location:gcp"}' 1
+  sleep 10 # more decisions: the pin stays
+  [ "$(ann gcp-1 kilo.squat.ai/leader)" = "pinned" ]
+  [ "$(ann gcp-1 kg.kilo.squat.ai/leader-by)" = "<absent>" ]
+  leads gcp-1
+}
+
+kg_marked() { [ "$(ann "$1" kilo.squat.ai/leader)" = "" ] && [ "$(ann "$1" kg.kilo.squat.ai/leader-by)" != "<absent>" ]; }
+# marker_older_than NODE SECONDS: kg's move recorded in NODE's marker is older (rate limit: 60 s). since kg's move recorded in NODE's marker (rate limit: 60 s).
+marker_older_than() {
+  local m
+  m=$(ann "$1" kg.kilo.squat.ai/leader-by)
+  [ "$m" != "<absent>" ] && [ $(($(date +%s) - ${m##* })) -gt "$2" ]
+}
+
+@test "failover (b): the leader's kg SIGKILLed and its node cut off: gcp-1 takes over, traffic restored" {
+  wait_for 60 "gcp-2 to lead again (the pin is gone)" leads gcp-2
+  wait_for 30 "the gcp Lease held by gcp-1" lease_holder_is kilo-leader-gcp gcp-1
+  wait_for 90 "a minute since the last move (at most one per minute)" marker_older_than gcp-2 61
+  wait_mesh 60
+  pingers_start b "aws-1 gcp-1 lab-1 lab-2"
+  sleep 2
+  t0=$(date +%s.%N)
+  kg_stop gcp-2 KILL
+  on_teardown kg_ensure gcp-2
+  nft_fault gcp-2 'table inet kgefault {
+    chain kin { type filter hook input priority -400; policy drop; iifname "lo" accept; }
+    chain kout { type filter hook output priority -400; policy drop; oifname "lo" accept; }
+    chain kfwd { type filter hook forward priority -400; policy drop; }
+  }'
+  wait_for 60 "gcp-1 marked as leader by kg" kg_marked gcp-1
+  wait_for 60 "3 s without a lost ping" quiet_for b "$t0" 3
+  t1=$(date +%s.%N)
+  pingers_stop_all
+  secs=$(restored_after b "$t0" "$t1")
+  echo "fault (b) kg SIGKILLed on gcp-2 and the node cut off: pings restored after $secs s" | report
+  [ "$(ann gcp-2 kilo.squat.ai/leader)" = "<absent>" ]
+  [[ "$(ann gcp-1 kg.kilo.squat.ai/leader-by)" == "gcp-1 "* ]]
+  [ -n "$(node_annotation gcp-1 wireguard-ip)" ]
+}
+
+@test "failover (d): a leader's kg stopped with SIGTERM (rolling update) hands leadership over first" {
+  wait_for 60 "one gcp leader" gcp_leader
+  leader=$(gcp_leader)
+  other=gcp-1
+  [ "$leader" = gcp-1 ] && other=gcp-2
+  wait_for 60 "kg on $other" kg_healthy_node "$other"
+  wait_mesh 60
+  pingers_start d "aws-1 $other lab-1 lab-2"
+  sleep 2
+  t0=$(date +%s.%N)
+  kg_stop "$leader" TERM
+  on_teardown kg_ensure "$leader"
+  wait_for 60 "$other to lead" kg_marked "$other"
+  wait_for 60 "3 s without a lost ping" quiet_for d "$t0" 3
+  t1=$(date +%s.%N)
+  pingers_stop_all
+  secs=$(restored_after d "$t0" "$t1")
+  longest=$(python3 "$PINGLOSS" "$KGE_STATE/ping-d" "$t0" "$t1" | awk '$7 + 0 > m {m = $7 + 0} END {printf "%.1f\n", m + 0}')
+  echo "fault (d) SIGTERM to the leader $leader's kg: longest outage of a pair $longest s (last lost ping $secs s after the signal)" | report
+  [[ "$(ann "$other" kg.kilo.squat.ai/leader-by)" == "$leader handover "* ]]
+  grep -q 'msg="leadership handed over"' "$KGE_STATE/logs/$leader.kg.log"
+}
