@@ -4,8 +4,18 @@
 
 namespace kilo::agent {
 
-K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport)
-    : transport_(transport), client_(transport) {}
+void TrimNode(const std::string& topology_label, NodeObject* node) {
+  std::erase_if(node->annotations,
+                [](const auto& kv) { return !kv.first.starts_with("kilo.squat.ai/"); });
+  std::erase_if(node->labels, [&](const auto& kv) { return kv.first != topology_label; });
+}
+
+bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj) {
+  return !SameContent(old_obj, new_obj);
+}
+
+K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport, std::string topology_label)
+    : transport_(transport), topology_label_(std::move(topology_label)), client_(transport) {}
 
 K8sMeshBackend::~K8sMeshBackend() { Stop(); }
 
@@ -18,11 +28,16 @@ Status K8sMeshBackend::Start(std::function<void()> on_change) {
   };
   k8s::InformerHandlers<NodeObject> nh;
   nh.on_add = [on_change](const NodeObject&) { on_change(); };
-  nh.on_update = [on_change](const NodeObject&, const NodeObject&) { on_change(); };
+  nh.on_update = [on_change](const NodeObject& o, const NodeObject& n) {
+    if (NodeUpdateMatters(o, n)) on_change();
+  };
+  nh.transform = [label = topology_label_](NodeObject* n) { TrimNode(label, n); };
   nh.on_delete = [on_change](const NodeObject&) { on_change(); };
   k8s::InformerHandlers<PeerObject> ph;
   ph.on_add = [on_change](const PeerObject&) { on_change(); };
-  ph.on_update = [on_change](const PeerObject&, const PeerObject&) { on_change(); };
+  ph.on_update = [on_change](const PeerObject& o, const PeerObject& n) {
+    if (!SameContent(o, n)) on_change();
+  };
   ph.on_delete = [on_change](const PeerObject&) { on_change(); };
   nodes_ = std::make_unique<k8s::Informer<NodeObject>>(transport_, nh, io);
   peers_ = std::make_unique<k8s::Informer<PeerObject>>(transport_, ph, io);

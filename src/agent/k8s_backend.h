@@ -2,6 +2,7 @@
 // MeshBackend over the Kubernetes API: Node and Peer informers plus the
 // client's annotation patches and Events.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -12,10 +13,21 @@
 
 namespace kilo::agent {
 
+// Keeps of a Node only what the mesh and the annotation patches read: the
+// kilo.squat.ai/ annotations and the topology label (a Node of a real
+// cluster carries a few kB of other labels, annotations and status).
+void TrimNode(const std::string& topology_label, NodeObject* node);
+
+// Whether a Node update changes what the agent reads (false for an update
+// that changed only what TrimNode dropped, e.g. a kubelet status update).
+bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj);
+
 class K8sMeshBackend : public MeshBackend {
  public:
-  // REQUIRES: transport outlives the backend.
-  explicit K8sMeshBackend(k8s::Transport* transport);
+  // REQUIRES: transport outlives the backend. `topology_label`: the one
+  // label of a Node the mesh reads (--topology-label).
+  explicit K8sMeshBackend(k8s::Transport* transport,
+                          std::string topology_label = kDefaultTopologyLabel);
   ~K8sMeshBackend() override;
 
   Status Start(std::function<void()> on_change) override;
@@ -31,6 +43,7 @@ class K8sMeshBackend : public MeshBackend {
 
  private:
   k8s::Transport* transport_;
+  std::string topology_label_;
   k8s::KubeClient client_;
   std::unique_ptr<k8s::Informer<NodeObject>> nodes_;
   std::unique_ptr<k8s::Informer<PeerObject>> peers_;

@@ -221,6 +221,7 @@ Status Informer<T>::ListAndReplace() {
                obj.error());
           continue;
         }
+        if (handlers_.transform) handlers_.transform(&*obj);
         std::string name = obj->name;
         fresh.insert_or_assign(std::move(name), std::move(*obj));
       }
@@ -383,6 +384,7 @@ bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
       }
       return true;
     }
+    if (handlers_.transform) handlers_.transform(&*decoded);
     Upsert(std::move(*decoded));
     return true;
   }

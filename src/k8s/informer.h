@@ -59,6 +59,10 @@ struct InformerHandlers {
   std::function<void(const T& old_obj)> on_delete;
   // Called once after the first LIST has been delivered.
   std::function<void()> on_synced;
+  // Applied to every decoded object before it is cached or handed to the
+  // handlers (client-go's SetTransform): drops what the user of the cache
+  // never reads, so that thousands of Nodes stay small.
+  std::function<void(T* obj)> transform;
 };
 
 struct InformerOptions {

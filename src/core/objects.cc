@@ -1,0 +1,36 @@
+#include "core/objects.h"
+
+namespace kilo {
+
+bool SameContent(const NodeObject& a, const NodeObject& b) {
+  return a.name == b.name && a.uid == b.uid && a.pod_cidr == b.pod_cidr && a.labels == b.labels &&
+         a.annotations == b.annotations;
+}
+
+bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b) {
+  if (a.name != b.name || a.uid != b.uid || a.pod_cidr != b.pod_cidr || a.labels != b.labels)
+    return false;
+  // Both maps are sorted: walk them side by side, skipping last-seen.
+  auto skip = [](auto it, auto end) {
+    return it != end && it->first == kAnnLastSeen ? std::next(it) : it;
+  };
+  auto i = skip(a.annotations.begin(), a.annotations.end());
+  auto j = skip(b.annotations.begin(), b.annotations.end());
+  while (i != a.annotations.end() && j != b.annotations.end()) {
+    if (*i != *j) return false;
+    i = skip(std::next(i), a.annotations.end());
+    j = skip(std::next(j), b.annotations.end());
+  }
+  return i == a.annotations.end() && j == b.annotations.end();
+}
+
+bool SameContent(const PeerObject& a, const PeerObject& b) {
+  return a.name == b.name && a.uid == b.uid && a.allowed_ips == b.allowed_ips &&
+         a.has_allowed_ips == b.has_allowed_ips && a.public_key == b.public_key &&
+         a.preshared_key == b.preshared_key && a.has_endpoint == b.has_endpoint &&
+         a.endpoint_dns == b.endpoint_dns && a.endpoint_ip == b.endpoint_ip &&
+         a.endpoint_port == b.endpoint_port && a.persistent_keepalive == b.persistent_keepalive &&
+         a.type_errors == b.type_errors;
+}
+
+}  // namespace kilo
