@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/objects.h"
 #include "core/status.h"
 #include "k8s/informer.h"

@@ -1,6 +1,7 @@
 #include "k8s/informer.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <thread>
