@@ -283,15 +283,19 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
     const NodeObject& obj = is_self ? self_overlay : o;
     auto it = node_cache_.find(obj.name);
     CachedNode c;
-    if (it != node_cache_.end() && SameContent(it->second.obj, obj)) {
+    const uint64_t digest = ContentDigest(obj, false);
+    if (it != node_cache_.end() && it->second.resource_version == obj.resource_version &&
+        it->second.digest == digest) {
       c = std::move(it->second);
     } else {
+      c.resource_version = obj.resource_version;
+      c.digest = digest;
+      c.heartbeat_digest = ContentDigest(obj, true);
       // A heartbeat keeps the generation: the mesh reads last-seen only
       // through readiness, which the ready set reflects.
-      c.generation = it != node_cache_.end() && SameContentButHeartbeat(it->second.obj, obj)
+      c.generation = it != node_cache_.end() && it->second.heartbeat_digest == c.heartbeat_digest
                          ? it->second.generation
                          : next_generation_++;
-      c.obj = obj;
       c.node = TranslateNode(obj, topts, &c.warnings);
       ++stats_.node_translations;
     }
@@ -303,12 +307,11 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
       v.ready.push_back(c.node);
       // This node's own content is compared as a whole (applied_self_): what
       // it publishes changes its translation but not the mesh's inputs.
-      v.input.nodes.emplace_back(c.obj.name, is_self ? 0 : c.generation);
+      v.input.nodes.emplace_back(obj.name, is_self ? 0 : c.generation);
       const int64_t stale_at = c.node.last_seen + 2 * kCheckInPeriodSeconds;
       if (!is_self && (!v.deadline || stale_at < *v.deadline)) v.deadline = stale_at;
     }
-    std::string name = c.obj.name;
-    nodes.insert_or_assign(std::move(name), std::move(c));
+    nodes.insert_or_assign(obj.name, std::move(c));
   }
   node_cache_ = std::move(nodes);
   std::map<std::string, CachedPeer> peers;

@@ -219,8 +219,14 @@ class Agent {
   AgentOptions opts_;
   AgentDeps deps_;
   // Translations cached per object, redone only when the object changed.
+  // A Node is kept as digests, not as a copy (that would double the memory
+  // of the informer's cache): the entry is used when the resourceVersion and
+  // the digest are the same (the API server changes the resourceVersion on
+  // every write; the digest covers fakes and this node's overlay).
   struct CachedNode {
-    NodeObject obj;
+    std::string resource_version;
+    uint64_t digest = 0;            // ContentDigest(obj, false)
+    uint64_t heartbeat_digest = 0;  // ContentDigest(obj, true)
     Node node;
     std::vector<Warning> warnings;
     uint64_t generation = 0;  // bumped by every change but a heartbeat

@@ -14,8 +14,14 @@ bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj) {
   return !SameContent(old_obj, new_obj);
 }
 
-K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport, std::string topology_label)
-    : transport_(transport), topology_label_(std::move(topology_label)), client_(transport) {}
+bool CanJoinTheMesh(const NodeObject& n) {
+  const auto& a = n.annotations;
+  return !n.pod_cidr.empty() && a.count(kAnnKey) && a.count(kAnnLastSeen) &&
+         (a.count(kAnnEndpoint) || a.count(kAnnForceEndpoint));
+}
+
+K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport, K8sBackendOptions opts)
+    : transport_(transport), opts_(std::move(opts)), client_(transport) {}
 
 K8sMeshBackend::~K8sMeshBackend() { Stop(); }
 
@@ -27,12 +33,21 @@ Status K8sMeshBackend::Start(std::function<void()> on_change) {
     if (on_error_) on_error_();
   };
   k8s::InformerHandlers<NodeObject> nh;
-  nh.on_add = [on_change](const NodeObject&) { on_change(); };
-  nh.on_update = [on_change](const NodeObject& o, const NodeObject& n) {
-    if (NodeUpdateMatters(o, n)) on_change();
+  // Only what can change the mesh wakes the agent (work in proportion to the
+  // change: 5,000 agent-less Nodes being created cost no reconcile each).
+  auto matters = [self = opts_.hostname](const NodeObject& n) {
+    return n.name == self || CanJoinTheMesh(n);
   };
-  nh.transform = [label = topology_label_](NodeObject* n) { TrimNode(label, n); };
-  nh.on_delete = [on_change](const NodeObject&) { on_change(); };
+  nh.on_add = [on_change, matters](const NodeObject& n) {
+    if (matters(n)) on_change();
+  };
+  nh.on_update = [on_change, matters](const NodeObject& o, const NodeObject& n) {
+    if (NodeUpdateMatters(o, n) && (matters(o) || matters(n))) on_change();
+  };
+  nh.on_delete = [on_change, matters](const NodeObject& o) {
+    if (matters(o)) on_change();
+  };
+  nh.transform = [label = opts_.topology_label](NodeObject* n) { TrimNode(label, n); };
   k8s::InformerHandlers<PeerObject> ph;
   ph.on_add = [on_change](const PeerObject&) { on_change(); };
   ph.on_update = [on_change](const PeerObject& o, const PeerObject& n) {

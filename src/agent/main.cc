@@ -344,7 +344,7 @@ int Main(int argc, char** argv) {
   if (!cfg.ok()) return Fatal(cfg.error());
   auto transport = k8s::CurlTransport::Create(*cfg);
   if (!transport.ok()) return Fatal(transport.error());
-  K8sMeshBackend backend(transport->get(), o.topology_label);
+  K8sMeshBackend backend(transport->get(), {o.topology_label, o.hostname});
   RealFileSystem fs;
   AgentMetrics metrics;
   backend.SetErrorCallback([&metrics] { metrics.Error("watch"); });

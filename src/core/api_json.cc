@@ -57,7 +57,8 @@ Result<ListPage> DecodeListPage(std::string_view json, ObjectKind kind) {
 std::optional<ApiWatchEvent> DecodeWatchEvent(std::string_view frame, ObjectKind kind) {
   simdjson::dom::parser parser;
   element ev;
-  if (parser.parse(frame.data(), frame.size(), true).get(ev) || !ev.is_object()) return std::nullopt;
+  if (parser.parse(frame.data(), frame.size(), true).get(ev) || !ev.is_object())
+    return std::nullopt;
   ApiWatchEvent out;
   out.type = StringOr(ev, "type");
   element obj;

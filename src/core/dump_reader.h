@@ -315,5 +315,4 @@ class FastDumpReader {
   simdjson::dom::parser dom_;
 };
 
-
 }  // namespace kilo::json_internal

@@ -30,7 +30,8 @@ void EmitScalar(const YAML::Node& node, std::string* out) {
   }
   char* end = nullptr;
   std::strtoll(s.c_str(), &end, 10);
-  bool integer = end && *end == '\0' && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-');
+  bool integer =
+      end && *end == '\0' && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-');
   if (integer) {
     *out += s;
     return;
@@ -81,11 +82,21 @@ void AppendJsonString(std::string_view s, std::string* out, bool html_safe) {
   out->push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
       default:
         if (c < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
           *out += "\\u00";

@@ -222,7 +222,8 @@ Result<NodeObject> DecodeNodeObject(std::string_view json) {
   simdjson::padded_string padded(json);
   element root;
   if (auto err = parser.parse(padded).get(root))
-    return Result<NodeObject>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
+    return Result<NodeObject>::Error(std::string("not valid JSON: ") +
+                                     simdjson::error_message(err));
   NodeObject n;
   if (auto s = DecodeNode(root, &n); !s.ok()) return s;
   return n;
@@ -233,7 +234,8 @@ Result<PeerObject> DecodePeerObject(std::string_view json) {
   simdjson::padded_string padded(json);
   element root;
   if (auto err = parser.parse(padded).get(root))
-    return Result<PeerObject>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
+    return Result<PeerObject>::Error(std::string("not valid JSON: ") +
+                                     simdjson::error_message(err));
   PeerObject p;
   if (auto s = DecodePeer(root, &p); !s.ok()) return s;
   return p;

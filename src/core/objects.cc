@@ -1,5 +1,8 @@
 #include "core/objects.h"
 
+#include <string>
+#include <string_view>
+
 namespace kilo {
 
 bool SameContent(const NodeObject& a, const NodeObject& b) {
@@ -22,6 +25,46 @@ bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b) {
     j = skip(std::next(j), b.annotations.end());
   }
   return i == a.annotations.end() && j == b.annotations.end();
+}
+
+namespace {
+
+// FNV-1a over length-prefixed fields (so that "ab"+"c" and "a"+"bc" differ).
+class Fnv {
+ public:
+  void Add(std::string_view s) {
+    uint64_t n = s.size();
+    for (int i = 0; i < 8; ++i) Byte(static_cast<unsigned char>(n >> (8 * i)));
+    for (char c : s) Byte(static_cast<unsigned char>(c));
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  void Byte(unsigned char c) {
+    h_ ^= c;
+    h_ *= 0x100000001b3ull;
+  }
+  uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+}  // namespace
+
+uint64_t ContentDigest(const NodeObject& n, bool skip_last_seen) {
+  Fnv h;
+  h.Add(n.name);
+  h.Add(n.uid);
+  h.Add(n.pod_cidr);
+  h.Add(std::to_string(n.labels.size()));
+  for (const auto& [k, v] : n.labels) {
+    h.Add(k);
+    h.Add(v);
+  }
+  for (const auto& [k, v] : n.annotations) {
+    if (skip_last_seen && k == kAnnLastSeen) continue;
+    h.Add(k);
+    h.Add(v);
+  }
+  return h.value();
 }
 
 bool SameContent(const PeerObject& a, const PeerObject& b) {

@@ -34,6 +34,11 @@ bool SameContent(const NodeObject& a, const NodeObject& b);
 // `a` and `b` differ at most by a heartbeat.
 bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b);
 
+// A 64-bit digest (FNV-1a) of what SameContent compares, or, with
+// `skip_last_seen`, of what SameContentButHeartbeat compares: equal objects
+// have equal digests (a cache can keep the digest instead of a copy).
+uint64_t ContentDigest(const NodeObject& n, bool skip_last_seen);
+
 // The kilo.squat.ai/ annotations a Node translation reads, in this order.
 inline constexpr const char* kNodeAnnotationKeys[] = {
     kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,

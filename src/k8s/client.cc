@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "k8s/credentials.h"
 #include "core/objects_json.h"
+#include "k8s/credentials.h"
 #include "k8s/decode.h"
 
 namespace kilo::k8s {

@@ -211,7 +211,8 @@ Result<std::string> ListObjects(Transport* transport, const ListRequest& lr,
     r->body.clear();
     r->body.shrink_to_fit();
     if (!page) {
-      return Result<std::string>::Error("GET " + transport->server() + q + ": response is not JSON");
+      return Result<std::string>::Error("GET " + transport->server() + q +
+                                        ": response is not JSON");
     }
     if (cb.on_skipped)
       for (const auto& why : page->skipped) cb.on_skipped(why);
@@ -387,8 +388,8 @@ bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
   if (type == "ADDED" || type == "MODIFIED") {
     std::optional<T>& decoded = ResourceTraits<T>::Object(*ev);
     if (!decoded) {
-      Warn(std::string("watch ") + ResourceTraits<T>::kKind + "s: skipping an object: " +
-           ev->error);
+      Warn(std::string("watch ") + ResourceTraits<T>::kKind +
+           "s: skipping an object: " + ev->error);
       if (!ev->resource_version.empty()) {
         std::lock_guard<std::mutex> lock(mu_);
         rv_ = ev->resource_version;

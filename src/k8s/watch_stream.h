@@ -8,7 +8,6 @@
 #include <string>
 #include <string_view>
 
-
 namespace kilo::k8s {
 
 // Splits a byte stream into top-level JSON values. The API server writes one

@@ -318,5 +318,44 @@ TEST(AgentChange, SameContentButHeartbeatIgnoresOnlyLastSeen) {
   EXPECT_FALSE(SameContentButHeartbeat(a, b));
 }
 
+TEST(AgentChange, OnlyNodesThatCanBeReadyAreMeshCandidates) {
+  NodeObject n = MakeNode("n2", "a", "10.10.0.2/24", "10.10.0.2:51820", "10.42.2.0/24", kNow);
+  EXPECT_TRUE(CanJoinTheMesh(n));
+  for (const char* k : {kAnnKey, kAnnLastSeen, kAnnEndpoint}) {
+    NodeObject m = n;
+    m.annotations.erase(k);
+    EXPECT_FALSE(CanJoinTheMesh(m)) << k;
+  }
+  NodeObject forced = n;
+  forced.annotations.erase(kAnnEndpoint);
+  forced.annotations[kAnnForceEndpoint] = "203.0.113.9:51820";
+  EXPECT_TRUE(CanJoinTheMesh(forced));
+  NodeObject no_cidr = n;
+  no_cidr.pod_cidr.clear();
+  EXPECT_FALSE(CanJoinTheMesh(no_cidr));
+  // What the informer drops makes no difference.
+  NodeObject trimmed = n;
+  trimmed.annotations["other.example.com/x"] = "1";
+  TrimNode("topology.kubernetes.io/region", &trimmed);
+  EXPECT_TRUE(CanJoinTheMesh(trimmed));
+}
+
+TEST(AgentChange, ContentDigestsTellTheSameChangesAsTheComparisons) {
+  NodeObject a = MakeNode("n2", "a", "10.10.0.2/24", "10.10.0.2:51820", "10.42.2.0/24", kNow);
+  std::vector<NodeObject> variants(7, a);
+  variants[1].resource_version = "7";                         // same content
+  variants[2].annotations[kAnnLastSeen] = "1";                // a heartbeat
+  variants[3].annotations[kAnnEndpoint] = "10.10.0.2:51821";  // a change
+  variants[4].labels["topology.kubernetes.io/region"] = "b";
+  variants[5].pod_cidr = "10.42.9.0/24";
+  // Moving a character from a key to its value is a change too.
+  variants[6].annotations.erase(kAnnKey);
+  variants[6].annotations["kilo.squat.ai/ke"] = "y" + a.annotations.at(kAnnKey);
+  for (const auto& v : variants) {
+    EXPECT_EQ(ContentDigest(a, false) == ContentDigest(v, false), SameContent(a, v));
+    EXPECT_EQ(ContentDigest(a, true) == ContentDigest(v, true), SameContentButHeartbeat(a, v));
+  }
+}
+
 }  // namespace
 }  // namespace kilo::agent

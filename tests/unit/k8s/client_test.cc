@@ -1,6 +1,7 @@
 #include "k8s/client.h"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "fake_transport.h"

@@ -2,11 +2,12 @@
 // (core/api_json.h): LIST pages and watch events, as the informer and
 // kgctl's live commands read them; and Peers encoded back (k8s/decode.h).
 
+#include "k8s/decode.h"
+
 #include <gtest/gtest.h>
 
 #include "core/api_json.h"
 #include "core/objects_json.h"
-#include "k8s/decode.h"
 
 namespace kilo::k8s {
 namespace {
@@ -50,8 +51,9 @@ TEST(DecodeNode, Errors) {
   ASSERT_TRUE(ev.has_value());
   EXPECT_FALSE(ev->node.has_value());
   EXPECT_EQ(ev->error, "metadata.name missing");
-  ev = DecodeWatchEvent(Event("ADDED", R"({"metadata":{"name":"x","annotations":null},"spec":null})"),
-                        ObjectKind::kNode);
+  ev = DecodeWatchEvent(
+      Event("ADDED", R"({"metadata":{"name":"x","annotations":null},"spec":null})"),
+      ObjectKind::kNode);
   ASSERT_TRUE(ev && ev->node);
   EXPECT_TRUE(ev->node->annotations.empty());
   ev = DecodeWatchEvent(R"({"type":"ADDED","object":7})", ObjectKind::kNode);

@@ -1,9 +1,9 @@
 #include "k8s/informer.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "fake_transport.h"
