@@ -5,8 +5,7 @@
 namespace kilo::agent {
 
 void TrimNode(const std::string& topology_label, NodeObject* node) {
-  std::erase_if(node->annotations,
-                [](const auto& kv) { return !kv.first.starts_with("kilo.squat.ai/"); });
+  std::erase_if(node->annotations, [](const auto& kv) { return !IsKiloAnnotation(kv.first); });
   std::erase_if(node->labels, [&](const auto& kv) { return kv.first != topology_label; });
 }
 

@@ -14,7 +14,7 @@
 namespace kilo::agent {
 
 // Keeps of a Node only what the mesh and the annotation patches read: the
-// kilo.squat.ai/ annotations and the topology label (a Node of a real
+// kilo.squat.ai/ and kg.kilo.squat.ai/ annotations and the topology label (a Node of a real
 // cluster carries a few kB of other labels, annotations and status).
 void TrimNode(const std::string& topology_label, NodeObject* node);
 

@@ -20,13 +20,14 @@ std::string StringOr(element e, const char* key) {
 }
 
 void StringMap(element e, const char* key, std::map<std::string, std::string>* out,
-               std::string_view prefix = {}) {
+               bool only_kilo = false) {
   object o;
   if (e[key].get(o)) return;
   for (auto f : o) {
-    // Kilo reads only its own annotations; skipping the others (a real node
-    // carries a dozen) saves most of the allocations of a large dump.
-    if (!prefix.empty() && f.key.substr(0, prefix.size()) != prefix) continue;
+    // Kilo reads only its own annotations (and kg its own too); skipping the
+    // others (a real node carries a dozen) saves most of the allocations of a
+    // large dump.
+    if (only_kilo && !IsKiloAnnotation(f.key)) continue;
     std::string_view v;
     // kubectl sorts keys: hinting at the end makes each insertion O(1).
     if (!f.value.get(v)) {
@@ -70,7 +71,7 @@ Status DecodeNode(element item, NodeObject* n) {
   n->resource_version = StringOr(meta, "resourceVersion");
   n->uid = StringOr(meta, "uid");
   StringMap(meta, "labels", &n->labels);
-  StringMap(meta, "annotations", &n->annotations, kAnnotationPrefix);
+  StringMap(meta, "annotations", &n->annotations, /*only_kilo=*/true);
   element spec;
   if (!item["spec"].get(spec)) n->pod_cidr = StringOr(spec, "podCIDR");
   return Status::Ok();

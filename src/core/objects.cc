@@ -10,12 +10,23 @@ bool SameContent(const NodeObject& a, const NodeObject& b) {
          a.annotations == b.annotations;
 }
 
+namespace {
+
+// An annotation the mesh reads, other than the heartbeat.
+bool MeshReads(const std::string& key) {
+  return key != kAnnLastSeen && NodeAnnotationIndex(key) >= 0;
+}
+
+}  // namespace
+
 bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b) {
   if (a.name != b.name || a.uid != b.uid || a.pod_cidr != b.pod_cidr || a.labels != b.labels)
     return false;
-  // Both maps are sorted: walk them side by side, skipping last-seen.
+  // Both maps are sorted: walk them side by side, skipping what the mesh
+  // does not read.
   auto skip = [](auto it, auto end) {
-    return it != end && it->first == kAnnLastSeen ? std::next(it) : it;
+    while (it != end && !MeshReads(it->first)) ++it;
+    return it;
   };
   auto i = skip(a.annotations.begin(), a.annotations.end());
   auto j = skip(b.annotations.begin(), b.annotations.end());
@@ -60,7 +71,7 @@ uint64_t ContentDigest(const NodeObject& n, bool skip_last_seen) {
     h.Add(v);
   }
   for (const auto& [k, v] : n.annotations) {
-    if (skip_last_seen && k == kAnnLastSeen) continue;
+    if (skip_last_seen && !MeshReads(k)) continue;
     h.Add(k);
     h.Add(v);
   }

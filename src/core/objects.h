@@ -30,8 +30,11 @@ struct NodeObject {
 // (an update that changed only fields Kilo does not keep, e.g. a kubelet
 // status update, arrives as an identical object with a new resourceVersion).
 bool SameContent(const NodeObject& a, const NodeObject& b);
-// The same, ignoring also the kilo.squat.ai/last-seen annotation: true when
-// `a` and `b` differ at most by a heartbeat.
+// What the mesh reads of `a` and `b` (name, uid, pod CIDR, labels and the
+// annotations of kNodeAnnotationKeys) is the same but for the
+// kilo.squat.ai/last-seen annotation: true when `a` and `b` differ at most
+// by a heartbeat or by annotations the mesh does not read (e.g. kg's
+// failover health reports).
 bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b);
 
 // A 64-bit digest (FNV-1a) of what SameContent compares, or, with

@@ -132,6 +132,16 @@ TEST(AgentChange, HeartbeatOfANodeThatStaysReadyBuildsNoMeshAndWritesNothing) {
   EXPECT_EQ(after.node_translations - before.node_translations, 10);
 }
 
+TEST(AgentChange, AHealthReportOfAReadyNodeBuildsNoMesh) {
+  Cluster c;
+  c.Settle();
+  const Agent::Stats before = c.agent->stats();
+  c.backend.Find("n3")->annotations["kg.kilo.squat.ai/path-health"] = "{\"ok\":true}";
+  c.backend.Find("n1")->annotations["kg.kilo.squat.ai/path-health"] = "{\"ok\":true}";
+  EXPECT_TRUE(c.agent->Reconcile(Trigger::kChange).unchanged);
+  EXPECT_EQ(c.agent->stats().topology_builds, before.topology_builds);
+}
+
 TEST(AgentChange, UnchangedObjectsAreNotTranslatedAgainOnResync) {
   Cluster c;
   c.Settle();
@@ -276,7 +286,9 @@ TEST(AgentChange, TheInformerKeepsOnlyKiloAnnotationsAndTheTopologyLabel) {
   n.labels["node.kubernetes.io/instance-type"] = "m5.large";
   n.annotations["node.alpha.kubernetes.io/ttl"] = "0";
   n.annotations["volumes.kubernetes.io/controller-managed-attach-detach"] = "true";
+  n.annotations["kg.kilo.squat.ai/path-health"] = "{}";  // kg's failover reads it
   NodeObject want = MakeNode("n1", "a", "10.10.0.1/24", "198.51.100.1:51820", "10.42.1.0/24", kNow);
+  want.annotations["kg.kilo.squat.ai/path-health"] = "{}";
   TrimNode("topology.kubernetes.io/region", &n);
   EXPECT_EQ(n.labels, want.labels);
   EXPECT_EQ(n.annotations, want.annotations);
@@ -308,6 +320,11 @@ TEST(AgentChange, SameContentButHeartbeatIgnoresOnlyLastSeen) {
   EXPECT_FALSE(SameContent(a, b));
   b.annotations.erase(kAnnLastSeen);
   EXPECT_TRUE(SameContentButHeartbeat(a, b));
+  // kg's failover health report is not read by the mesh either.
+  b.annotations["kg.kilo.squat.ai/path-health"] = "{}";
+  EXPECT_TRUE(SameContentButHeartbeat(a, b));
+  EXPECT_EQ(ContentDigest(a, true), ContentDigest(b, true));
+  EXPECT_NE(ContentDigest(a, false), ContentDigest(b, false));
   b.annotations[kAnnLeader] = "true";
   EXPECT_FALSE(SameContentButHeartbeat(a, b));
   b = a;

@@ -23,7 +23,7 @@ TEST(DecodeNode, FieldsOfAWatchedNode) {
     "kind":"Node","apiVersion":"v1",
     "metadata":{"name":"n1","resourceVersion":"42","uid":"u-1",
       "labels":{"topology.kubernetes.io/region":"eu"},
-      "annotations":{"kilo.squat.ai/key":"abc","kilo.squat.ai/leader":"","node.alpha.kubernetes.io/ttl":"0"},
+      "annotations":{"kg.kilo.squat.ai/path-health":"{}","kilo.squat.ai/key":"abc","kilo.squat.ai/leader":"","node.alpha.kubernetes.io/ttl":"0"},
       "managedFields":[{"manager":"kubelet"}]},
     "spec":{"podCIDR":"10.2.1.0/24","podCIDRs":["10.2.1.0/24"]},
     "status":{"addresses":[{"type":"InternalIP","address":"10.0.0.1"}]}})"),
@@ -38,8 +38,9 @@ TEST(DecodeNode, FieldsOfAWatchedNode) {
   EXPECT_EQ(n.resource_version, "42");
   EXPECT_EQ(n.uid, "u-1");
   EXPECT_EQ(n.labels.at("topology.kubernetes.io/region"), "eu");
-  // Only Kilo's annotations are kept.
-  EXPECT_EQ(n.annotations.size(), 2u);
+  // Only Kilo's (and kg's own) annotations are kept.
+  EXPECT_EQ(n.annotations.size(), 3u);
+  EXPECT_EQ(n.annotations.at("kg.kilo.squat.ai/path-health"), "{}");
   EXPECT_EQ(n.annotations.at("kilo.squat.ai/leader"), "");
   EXPECT_EQ(n.pod_cidr, "10.2.1.0/24");
 }
