@@ -158,7 +158,7 @@ int64_t Agent::ReadinessNow(int64_t now) {
 }
 
 // One reconcile: snapshot, plan, apply each part, publish.
-ReconcileReport Agent::Reconcile() {
+ReconcileReport Agent::Reconcile(Trigger trigger) {
   auto started = std::chrono::steady_clock::now();
   ReconcileReport r;
   const int64_t real_now = deps_.now();
@@ -167,21 +167,36 @@ ReconcileReport Agent::Reconcile() {
   if (!self_obj) {
     r.skipped_reason = "node " + opts_.hostname + " not found in the API";
     Fail(&r, "backend", r.skipped_reason);
+    applied_input_.reset();
     return r;
   }
+  // A change pass after one that applied cleanly does nothing more when the
+  // mesh's inputs are the same (a heartbeat): the device is read again, and
+  // the data plane converged, on the next resync.
+  const bool may_skip = trigger == Trigger::kChange && applied_input_.has_value();
   // Read the device first: its handshakes tell the NATed endpoints.
-  if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
-    last_device_ = std::move(*dev);
-  } else {
-    Fail(&r, "wireguard", dev.error());
+  if (!may_skip) {
+    if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
+      last_device_ = std::move(*dev);
+    } else {
+      Fail(&r, "wireguard", dev.error());
+    }
   }
   // Readiness of the other nodes is judged on this clock (see ReadinessNow).
-  View view = Translate(snap, *self_obj, ReadinessNow(real_now));
+  const int64_t readiness_now = ReadinessNow(real_now);
+  View view = Translate(snap, *self_obj, readiness_now);
+  next_deadline_.reset();
+  if (view.deadline && !outage_start_) next_deadline_ = *view.deadline + (real_now - readiness_now);
+  if (may_skip && view.input == *applied_input_ &&
+      SameContentButHeartbeat(*self_obj, applied_self_)) {
+    r.unchanged = true;
+    return r;
+  }
   std::optional<Mesh> mesh;
   std::optional<Topology> topo = BuildTopology(&view, &mesh, &r);
   ReportWarnings(view.warnings, &r);
   ReportGranularityMismatches(view.ready, &r);
-  Publish(view, topo ? &*topo : nullptr, *self_obj, &r);
+  NodeObject published_self = Publish(view, topo ? &*topo : nullptr, *self_obj, &r);
   if (topo) {
     r.leader = topo->leader();
     r.nodes = static_cast<int>(view.ready.size());
@@ -195,14 +210,24 @@ ReconcileReport Agent::Reconcile() {
     ApplyRouting(plan, &r);
     ApplyFirewall(plan, &r);
     ApplyCNI(plan, &r);
+    ++stats_.applies;
     r.applied = true;
     MutexLock lock(&mu_);
     dot_ = topo->Dot();
+  }
+  // Only a clean pass may be skipped after: a failed step is retried.
+  if (r.applied && r.errors.empty()) {
+    applied_input_ = std::move(view.input);
+    applied_self_ = std::move(published_self);
+  } else {
+    applied_input_.reset();
   }
   UpdateMetrics(r, mesh ? &*mesh : nullptr,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return r;
 }
+
+std::optional<int64_t> Agent::NextReadinessDeadline() const { return next_deadline_; }
 
 Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64_t now) {
   View v;
@@ -214,15 +239,70 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
   auto pre = DesiredAnnotations(false, opts_.subnet, {}, &self);
   for (const auto& k : {kAnnKey, kAnnEndpoint, kAnnInternalIP, kAnnLastSeen, kAnnGranularity})
     self_overlay.annotations[k] = pre[k];
+  // Each object is translated again only when it changed; the entries of
+  // objects no longer in the snapshot are dropped.
+  std::map<std::string, CachedNode> nodes;
   for (const auto& o : snap.nodes) {
-    Node n = TranslateNode(o.name == opts_.hostname ? self_overlay : o, topts, &v.warnings);
-    if (n.Ready(now)) v.ready.push_back(std::move(n));
+    const bool is_self = o.name == opts_.hostname;
+    const NodeObject& obj = is_self ? self_overlay : o;
+    auto it = node_cache_.find(obj.name);
+    CachedNode c;
+    const uint64_t digest = ContentDigest(obj, false);
+    if (it != node_cache_.end() && it->second.resource_version == obj.resource_version &&
+        it->second.digest == digest) {
+      c = std::move(it->second);
+    } else {
+      c.resource_version = obj.resource_version;
+      c.digest = digest;
+      c.heartbeat_digest = ContentDigest(obj, true);
+      // A heartbeat keeps the generation: the mesh reads last-seen only
+      // through readiness, which the ready set reflects.
+      c.generation = it != node_cache_.end() && it->second.heartbeat_digest == c.heartbeat_digest
+                         ? it->second.generation
+                         : next_generation_++;
+      c.node = TranslateNode(obj, topts, &c.warnings);
+      ++stats_.node_translations;
+    }
+    for (const auto& w : c.warnings) {
+      v.warnings.push_back(w);
+      v.input.warnings.push_back(w.String());
+    }
+    if (c.node.Ready(now)) {
+      v.ready.push_back(c.node);
+      // This node's own content is compared as a whole (applied_self_): what
+      // it publishes changes its translation but not the mesh's inputs.
+      v.input.nodes.emplace_back(obj.name, is_self ? 0 : c.generation);
+      const int64_t stale_at = c.node.last_seen + 2 * kCheckInPeriodSeconds;
+      if (!is_self && (!v.deadline || stale_at < *v.deadline)) v.deadline = stale_at;
+    }
+    nodes.insert_or_assign(obj.name, std::move(c));
   }
+  node_cache_ = std::move(nodes);
+  std::map<std::string, CachedPeer> peers;
   for (const auto& o : snap.peers) {
-    auto p = TranslatePeer(o, &v.warnings);
-    if (p && p->Ready()) v.ready_peers.push_back(std::move(*p));
+    auto it = peer_cache_.find(o.name);
+    CachedPeer c;
+    if (it != peer_cache_.end() && SameContent(it->second.obj, o)) {
+      c = std::move(it->second);
+    } else {
+      c.generation = next_generation_++;
+      c.obj = o;
+      c.peer = TranslatePeer(o, &c.warnings);
+      ++stats_.peer_translations;
+    }
+    for (const auto& w : c.warnings) {
+      v.warnings.push_back(w);
+      v.input.warnings.push_back(w.String());
+    }
+    if (c.peer && c.peer->Ready()) {
+      v.ready_peers.push_back(*c.peer);
+      v.input.peers.emplace_back(c.obj.name, c.generation);
+    }
+    peers.insert_or_assign(o.name, std::move(c));
   }
+  peer_cache_ = std::move(peers);
   v.nat = DiscoverNATEndpoints(v.ready, v.ready_peers);
+  v.input.nat = v.nat;
   return v;
 }
 
@@ -242,6 +322,7 @@ std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
   MeshOptions mo;
   mo.granularity = opts_.granularity;
   mo.subnet = opts_.subnet;
+  ++stats_.topology_builds;
   auto m = Mesh::Build(v->ready, v->ready_peers, mo, &v->warnings);
   if (!m.ok()) {
     r->skipped_reason = "failed to create topology: " + m.error();
@@ -326,8 +407,8 @@ void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport
   warnings_ = std::move(lines);
 }
 
-void Agent::Publish(const View& v, const Topology* topo, const NodeObject& self,
-                    ReconcileReport* r) {
+NodeObject Agent::Publish(const View& v, const Topology* topo, const NodeObject& self,
+                          ReconcileReport* r) {
   bool leader = topo && topo->leader();
   std::set<std::string> nat_keys;  // the NATed remotes still in the mesh
   for (const auto& n : v.ready)
@@ -341,13 +422,21 @@ void Agent::Publish(const View& v, const Topology* topo, const NodeObject& self,
     auto it = self.annotations.find(k);
     if (it == self.annotations.end() || it->second != val) changes[k] = val;
   }
-  if (changes.empty()) return;
+  NodeObject after = self;
+  if (changes.empty()) return after;
   auto sent = deps_.backend->PatchNodeAnnotations(opts_.hostname, changes);
   if (!sent.ok()) {
     Fail(r, "publish", sent.error());
-  } else if (*sent) {
-    r->annotation_writes = 1;
+    return after;
   }
+  if (*sent) r->annotation_writes = 1;
+  for (auto& [k, val] : changes) {
+    if (val)
+      after.annotations[k] = std::move(*val);
+    else
+      after.annotations.erase(k);
+  }
+  return after;
 }
 
 void Agent::UpdateMetrics(const ReconcileReport& r, const Mesh* mesh, double seconds) {

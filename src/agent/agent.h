@@ -18,6 +18,7 @@
 #include "core/routes.h"
 #include "core/thread_annotations.h"
 #include "core/topology.h"
+#include "core/translate.h"
 #include "firewall/firewall.h"
 #include "netlink/from_plan.h"
 #include "netlink/netlink.h"
@@ -78,9 +79,23 @@ struct AgentDeps {
   IPAddr external_ip;
 };
 
+// Why a reconcile runs.
+enum class Trigger {
+  // The periodic resync (and the first pass): everything is planned and
+  // converged, which repairs drift of the data plane.
+  kResync,
+  // A watch event or a readiness deadline: the mesh is rebuilt and the data
+  // plane converged only when what the mesh reads changed (a heartbeat of a
+  // node that stays ready changes nothing).
+  kChange,
+};
+
 // What one reconcile did (for logs, metrics, tests).
 struct ReconcileReport {
   bool applied = false;  // false: local node not ready / no topology
+  // A kChange pass that found nothing the mesh reads changed: no topology was
+  // built, nothing applied or published (applied and skipped_reason unset).
+  bool unchanged = false;
   std::string skipped_reason;
   bool leader = false;
   int nodes = 0, peers = 0;
@@ -106,7 +121,25 @@ class Agent {
   // Errors are collected (and counted in metrics), never thrown; a step that
   // fails does not stop the others, and nothing working is torn down because
   // the API is unreachable (the last snapshot is used).
-  ReconcileReport Reconcile();
+  // With Trigger::kChange, only the objects that changed since the last pass
+  // are translated again, and nothing more is done when the mesh's inputs are
+  // the same as those of the last pass that applied.
+  ReconcileReport Reconcile(Trigger trigger = Trigger::kResync);
+
+  // When (unix seconds, the clock of AgentDeps::now) the first remote node of
+  // the last pass stops being ready unless it heartbeats again; a kChange
+  // pass then drops it. nullopt when no remote node is ready, or while the
+  // API server is unreachable (readiness is frozen then).
+  std::optional<int64_t> NextReadinessDeadline() const;
+
+  // Work counters, for tests and benchmarks.
+  struct Stats {
+    int64_t node_translations = 0;  // Nodes translated (cache misses)
+    int64_t peer_translations = 0;
+    int64_t topology_builds = 0;  // meshes built
+    int64_t applies = 0;          // host plans applied to the data plane
+  };
+  Stats stats() const { return stats_; }
 
   // Removes kg's routes, rules, firewall and annotations (and the interface
   // with clean_up_interface). Returns the first error, after trying all.
@@ -140,13 +173,26 @@ class Agent {
   // What a reconcile knows of the cluster: the ready nodes (this one with the
   // values it is about to publish) and Peers, the warnings of translating
   // them, and the NAT endpoints the device discovered.
+  // What the mesh is built from: the ready Nodes and Peers, each with the
+  // generation of its content (a heartbeat does not make a new one), the NAT
+  // endpoints and the translation warnings. Equal inputs build equal meshes.
+  struct MeshInput {
+    std::vector<std::pair<std::string, uint64_t>> nodes, peers;
+    std::map<std::string, Endpoint> nat;
+    std::vector<std::string> warnings;
+    bool operator==(const MeshInput&) const = default;
+  };
   struct View {
     std::vector<Node> ready;
     std::vector<Peer> ready_peers;
     std::vector<Warning> warnings;
     std::map<std::string, Endpoint> nat;
+    MeshInput input;
+    // When the first ready remote node stops being ready (readiness clock).
+    std::optional<int64_t> deadline;
   };
   View Translate(const Snapshot& snap, const NodeObject& self, int64_t now);
+
   // This host's topology (nullopt, with the reason in `r`, when the node is
   // not ready or the mesh cannot be built); `mesh` receives the mesh it views.
   std::optional<Topology> BuildTopology(View* v, std::optional<Mesh>* mesh, ReconcileReport* r);
@@ -157,8 +203,10 @@ class Agent {
   // ready cross node by name only (each once while it lasts).
   void ReportGranularityMismatches(const std::vector<Node>& ready, ReconcileReport* r);
   void ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r);
-  // Writes this node's annotations where they differ.
-  void Publish(const View& v, const Topology* topo, const NodeObject& self, ReconcileReport* r);
+  // Writes this node's annotations where they differ. Returns `self` as the
+  // API has it afterwards (with what was written).
+  NodeObject Publish(const View& v, const Topology* topo, const NodeObject& self,
+                     ReconcileReport* r);
   void UpdateMetrics(const ReconcileReport& r, const Mesh* mesh, double seconds);
   // The steps that install a HostPlan; each counts its errors under its event.
   void ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t now,
@@ -178,6 +226,34 @@ class Agent {
 
   AgentOptions opts_;
   AgentDeps deps_;
+  // Translations cached per object, redone only when the object changed.
+  // A Node is kept as digests, not as a copy (that would double the memory
+  // of the informer's cache): the entry is used when the resourceVersion and
+  // the digest are the same (the API server changes the resourceVersion on
+  // every write; the digest covers fakes and this node's overlay).
+  struct CachedNode {
+    std::string resource_version;
+    uint64_t digest = 0;            // ContentDigest(obj, false)
+    uint64_t heartbeat_digest = 0;  // ContentDigest(obj, true)
+    Node node;
+    std::vector<Warning> warnings;
+    uint64_t generation = 0;  // bumped by every change but a heartbeat
+  };
+  struct CachedPeer {
+    PeerObject obj;
+    std::optional<Peer> peer;
+    std::vector<Warning> warnings;
+    uint64_t generation = 0;
+  };
+  std::map<std::string, CachedNode> node_cache_;
+  std::map<std::string, CachedPeer> peer_cache_;
+  uint64_t next_generation_ = 1;
+  // The inputs of the last pass that applied a plan without errors, and the
+  // local Node as the API has it after that pass published.
+  std::optional<MeshInput> applied_input_;
+  NodeObject applied_self_;
+  std::optional<int64_t> next_deadline_;
+  Stats stats_;
   // Readiness clock (SPEC: nothing working is torn down because the API server
   // is unreachable): while disconnected, heartbeats in the frozen snapshot
   // cannot advance, so the time spent disconnected is not counted against

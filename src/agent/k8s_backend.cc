@@ -4,8 +4,23 @@
 
 namespace kilo::agent {
 
-K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport)
-    : transport_(transport), client_(transport) {}
+void TrimNode(const std::string& topology_label, NodeObject* node) {
+  std::erase_if(node->annotations, [](const auto& kv) { return !IsKiloAnnotation(kv.first); });
+  std::erase_if(node->labels, [&](const auto& kv) { return kv.first != topology_label; });
+}
+
+bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj) {
+  return !SameContent(old_obj, new_obj);
+}
+
+bool CanJoinTheMesh(const NodeObject& n) {
+  const auto& a = n.annotations;
+  return !n.pod_cidr.empty() && a.count(kAnnKey) && a.count(kAnnLastSeen) &&
+         (a.count(kAnnEndpoint) || a.count(kAnnForceEndpoint));
+}
+
+K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport, K8sBackendOptions opts)
+    : transport_(transport), opts_(std::move(opts)), client_(transport) {}
 
 K8sMeshBackend::~K8sMeshBackend() { Stop(); }
 
@@ -17,12 +32,26 @@ Status K8sMeshBackend::Start(std::function<void()> on_change) {
     if (on_error_) on_error_();
   };
   k8s::InformerHandlers<NodeObject> nh;
-  nh.on_add = [on_change](const NodeObject&) { on_change(); };
-  nh.on_update = [on_change](const NodeObject&, const NodeObject&) { on_change(); };
-  nh.on_delete = [on_change](const NodeObject&) { on_change(); };
+  // Only what can change the mesh wakes the agent (work in proportion to the
+  // change: 5,000 agent-less Nodes being created cost no reconcile each).
+  auto matters = [self = opts_.hostname](const NodeObject& n) {
+    return n.name == self || CanJoinTheMesh(n);
+  };
+  nh.on_add = [on_change, matters](const NodeObject& n) {
+    if (matters(n)) on_change();
+  };
+  nh.on_update = [on_change, matters](const NodeObject& o, const NodeObject& n) {
+    if (NodeUpdateMatters(o, n) && (matters(o) || matters(n))) on_change();
+  };
+  nh.on_delete = [on_change, matters](const NodeObject& o) {
+    if (matters(o)) on_change();
+  };
+  nh.transform = [label = opts_.topology_label](NodeObject* n) { TrimNode(label, n); };
   k8s::InformerHandlers<PeerObject> ph;
   ph.on_add = [on_change](const PeerObject&) { on_change(); };
-  ph.on_update = [on_change](const PeerObject&, const PeerObject&) { on_change(); };
+  ph.on_update = [on_change](const PeerObject& o, const PeerObject& n) {
+    if (!SameContent(o, n)) on_change();
+  };
   ph.on_delete = [on_change](const PeerObject&) { on_change(); };
   nodes_ = std::make_unique<k8s::Informer<NodeObject>>(transport_, nh, io);
   peers_ = std::make_unique<k8s::Informer<PeerObject>>(transport_, ph, io);

@@ -2,6 +2,7 @@
 // MeshBackend over the Kubernetes API: Node and Peer informers plus the
 // client's annotation patches and Events.
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -12,10 +13,33 @@
 
 namespace kilo::agent {
 
+// Keeps of a Node only what the mesh and the annotation patches read: the
+// kilo.squat.ai/ and kg.kilo.squat.ai/ annotations and the topology label (a Node of a real
+// cluster carries a few kB of other labels, annotations and status).
+void TrimNode(const std::string& topology_label, NodeObject* node);
+
+// Whether a Node update changes what the agent reads (false for an update
+// that changed only what TrimNode dropped, e.g. a kubelet status update).
+bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj);
+
+// Whether `n` carries what a Node needs to be ready (Node::Ready): a key, an
+// endpoint (or a forced one), a last-seen and a pod CIDR. A Node without
+// them, before and after a change, cannot be in the mesh: its creation,
+// update or deletion needs no reconcile (the next resync still reads it, e.g.
+// to report a bad annotation).
+bool CanJoinTheMesh(const NodeObject& n);
+
+struct K8sBackendOptions {
+  // The one label of a Node the mesh reads (--topology-label).
+  std::string topology_label = kDefaultTopologyLabel;
+  // This node: every change of it wakes the agent.
+  std::string hostname;
+};
+
 class K8sMeshBackend : public MeshBackend {
  public:
   // REQUIRES: transport outlives the backend.
-  explicit K8sMeshBackend(k8s::Transport* transport);
+  explicit K8sMeshBackend(k8s::Transport* transport, K8sBackendOptions opts = {});
   ~K8sMeshBackend() override;
 
   Status Start(std::function<void()> on_change) override;
@@ -31,6 +55,7 @@ class K8sMeshBackend : public MeshBackend {
 
  private:
   k8s::Transport* transport_;
+  K8sBackendOptions opts_;
   k8s::KubeClient client_;
   std::unique_ptr<k8s::Informer<NodeObject>> nodes_;
   std::unique_ptr<k8s::Informer<PeerObject>> peers_;

@@ -183,14 +183,23 @@ Status SetUpInterfaces(netlink::NetlinkClient& nl, wg::WireGuardClient& wg, Agen
 // and at least every resync period (at most the check-in period).
 void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatchdog& watchdog) {
   using Clock = std::chrono::steady_clock;
+  auto next_resync = Clock::now();
+  // The resync runs on its own schedule, however many watch events come in
+  // between: it is what converges drift of the data plane (as Kilo's resync
+  // ticker), while a watch event or readiness deadline reconciles only when
+  // what the mesh reads changed.
+  const auto resync_every =
+      std::min<std::chrono::milliseconds>(resync, std::chrono::seconds(kCheckInPeriodSeconds));
   HeapTrimmer trimmer(std::chrono::seconds(30));
   while (!g_stop) {
     {
       std::lock_guard<std::mutex> lock(g_mu);
       g_dirty = false;
     }
+    const bool resync_due = Clock::now() >= next_resync;
+    if (resync_due) next_resync = Clock::now() + resync_every;
     watchdog.Begin();
-    ReconcileReport rep = agent.Reconcile();
+    ReconcileReport rep = agent.Reconcile(resync_due ? Trigger::kResync : Trigger::kChange);
     watchdog.End();
     trimmer.MaybeTrim(Clock::now());
     if (!rep.skipped_reason.empty()) Warn("topology not applied", {{"reason", rep.skipped_reason}});
@@ -200,12 +209,17 @@ void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatc
                           {"route_writes", std::to_string(rep.route_writes)}, {"rule_writes", std::to_string(rep.rule_writes)},
                           {"firewall_writes", std::to_string(rep.fw_writes)}, {"address_writes", std::to_string(rep.addr_writes)},
                           {"cni_writes", std::to_string(rep.cni_writes)}, {"annotation_writes", std::to_string(rep.annotation_writes)}});
-    } else {
+    } else if (!rep.unchanged) {
       Debug("reconciled, no change", {{"nodes", std::to_string(rep.nodes)}});
     }
-    auto next_resync = Clock::now() + std::min<std::chrono::milliseconds>(resync, std::chrono::seconds(kCheckInPeriodSeconds));
+    // Wake for the resync, or when the first ready node goes stale.
+    auto wake = next_resync;
+    if (auto deadline = agent.NextReadinessDeadline()) {
+      const int64_t in = std::max<int64_t>(1, *deadline - static_cast<int64_t>(::time(nullptr)));
+      wake = std::min(wake, Clock::now() + std::chrono::seconds(in));
+    }
     std::unique_lock<std::mutex> lock(g_mu);
-    g_cv.wait_until(lock, next_resync, [] { return g_dirty || g_stop.load(); });
+    g_cv.wait_until(lock, wake, [] { return g_dirty || g_stop.load(); });
     if (g_dirty && !g_stop) {
       // Coalesce bursts of watch events into one reconcile.
       lock.unlock();
@@ -261,7 +275,7 @@ int Run(KgOptions k) {
   if (!cfg.ok()) return Fatal(cfg.error());
   auto transport = k8s::CurlTransport::Create(*cfg);
   if (!transport.ok()) return Fatal(transport.error());
-  K8sMeshBackend backend(transport->get());
+  K8sMeshBackend backend(transport->get(), {o.topology_label, o.hostname});
   RealFileSystem fs;
   AgentMetrics metrics;
   backend.SetErrorCallback([&metrics] { metrics.Error("watch"); });

@@ -21,11 +21,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/model.h"
+
 namespace kilo::failover {
 
 // This project's own annotation prefix (SPEC section 11). Go agents never
 // read these keys.
-inline constexpr const char* kOwnAnnotationPrefix = "kg.kilo.squat.ai/";
+inline constexpr const char* kOwnAnnotationPrefix = kKgAnnotationPrefix;  // core/model.h
 // Written beside kilo.squat.ai/leader by the kg that decided the move: the
 // value is "<deciding node> <reason> <unix seconds>". Its presence marks the
 // leader annotation as kg's.

@@ -1,4 +1,6 @@
 #pragma once
+
+#include <string_view>
 // The mesh model: Nodes and Peers as Kilo understands them, after translation
 // from Kubernetes objects (see translate.h).
 
@@ -22,6 +24,13 @@ std::optional<Granularity> ParseGranularity(std::string_view s);
 
 // Annotation keys (prefix kilo.squat.ai/).
 inline constexpr const char* kAnnotationPrefix = "kilo.squat.ai/";
+// kg's own annotations (leader failover: path health, leader-by), kept with
+// Kilo's wherever Node annotations are decoded or cached.
+inline constexpr const char* kKgAnnotationPrefix = "kg.kilo.squat.ai/";
+// Whether an annotation key is Kilo's or kg's.
+inline bool IsKiloAnnotation(std::string_view key) {
+  return key.starts_with(kAnnotationPrefix) || key.starts_with(kKgAnnotationPrefix);
+}
 inline constexpr const char* kAnnForceEndpoint = "kilo.squat.ai/force-endpoint";
 inline constexpr const char* kAnnForceInternalIP = "kilo.squat.ai/force-internal-ip";
 inline constexpr const char* kAnnLeader = "kilo.squat.ai/leader";

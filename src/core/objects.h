@@ -26,6 +26,22 @@ struct NodeObject {
   std::string pod_cidr;  // spec.podCIDR
 };
 
+// Whether `a` and `b` carry the same content, their resourceVersions aside
+// (an update that changed only fields Kilo does not keep, e.g. a kubelet
+// status update, arrives as an identical object with a new resourceVersion).
+bool SameContent(const NodeObject& a, const NodeObject& b);
+// What the mesh reads of `a` and `b` (name, uid, pod CIDR, labels and the
+// annotations of kNodeAnnotationKeys) is the same but for the
+// kilo.squat.ai/last-seen annotation: true when `a` and `b` differ at most
+// by a heartbeat or by annotations the mesh does not read (e.g. kg's
+// failover health reports).
+bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b);
+
+// A 64-bit digest (FNV-1a) of what SameContent compares, or, with
+// `skip_last_seen`, of what SameContentButHeartbeat compares: equal objects
+// have equal digests (a cache can keep the digest instead of a copy).
+uint64_t ContentDigest(const NodeObject& n, bool skip_last_seen);
+
 // The kilo.squat.ai/ annotations a Node translation reads, in this order.
 inline constexpr const char* kNodeAnnotationKeys[] = {
     kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,
@@ -70,6 +86,9 @@ struct PeerObject {
   // Peer is then invalid and reported, never half-used.
   std::vector<std::string> type_errors;
 };
+
+// Whether `a` and `b` carry the same content, their resourceVersions aside.
+bool SameContent(const PeerObject& a, const PeerObject& b);
 
 // A kubectl List (or a watch/list response) split into Nodes and Peers, in
 // input order. Other kinds are skipped.

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "core/objects_json.h"
 #include "k8s/credentials.h"
 #include "k8s/decode.h"
 
@@ -144,9 +145,9 @@ Result<NodeObject> KubeClient::GetNode(const std::string& name) {
   auto r = Call("GET", path);
   if (!r) return r.status();
   if (r->status != 200) return Result<NodeObject>::Error(ErrorFor(*r, "GET", path));
-  auto j = ParseBody(*r, "GET", path);
-  if (!j) return j.status();
-  return DecodeNodeJson(*j);
+  auto node = DecodeNodeObject(r->body);
+  if (!node) return node.status().Wrap("GET " + path);
+  return node;
 }
 
 Result<std::optional<PeerObject>> KubeClient::GetPeer(const std::string& name) {
@@ -156,10 +157,8 @@ Result<std::optional<PeerObject>> KubeClient::GetPeer(const std::string& name) {
   if (!r) return R::Error("get peer " + name + ": " + r.error());
   if (r->status == 404) return std::optional<PeerObject>();
   if (r->status != 200) return R::Error("get peer " + name + ": " + ErrorFor(*r, "GET", path));
-  auto j = ParseBody(*r, "GET", path);
-  if (!j) return j.status();
-  auto p = DecodePeerJson(*j);
-  if (!p) return p.status();
+  auto p = DecodePeerObject(r->body);
+  if (!p) return p.status().Wrap("get peer " + name);
   return std::optional<PeerObject>(std::move(*p));
 }
 
@@ -174,9 +173,9 @@ Result<PeerObject> KubeClient::CreatePeer(const PeerObject& p) {
   if (r->status != 201 && r->status != 200) {
     return Result<PeerObject>::Error(what + ": " + ErrorFor(*r, "POST", path));
   }
-  auto j = ParseBody(*r, "POST", path);
-  if (!j) return j.status();
-  return DecodePeerJson(*j);
+  auto created = DecodePeerObject(r->body);
+  if (!created) return created.status().Wrap(what);
+  return created;
 }
 
 Result<PeerObject> KubeClient::UpdatePeer(const PeerObject& p) {
@@ -196,9 +195,9 @@ Result<PeerObject> KubeClient::UpdatePeer(const PeerObject& p) {
   auto r = Call("PUT", path, obj.dump(), "application/json");
   if (!r) return Result<PeerObject>::Error(what + ": " + r.error());
   if (r->status != 200) return Result<PeerObject>::Error(what + ": " + ErrorFor(*r, "PUT", path));
-  auto out = ParseBody(*r, "PUT", path);
-  if (!out) return out.status();
-  return DecodePeerJson(*out);
+  auto updated = DecodePeerObject(r->body);
+  if (!updated) return updated.status().Wrap(what);
+  return updated;
 }
 
 Status KubeClient::DeletePeer(const std::string& name) {

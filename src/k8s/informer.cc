@@ -181,59 +181,72 @@ void Informer<T>::Run() {
 }
 
 template <typename T>
-Status Informer<T>::ListAndReplace() {
-  std::map<std::string, T> fresh;
+Result<std::string> ListObjects(Transport* transport, const ListRequest& lr,
+                                const ListCallbacks<T>& cb, int* http_status) {
   std::string cont;
   std::string list_rv;
   bool restarted = false;
   for (;;) {
-    std::string q = path_ + "?limit=" + std::to_string(opts_.page_size);
+    std::string q = lr.path + "?limit=" + std::to_string(lr.page_size);
     if (!cont.empty()) q += "&continue=" + QueryEscape(cont);
     HttpRequest req;
     req.path = q;
-    req.timeout = opts_.list_timeout;
-    req.cancel = &cancel_;
-    auto r = transport_->Do(req);
+    req.timeout = lr.timeout;
+    req.cancel = lr.cancel;
+    auto r = transport->Do(req);
     if (!r) return r.status();
     if (r->status == 410 && !cont.empty() && !restarted) {
       // The continue token expired mid-list: start over without it.
       restarted = true;
       cont.clear();
-      fresh.clear();
+      if (cb.on_restart) cb.on_restart();
       continue;
     }
     if (r->status != 200) {
-      return Status::Error(
-          DescribeHttpError(*r, "GET", transport_->server() + q, transport_->credential_source()));
+      if (http_status) *http_status = r->status;
+      return Result<std::string>::Error(
+          DescribeHttpError(*r, "GET", transport->server() + q, transport->credential_source()));
     }
-    nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
+    auto page = DecodeListPage(r->body, ResourceTraits<T>::kObjectKind);
     r->body.clear();
     r->body.shrink_to_fit();
-    if (j.is_discarded() || !j.is_object()) {
-      return Status::Error("GET " + transport_->server() + q + ": response is not JSON");
+    if (!page) {
+      return Result<std::string>::Error("GET " + transport->server() + q +
+                                        ": response is not JSON");
     }
-    auto items = j.find("items");
-    if (items != j.end() && items->is_array()) {
-      for (const auto& item : *items) {
-        auto obj = ResourceTraits<T>::Decode(item);
-        if (!obj) {
-          Warn(std::string("list ") + ResourceTraits<T>::kKind + "s: skipping an object: " +
-               obj.error());
-          continue;
-        }
-        std::string name = obj->name;
-        fresh.insert_or_assign(std::move(name), std::move(*obj));
-      }
-    }
-    std::string next;
-    if (auto md = j.find("metadata"); md != j.end() && md->is_object()) {
-      if (auto c = md->find("continue"); c != md->end() && c->is_string()) next = *c;
-      if (auto rv = md->find("resourceVersion"); rv != md->end() && rv->is_string()) list_rv = *rv;
-    }
-    if (next.empty()) break;
-    cont = std::move(next);
-    if (stopping()) return Status::Error("stopped");
+    if (cb.on_skipped)
+      for (const auto& why : page->skipped) cb.on_skipped(why);
+    for (T& obj : ResourceTraits<T>::Items(*page)) cb.on_object(std::move(obj));
+    if (!page->resource_version.empty()) list_rv = std::move(page->resource_version);
+    if (page->continue_token.empty()) break;
+    cont = std::move(page->continue_token);
+    if (cb.stop && cb.stop()) return Result<std::string>::Error("stopped");
   }
+  return list_rv;
+}
+
+template <typename T>
+Status Informer<T>::ListAndReplace() {
+  std::map<std::string, T> fresh;
+  ListRequest lr;
+  lr.path = path_;
+  lr.page_size = opts_.page_size;
+  lr.timeout = opts_.list_timeout;
+  lr.cancel = &cancel_;
+  ListCallbacks<T> cb;
+  cb.on_object = [&](T&& obj) {
+    if (handlers_.transform) handlers_.transform(&obj);
+    std::string name = obj.name;
+    fresh.insert_or_assign(std::move(name), std::move(obj));
+  };
+  cb.on_restart = [&] { fresh.clear(); };
+  cb.on_skipped = [&](const std::string& why) {
+    Warn(std::string("list ") + ResourceTraits<T>::kKind + "s: skipping an object: " + why);
+  };
+  cb.stop = [this] { return stopping(); };
+  auto listed = ListObjects<T>(transport_, lr, cb);
+  if (!listed) return listed.status();
+  std::string list_rv = std::move(*listed);
 
   // Diff against the cache and deliver the differences as events.
   std::vector<T> added;
@@ -352,7 +365,7 @@ typename Informer<T>::WatchResult Informer<T>::WatchOnce() {
 
 template <typename T>
 bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
-  std::optional<WatchEvent> ev = ParseWatchEvent(frame);
+  std::optional<ApiWatchEvent> ev = DecodeWatchEvent(frame, ResourceTraits<T>::kObjectKind);
   if (!ev) {
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -373,16 +386,17 @@ bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
     ++stats_.events;
   }
   if (type == "ADDED" || type == "MODIFIED") {
-    auto decoded = ResourceTraits<T>::Decode(ev->object);
+    std::optional<T>& decoded = ResourceTraits<T>::Object(*ev);
     if (!decoded) {
-      Warn(std::string("watch ") + ResourceTraits<T>::kKind + "s: skipping an object: " +
-           decoded.error());
+      Warn(std::string("watch ") + ResourceTraits<T>::kKind +
+           "s: skipping an object: " + ev->error);
       if (!ev->resource_version.empty()) {
         std::lock_guard<std::mutex> lock(mu_);
         rv_ = ev->resource_version;
       }
       return true;
     }
+    if (handlers_.transform) handlers_.transform(&*decoded);
     Upsert(std::move(*decoded));
     return true;
   }
@@ -447,6 +461,10 @@ void Informer<T>::Remove(const std::string& name, const std::string& rv) {
   if (old && handlers_.on_delete) handlers_.on_delete(*old);
 }
 
+template Result<std::string> ListObjects<NodeObject>(Transport*, const ListRequest&,
+                                                     const ListCallbacks<NodeObject>&, int*);
+template Result<std::string> ListObjects<PeerObject>(Transport*, const ListRequest&,
+                                                     const ListCallbacks<PeerObject>&, int*);
 template class Informer<NodeObject>;
 template class Informer<PeerObject>;
 

@@ -21,9 +21,9 @@
 #include <thread>
 #include <vector>
 
+#include "core/api_json.h"
 #include "core/objects.h"
 #include "core/status.h"
-#include "k8s/decode.h"
 #include "k8s/transport.h"
 #include "k8s/watch_stream.h"
 
@@ -32,7 +32,8 @@ namespace kilo::k8s {
 inline constexpr const char* kNodesPath = "/api/v1/nodes";
 inline constexpr const char* kPeersPath = "/apis/kilo.squat.ai/v1alpha1/peers";
 
-// Per-type knowledge: where the objects live and how to decode one.
+// Per-type knowledge: where the objects live and where core's decoder puts
+// them (core/api_json.h).
 template <typename T>
 struct ResourceTraits;
 
@@ -40,15 +41,48 @@ template <>
 struct ResourceTraits<NodeObject> {
   static constexpr const char* kPath = kNodesPath;
   static constexpr const char* kKind = "Node";
-  static Result<NodeObject> Decode(const nlohmann::json& j) { return DecodeNodeJson(j); }
+  static constexpr ObjectKind kObjectKind = ObjectKind::kNode;
+  static std::vector<NodeObject>& Items(ListPage& page) { return page.nodes; }
+  static std::optional<NodeObject>& Object(ApiWatchEvent& ev) { return ev.node; }
 };
 
 template <>
 struct ResourceTraits<PeerObject> {
   static constexpr const char* kPath = kPeersPath;
   static constexpr const char* kKind = "Peer";
-  static Result<PeerObject> Decode(const nlohmann::json& j) { return DecodePeerJson(j); }
+  static constexpr ObjectKind kObjectKind = ObjectKind::kPeer;
+  static std::vector<PeerObject>& Items(ListPage& page) { return page.peers; }
+  static std::optional<PeerObject>& Object(ApiWatchEvent& ev) { return ev.peer; }
 };
+
+// One paginated LIST, as the informer does it (and kgctl on a live cluster).
+struct ListRequest {
+  std::string path;  // e.g. kNodesPath
+  int page_size = 500;
+  std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+  CancelToken* cancel = nullptr;
+};
+
+template <typename T>
+struct ListCallbacks {
+  // Each object, in API order.
+  std::function<void(T&& obj)> on_object;
+  // The continue token expired mid-list and the list starts over: forget
+  // the objects received so far. May be empty when on_object never stores.
+  std::function<void()> on_restart;
+  // An item that could not be decoded (skipped). May be empty.
+  std::function<void(const std::string& why)> on_skipped;
+  // Between pages: true stops the list ("stopped"). May be empty.
+  std::function<bool()> stop;
+};
+
+// Lists every object at req.path page by page (limit + continue; a 410 on a
+// continue token restarts once without it), decoding each page with core's
+// decoder. Returns the list's resourceVersion. On an HTTP error the message
+// is DescribeHttpError's and `*http_status` (optional) the status.
+template <typename T>
+Result<std::string> ListObjects(Transport* transport, const ListRequest& req,
+                                const ListCallbacks<T>& cb, int* http_status = nullptr);
 
 // Handlers are called from the informer's thread, one at a time, without any
 // informer lock held (they may call Get/List). Any may be empty.
@@ -59,6 +93,10 @@ struct InformerHandlers {
   std::function<void(const T& old_obj)> on_delete;
   // Called once after the first LIST has been delivered.
   std::function<void()> on_synced;
+  // Applied to every decoded object before it is cached or handed to the
+  // handlers (client-go's SetTransform): drops what the user of the cache
+  // never reads, so that thousands of Nodes stay small.
+  std::function<void(T* obj)> transform;
 };
 
 struct InformerOptions {
@@ -172,6 +210,10 @@ class Informer {
   std::thread thread_;
 };
 
+extern template Result<std::string> ListObjects<NodeObject>(Transport*, const ListRequest&,
+                                                            const ListCallbacks<NodeObject>&, int*);
+extern template Result<std::string> ListObjects<PeerObject>(Transport*, const ListRequest&,
+                                                            const ListCallbacks<PeerObject>&, int*);
 extern template class Informer<NodeObject>;
 extern template class Informer<PeerObject>;
 using NodeInformer = Informer<NodeObject>;

@@ -79,41 +79,6 @@ bool FrameSplitter::Feed(std::string_view data,
   return true;
 }
 
-std::optional<WatchEvent> ParseWatchEvent(std::string_view frame) {
-  // Never throws: json::value() would throw on a field of another type (e.g.
-  // "code": "410"), and an exception here would escape libcurl's callback.
-  nlohmann::json ev = nlohmann::json::parse(frame, nullptr, false);
-  if (ev.is_discarded() || !ev.is_object()) return std::nullopt;
-  auto str = [](const nlohmann::json& o, const char* key) -> std::string {
-    auto it = o.find(key);
-    return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  WatchEvent out;
-  out.type = str(ev, "type");
-  auto objit = ev.find("object");
-  if (objit == ev.end() || !objit->is_object()) return out;
-  out.has_object = true;
-  out.object = std::move(*objit);
-  const nlohmann::json& obj = out.object;
-  if (auto md = obj.find("metadata"); md != obj.end() && md->is_object()) {
-    out.name = str(*md, "name");
-    out.resource_version = str(*md, "resourceVersion");
-  }
-  if (out.type == "ERROR") {
-    // metav1.Status.code is an int32; anything else is no code.
-    if (auto c = obj.find("code"); c != obj.end() && c->is_number()) {
-      double v = c->is_number_unsigned()  ? static_cast<double>(c->get<uint64_t>())
-                 : c->is_number_integer() ? static_cast<double>(c->get<int64_t>())
-                                          : c->get<double>();
-      if (v >= INT32_MIN && v <= INT32_MAX) out.code = static_cast<int>(v);
-    }
-    out.message = str(obj, "message");
-    if (out.message.empty() && !(obj.contains("message") && obj["message"].is_string()))
-      out.message = "no message";
-  }
-  return out;
-}
-
 Backoff::Backoff(BackoffOptions opts, std::function<double()> uniform01)
     : opts_(opts), uniform01_(std::move(uniform01)) {
   if (!uniform01_) {

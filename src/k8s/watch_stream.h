@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 namespace kilo::k8s {
 
 // Splits a byte stream into top-level JSON values. The API server writes one
@@ -44,21 +42,6 @@ class FrameSplitter {
   bool in_string_ = false;
   bool escape_ = false;
 };
-
-// One watch event (one frame of a watch stream), as the informer applies it.
-struct WatchEvent {
-  std::string type;          // "ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR", ...
-  bool has_object = false;   // "object" is present and a JSON object
-  nlohmann::json object;     // the event's object (ADDED/MODIFIED decode it)
-  std::string name;          // object.metadata.name (DELETED)
-  std::string resource_version;  // object.metadata.resourceVersion
-  int code = 0;              // ERROR: the metav1.Status code (410: Gone)
-  std::string message;       // ERROR: the metav1.Status message
-};
-
-// Parses one frame from FrameSplitter. nullopt when the frame is not a JSON
-// object (the informer discards it and reconnects).
-std::optional<WatchEvent> ParseWatchEvent(std::string_view frame);
 
 struct BackoffOptions {
   std::chrono::milliseconds initial{800};

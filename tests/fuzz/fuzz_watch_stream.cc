@@ -1,10 +1,10 @@
 // A Kubernetes watch response body (src/k8s/watch_stream.cc): bytes ->
 // FrameSplitter, fed whole, one byte at a time, and in chunks of
 // input-derived sizes (1 B to 4 KiB, so frames are cut mid-object, mid-string
-// and mid-escape) -> each frame through ParseWatchEvent (what the informer
-// applies: ADDED/MODIFIED/DELETED/BOOKMARK/ERROR, 410 Gone) -> the event's
-// object through DecodeNodeJson and DecodePeerJson (src/k8s/decode.cc) ->
-// EncodePeerJson -> DecodePeerJson.
+// and mid-escape) -> each frame through core's DecodeWatchEvent as a Node and
+// as a Peer event (what the informer applies: ADDED/MODIFIED/DELETED/
+// BOOKMARK/ERROR, 410 Gone; src/core/api_json.cc) -> a decoded Peer through
+// EncodePeerJson (src/k8s/decode.cc) -> DecodePeerObject.
 //
 // Checks: no crash, UB or exception (the informer runs the parsers on its
 // thread, inside libcurl's write callback: an exception there ends kg); the
@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "core/api_json.h"
+#include "core/objects_json.h"
 #include "fuzz_common.h"
 #include "k8s/decode.h"
 #include "k8s/watch_stream.h"
@@ -58,41 +60,41 @@ void CheckFrame(const std::string& f) {
   else
     FUZZ_CHECK(f.back() == '\n' && f.find('\n') == f.size() - 1, "bare frame not one line");
 
-  std::optional<WatchEvent> ev = ParseWatchEvent(f);
-  if (!ev || !ev->has_object) return;
-  FUZZ_CHECK(ev->object.is_object(), "object not an object");
-  if (ev->type == "ERROR") FUZZ_CHECK(!ev->message.empty(), "ERROR event without a message");
-
-  auto n = DecodeNodeJson(ev->object);
-  if (n.ok()) {
-    FUZZ_CHECK(!n->name.empty(), "Node without a name");
-    FUZZ_CHECK(n->name == ev->name, "Node name %s != event name %s", n->name.c_str(),
-               ev->name.c_str());
-    FUZZ_CHECK(n->resource_version == ev->resource_version, "Node resourceVersion differs");
+  std::optional<ApiWatchEvent> nev = DecodeWatchEvent(f, ObjectKind::kNode);
+  std::optional<ApiWatchEvent> pev = DecodeWatchEvent(f, ObjectKind::kPeer);
+  FUZZ_CHECK(nev.has_value() == pev.has_value(), "the kind decides whether a frame is an event");
+  if (!nev || !nev->has_object) return;
+  if (nev->type == "ERROR") FUZZ_CHECK(!nev->message.empty(), "ERROR event without a message");
+  if (nev->type != "ADDED" && nev->type != "MODIFIED") return;
+  if (nev->node) {
+    const NodeObject& n = *nev->node;
+    FUZZ_CHECK(!n.name.empty(), "Node without a name");
+    FUZZ_CHECK(n.name == nev->name, "Node name %s != event name %s", n.name.c_str(),
+               nev->name.c_str());
+    FUZZ_CHECK(n.resource_version == nev->resource_version, "Node resourceVersion differs");
   } else {
-    FUZZ_CHECK(!n.error().empty(), "error without a message");
+    FUZZ_CHECK(!nev->error.empty(), "Node error without a message");
   }
-  auto p = DecodePeerJson(ev->object);
-  if (p.ok()) {
-    FUZZ_CHECK(!p->name.empty(), "Peer without a name");
-    for (const auto& e : p->type_errors)
+  if (pev->peer) {
+    const PeerObject& p = *pev->peer;
+    FUZZ_CHECK(!p.name.empty(), "Peer without a name");
+    for (const auto& e : p.type_errors)
       FUZZ_CHECK(e.rfind("spec", 0) == 0, "type error not naming a field: %s", e.c_str());
-    if (p->type_errors.empty()) {
+    if (p.type_errors.empty()) {
       // What kgctl writes back must read back the same.
-      nlohmann::json j = EncodePeerJson(*p);
-      std::string text = j.dump();
-      auto p2 = DecodePeerJson(nlohmann::json::parse(text));
+      std::string text = EncodePeerJson(p).dump();
+      auto p2 = DecodePeerObject(text);
       FUZZ_CHECK(p2.ok() && p2->type_errors.empty(), "encoded Peer does not decode: %s",
                  text.c_str());
-      FUZZ_CHECK(p2->name == p->name && p2->allowed_ips == p->allowed_ips &&
-                     p2->public_key == p->public_key && p2->preshared_key == p->preshared_key &&
-                     p2->persistent_keepalive == p->persistent_keepalive &&
-                     p2->endpoint_dns == p->endpoint_dns && p2->endpoint_ip == p->endpoint_ip &&
-                     p2->endpoint_port == p->endpoint_port,
+      FUZZ_CHECK(p2->name == p.name && p2->allowed_ips == p.allowed_ips &&
+                     p2->public_key == p.public_key && p2->preshared_key == p.preshared_key &&
+                     p2->persistent_keepalive == p.persistent_keepalive &&
+                     p2->endpoint_dns == p.endpoint_dns && p2->endpoint_ip == p.endpoint_ip &&
+                     p2->endpoint_port == p.endpoint_port,
                  "Peer encode/decode round trip differs: %s", text.c_str());
     }
   } else {
-    FUZZ_CHECK(!p.error().empty(), "error without a message");
+    FUZZ_CHECK(!pev->error.empty(), "Peer error without a message");
   }
 }
 

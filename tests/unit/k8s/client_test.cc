@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "fakes/k8s/fake_transport.h"
 
 namespace kilo::k8s {

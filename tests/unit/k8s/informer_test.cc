@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "fakes/k8s/fake_transport.h"
@@ -159,6 +160,25 @@ TEST_F(InformerTest, WatchEventsUpdateCacheAndCallHandlers) {
   auto paths = Paths();
   EXPECT_NE(paths.back().find("resourceVersion=110"), std::string::npos) << paths.back();
   EXPECT_EQ(informer_->stats().lists, 1);
+}
+
+TEST_F(InformerTest, TransformTrimsListedAndWatchedObjectsBeforeTheyAreCached) {
+  list_.items[0]["metadata"]["annotations"] = {{"kilo.squat.ai/leader", "true"}, {"other", "x"}};
+  auto h = rec_.Handlers();
+  h.transform = [](NodeObject* n) {
+    std::erase_if(n->annotations, [](const auto& kv) { return kv.first == "other"; });
+  };
+  informer_ = std::make_unique<NodeInformer>(&fake_, h, TestOptions());
+  informer_->Start();
+  ASSERT_TRUE(informer_->WaitForSync(5s));
+  rec_.Take(3);
+  EXPECT_EQ(informer_->Get("a")->annotations,
+            (std::map<std::string, std::string>{{"kilo.squat.ai/leader", "true"}}));
+  json b = Node("b", "101");
+  b["metadata"]["annotations"] = {{"other", "y"}};
+  fake_.PushStream({200, {Event("MODIFIED", b)}});
+  rec_.Take(1);
+  EXPECT_TRUE(informer_->Get("b")->annotations.empty());
 }
 
 TEST_F(InformerTest, GoneErrorEventRelistsAndDeliversDiff) {
