@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -36,6 +37,19 @@ inline constexpr const char* kAnnWireGuardIP = "kilo.squat.ai/wireguard-ip";
 inline constexpr const char* kAnnGranularity = "kilo.squat.ai/granularity";
 inline constexpr const char* kAnnDiscoveredEndpoints = "kilo.squat.ai/discovered-endpoints";
 inline constexpr const char* kAnnCNICompatibilityIP = "kilo.squat.ai/cni-compatibility-ip";
+// This project's own annotations (SPEC 11; Go agents neither read nor write
+// them), prefix kg.kilo.squat.ai/.
+inline constexpr const char* kOwnAnnotationPrefix = "kg.kilo.squat.ai/";
+// The segment leader's IPv6 WireGuard IP (CIDR), with --subnet6 (SPEC 11.3).
+inline constexpr const char* kAnnWireGuardIP6 = "kg.kilo.squat.ai/wireguard-ip6";
+// Written by kg when it carries IPv6 (a pod CIDR of IPv6 or --subnet6): the
+// node's agent puts IPv6 in AllowedIPs. Value "true"; presence counts.
+inline constexpr const char* kAnnDualStack = "kg.kilo.squat.ai/dual-stack";
+// Returns whether `key` is an annotation a Node translation may read (prefix
+// kilo.squat.ai/ or kg.kilo.squat.ai/).
+inline bool IsKiloAnnotationKey(std::string_view key) {
+  return key.rfind(kAnnotationPrefix, 0) == 0 || key.rfind(kOwnAnnotationPrefix, 0) == 0;
+}
 inline constexpr const char* kDefaultTopologyLabel = "topology.kubernetes.io/region";
 
 inline constexpr int kDefaultPort = 51820;
@@ -54,7 +68,14 @@ struct Node {
   std::string location;
   int persistent_keepalive = 0;  // seconds
   std::optional<IPPrefix> subnet;  // the pod CIDR (network form)
+  // The other pod CIDRs of spec.podCIDRs (network form, in their order): the
+  // IPv6 one of a dual-stack node. `subnet` stays Kilo's spec.podCIDR, so that
+  // every agent, Go or C++, computes the same topology.
+  std::vector<IPPrefix> extra_subnets;
+  // kg.kilo.squat.ai/dual-stack: the node's agent carries IPv6.
+  bool dual_stack = false;
   std::optional<IPPrefix> wireguard_ip;
+  std::optional<IPPrefix> wireguard_ip6;  // kg.kilo.squat.ai/wireguard-ip6
   std::map<std::string, Endpoint> discovered_endpoints;  // public key -> endpoint
   std::vector<IPPrefix> allowed_location_ips;
   std::optional<Granularity> granularity;

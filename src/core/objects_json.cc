@@ -31,7 +31,9 @@ void StringMap(element e, const char* key, std::map<std::string, std::string>* o
   for (auto f : o) {
     // Kilo reads only its own annotations; skipping the others (a real node
     // carries a dozen) saves most of the allocations of a large dump.
-    if (!prefix.empty() && f.key.substr(0, prefix.size()) != prefix) continue;
+    if (!prefix.empty() && f.key.substr(0, prefix.size()) != prefix &&
+        !(prefix == kAnnotationPrefix && IsKiloAnnotationKey(f.key)))
+      continue;
     std::string_view v;
     // kubectl sorts keys: hinting at the end makes each insertion O(1).
     if (!f.value.get(v)) {
@@ -52,7 +54,16 @@ Status DecodeNode(element item, NodeObject* n) {
   StringMap(meta, "labels", &n->labels);
   StringMap(meta, "annotations", &n->annotations, kAnnotationPrefix);
   element spec;
-  if (!item["spec"].get(spec)) n->pod_cidr = StringOr(spec, "podCIDR");
+  if (!item["spec"].get(spec)) {
+    n->pod_cidr = StringOr(spec, "podCIDR");
+    simdjson::dom::array cidrs;
+    if (!spec["podCIDRs"].get(cidrs)) {
+      for (auto c : cidrs) {
+        std::string_view v;
+        if (!c.get(v)) n->pod_cidrs.emplace_back(v);
+      }
+    }
+  }
   return Status::Ok();
 }
 
@@ -629,8 +640,9 @@ class FastDumpReader {
     return true;
   }
 
-  // spec: podCIDR.
+  // spec: podCIDR, podCIDRs.
   bool Spec(od::value& v, NodeFields* n) {
+    bool pod_cidr_seen = false, pod_cidrs_seen = false;
     bool is_object;
     if (!IsObject(v, &is_object)) return false;
     if (!is_object) return true;
@@ -640,8 +652,30 @@ class FastDumpReader {
       od::field f;
       std::string_view key;
       if (std::move(fr).get(f) || !Key(f, &key)) return false;
-      if (key != "podCIDR") continue;
-      return StrOrEmpty(f.value(), &n->pod_cidr);  // the first one counts
+      if (key == "podCIDR" && !pod_cidr_seen) {
+        pod_cidr_seen = true;  // the first one counts
+        if (!StrOrEmpty(f.value(), &n->pod_cidr)) return false;
+      } else if (key == "podCIDRs" && !pod_cidrs_seen) {
+        pod_cidrs_seen = true;
+        if (!StrArray(f.value(), &n->pod_cidrs)) return false;
+      }
+    }
+    return true;
+  }
+
+  // The strings of an array (other elements skipped); a non-array is empty.
+  static bool StrArray(od::value v, std::vector<std::string_view>* out) {
+    std::string_view tok = v.raw_json_token();
+    if (tok.empty() || tok[0] != '[') return true;
+    od::array a;
+    if (v.get_array().get(a)) return false;
+    for (auto er : a) {
+      od::value e;
+      if (std::move(er).get(e)) return false;
+      Type t;
+      std::string_view s;
+      if (!Str(e, &t, &s)) return false;
+      if (t == Type::kString) out->push_back(s);
     }
     return true;
   }

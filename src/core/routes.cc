@@ -158,9 +158,25 @@ class Planner {
         KiloRoute(IPPrefix::Host(s.private_ips[i]), s.wireguard_ip);
       }
       for (const auto& alip : s.allowed_location_ips) KiloRoute(alip, s.wireguard_ip);
+      if (t_.DualStackTowards(si)) DualStackRoutes(s);
     }
     for (const Peer& p : t_.mesh().peers()) {
       for (const auto& aip : p.allowed_ips) KiloRoute(aip, std::nullopt);
+    }
+  }
+
+  // Dual-stack (SPEC 11.3): the other pod CIDRs of segment `s`'s nodes on
+  // the WireGuard interface, via its IPv6 WireGuard IP when both ends have
+  // one (a WireGuard interface needs no gateway: its peers' AllowedIPs route).
+  // No source: the private IP is of the other family.
+  void DualStackRoutes(const Segment& s) {
+    std::optional<IPAddr> gw;
+    if (s.wireguard_ip6 && t_.wireguard_cidr6()) gw = s.wireguard_ip6;
+    for (const Node* n : s.nodes) {
+      for (const auto& c : n->extra_subnets) {
+        plan_.routes.push_back(
+            PlannedRoute{c, gw, std::nullopt, RouteDev::kKilo, 0, gw.has_value()});
+      }
     }
   }
 

@@ -67,7 +67,14 @@ Result<NodeObject> DecodeNodeJson(const json& j) {
   const json& md = j["metadata"];
   StringMap(md, "labels", &n.labels);
   StringMap(md, "annotations", &n.annotations);
-  if (const json* spec = Find(j, "spec")) n.pod_cidr = Str(*spec, "podCIDR");
+  if (const json* spec = Find(j, "spec")) {
+    n.pod_cidr = Str(*spec, "podCIDR");
+    if (const json* cidrs = Find(*spec, "podCIDRs"); cidrs && cidrs->is_array()) {
+      for (const auto& c : *cidrs) {
+        if (c.is_string()) n.pod_cidrs.push_back(c.get<std::string>());
+      }
+    }
+  }
   return n;
 }
 
