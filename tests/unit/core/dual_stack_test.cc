@@ -29,8 +29,8 @@ using testutil::P;
 // A dual-stack node: IPv4 pod CIDR `pod`, IPv6 pod CIDR `pod6` ("" = none),
 // advertising dual-stack when `kg`.
 Node DN(const std::string& name, const std::string& location, const std::string& endpoint,
-        const std::string& internal, const std::string& pod, const std::string& pod6,
-        uint8_t key, bool kg) {
+        const std::string& internal, const std::string& pod, const std::string& pod6, uint8_t key,
+        bool kg) {
   Node n = N(name, location, endpoint, internal, pod, key);
   if (!pod6.empty()) n.extra_subnets.push_back(P(pod6).Network());
   n.dual_stack = kg;
@@ -65,16 +65,36 @@ TEST(DualStackTranslateTest, PodCIDRsGiveThePodCIDRAndTheOtherFamilies) {
     const char* want_extra;
     int want_warnings;
   } cases[] = {
-      {"podCIDR and podCIDRs: podCIDR stays Kilo's, the IPv6 one is extra", "10.244.1.0/24",
-       {"10.244.1.0/24", "fd00:1::/64"}, "10.244.1.0/24", "fd00:1::/64", 0},
-      {"podCIDRs only: the first is the pod CIDR", "", {"10.244.1.0/24", "fd00:1::/64"},
-       "10.244.1.0/24", "fd00:1::/64", 0},
-      {"IPv6 first (an IPv6-primary cluster): Kilo's podCIDR is IPv6", "fd00:1::/64",
-       {"fd00:1::/64", "10.244.1.0/24"}, "fd00:1::/64", "10.244.1.0/24", 0},
-      {"host bits dropped", "", {"10.244.1.7/24", "fd00:1::9/64"}, "10.244.1.0/24",
-       "fd00:1::/64", 0},
-      {"a bad entry is reported and skipped", "10.244.1.0/24",
-       {"10.244.1.0/24", "nonsense", "fd00:1::/64"}, "10.244.1.0/24", "fd00:1::/64", 1},
+      {"podCIDR and podCIDRs: podCIDR stays Kilo's, the IPv6 one is extra",
+       "10.244.1.0/24",
+       {"10.244.1.0/24", "fd00:1::/64"},
+       "10.244.1.0/24",
+       "fd00:1::/64",
+       0},
+      {"podCIDRs only: the first is the pod CIDR",
+       "",
+       {"10.244.1.0/24", "fd00:1::/64"},
+       "10.244.1.0/24",
+       "fd00:1::/64",
+       0},
+      {"IPv6 first (an IPv6-primary cluster): Kilo's podCIDR is IPv6",
+       "fd00:1::/64",
+       {"fd00:1::/64", "10.244.1.0/24"},
+       "fd00:1::/64",
+       "10.244.1.0/24",
+       0},
+      {"host bits dropped",
+       "",
+       {"10.244.1.7/24", "fd00:1::9/64"},
+       "10.244.1.0/24",
+       "fd00:1::/64",
+       0},
+      {"a bad entry is reported and skipped",
+       "10.244.1.0/24",
+       {"10.244.1.0/24", "nonsense", "fd00:1::/64"},
+       "10.244.1.0/24",
+       "fd00:1::/64",
+       1},
       {"no podCIDRs: as Kilo", "10.244.1.0/24", {}, "10.244.1.0/24", "", 0},
   };
   for (const auto& c : cases) {
@@ -89,7 +109,8 @@ TEST(DualStackTranslateTest, PodCIDRsGiveThePodCIDRAndTheOtherFamilies) {
     EXPECT_EQ(n.subnet->String(), c.want_subnet);
     EXPECT_EQ(Join(n.extra_subnets), c.want_extra);
     EXPECT_EQ(static_cast<int>(w.size()), c.want_warnings);
-    if (c.want_warnings) EXPECT_NE(w[0].String().find("spec.podCIDRs=\"nonsense\""), std::string::npos);
+    if (c.want_warnings)
+      EXPECT_NE(w[0].String().find("spec.podCIDRs=\"nonsense\""), std::string::npos);
   }
 }
 
@@ -206,7 +227,8 @@ TEST(DualStackConfTest, IPv6OnlyTowardsSegmentsWhoseLeadersAdvertiseIt) {
 TEST(DualStackConfTest, AsPeerAndPeerConfCarryIPv6OfAdvertisingSegments) {
   Mesh m = Build(ThreeLocations(), "fd4::/64");
   auto t = Topology::ForHost(m, "b1");
-  EXPECT_EQ(Join(t->AsPeer()->allowed_ips), "10.244.3.0/24,10.0.2.1/32,10.4.0.2/32,fd00:3::/64,fd4::2/128");
+  EXPECT_EQ(Join(t->AsPeer()->allowed_ips),
+            "10.244.3.0/24,10.0.2.1/32,10.4.0.2/32,fd00:3::/64,fd4::2/128");
   auto tc = Topology::ForHost(m, "c1");
   EXPECT_EQ(Join(tc->AsPeer()->allowed_ips), "10.244.4.0/24,10.0.3.1/32,10.4.0.3/32");
 }
