@@ -31,7 +31,7 @@ const std::vector<std::string>& OwnedAnnotations() {
 // only where they were written, so that a cluster without IPv6 sees no extra
 // write.
 const std::vector<std::string>& OwnedDualStackAnnotations() {
-  static const std::vector<std::string> kKeys = {kAnnDualStack, kAnnWireGuardIP6};
+  static const std::vector<std::string> kKeys = {kAnnDualStack, kAnnWireGuardIP6, kAnnInternalIP6};
   return kKeys;
 }
 
@@ -152,6 +152,23 @@ void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc, const std::map<Key, const w
   }
 }
 
+std::string Agent::InternalIP6() const {
+  if (deps_.internal_iface.empty()) return "";
+  auto link = deps_.nl->FindLink(deps_.internal_iface);
+  if (!link.ok() || !*link) return "";
+  auto addrs = deps_.nl->ListAddresses((*link)->index);
+  if (!addrs.ok()) return "";
+  // A routable address first; the link-local one (always there while IPv6
+  // is on) works as well on the shared LAN.
+  std::string link_local;
+  for (const auto& a : *addrs) {
+    if (!a.prefix.addr().is6()) continue;
+    if (!a.prefix.addr().IsLinkLocalUnicast()) return a.prefix.String();
+    if (link_local.empty()) link_local = a.prefix.String();
+  }
+  return link_local;
+}
+
 bool Agent::DualStack(const NodeObject& self) const {
   if (opts_.subnet6) return true;
   for (const auto& c : self.pod_cidrs) {
@@ -178,6 +195,7 @@ std::map<std::string, std::string> Agent::DesiredAnnotations(
   if (current && DualStack(*current)) {
     a[kAnnDualStack] = "true";
     a[kAnnWireGuardIP6] = wg_cidr6 ? wg_cidr6->String() : "";
+    a[kAnnInternalIP6] = InternalIP6();
   }
   // Heartbeat: refresh last-seen every check-in period, keep it otherwise so
   // that an unchanged node costs no API write.
@@ -274,7 +292,9 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
   auto pre = DesiredAnnotations(false, opts_.subnet, {}, &self);
   for (const auto& k : {kAnnKey, kAnnEndpoint, kAnnInternalIP, kAnnLastSeen, kAnnGranularity})
     self_overlay.annotations[k] = pre[k];
-  if (pre.count(kAnnDualStack)) self_overlay.annotations[kAnnDualStack] = pre[kAnnDualStack];
+  for (const char* k : {kAnnDualStack, kAnnInternalIP6}) {
+    if (pre.count(k)) self_overlay.annotations[k] = pre[k];
+  }
   for (const auto& o : snap.nodes) {
     Node n = TranslateNode(o.name == opts_.hostname ? self_overlay : o, topts, &v.warnings);
     if (n.Ready(now)) v.ready.push_back(std::move(n));

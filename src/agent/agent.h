@@ -166,6 +166,9 @@ class Agent {
   void ReportDualStack(const Topology& t, ReconcileReport* r);
   // Whether this kg carries IPv6: --subnet6, or its node has an IPv6 pod CIDR.
   bool DualStack(const NodeObject& self) const;
+  // An IPv6 address of the private interface (a routable one, else its
+  // link-local one) in CIDR form, or "".
+  std::string InternalIP6() const;
   void ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r);
   // Writes this node's annotations where they differ.
   void Publish(const View& v, const Topology* topo, const NodeObject& self, ReconcileReport* r);

@@ -21,14 +21,15 @@ std::vector<std::string> DualStackNotes(const Topology& t) {
     out.push_back("no IPv6 towards " + s.location + ": " + who + " does not advertise " +
                   kAnnDualStack + " (a Go agent, or kg without IPv6)");
   }
-  if (!t.leader() && local.dual_stack) {
+  if (!t.leader() && local.dual_stack && !local.nodes[local.leader]->internal_ip6) {
     for (size_t si = 0; si < segs.size(); ++si) {
       if (static_cast<int>(si) == t.local_segment_index() || !t.DualStackTowards(si)) continue;
       bool has_pods = false;
       for (const Node* n : segs[si].nodes) has_pods |= !n->extra_subnets.empty();
       if (has_pods) {
         out.push_back("no IPv6 route towards " + segs[si].location +
-                      ": a non-leader reaches its leader over the IPv4 underlay only");
+                      ": the leader " + local.leader_name() + " has no " + kAnnInternalIP6 +
+                      " (the IPv4 underlay cannot carry IPv6)");
       }
     }
   }

@@ -45,6 +45,10 @@ inline constexpr const char* kAnnWireGuardIP6 = "kg.kilo.squat.ai/wireguard-ip6"
 // Written by kg when it carries IPv6 (a pod CIDR of IPv6 or --subnet6): the
 // node's agent puts IPv6 in AllowedIPs. Value "true"; presence counts.
 inline constexpr const char* kAnnDualStack = "kg.kilo.squat.ai/dual-stack";
+// An IPv6 address of the node's private interface (its link-local one when it
+// has no other; CIDR form): the gateway the nodes of its location use for IPv6
+// towards it, since the IPv4 underlay (IPIP included) cannot carry IPv6.
+inline constexpr const char* kAnnInternalIP6 = "kg.kilo.squat.ai/internal-ip6";
 // Returns whether `key` is an annotation a Node translation may read (prefix
 // kilo.squat.ai/ or kg.kilo.squat.ai/).
 inline bool IsKiloAnnotationKey(std::string_view key) {
@@ -74,6 +78,8 @@ struct Node {
   std::vector<IPPrefix> extra_subnets;
   // kg.kilo.squat.ai/dual-stack: the node's agent carries IPv6.
   bool dual_stack = false;
+  // kg.kilo.squat.ai/internal-ip6 (address only).
+  std::optional<IPAddr> internal_ip6;
   std::optional<IPPrefix> wireguard_ip;
   std::optional<IPPrefix> wireguard_ip6;  // kg.kilo.squat.ai/wireguard-ip6
   std::map<std::string, Endpoint> discovered_endpoints;  // public key -> endpoint

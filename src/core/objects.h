@@ -32,7 +32,8 @@ inline constexpr const char* kNodeAnnotationKeys[] = {
     kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,
     kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,     kAnnEndpoint,
     kAnnInternalIP,     kAnnLastSeen,        kAnnWireGuardIP,     kAnnGranularity,
-    kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP, kAnnWireGuardIP6, kAnnDualStack};
+    kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP, kAnnWireGuardIP6, kAnnDualStack,
+    kAnnInternalIP6};
 inline constexpr size_t kNumNodeAnnotations =
     sizeof(kNodeAnnotationKeys) / sizeof(kNodeAnnotationKeys[0]);
 // Returns the index of `key` (a full annotation key) in kNodeAnnotationKeys,

@@ -142,6 +142,7 @@ class Planner {
       const Segment& s = segs[si];
       if (static_cast<int>(si) == t_.local_segment_index()) {
         LocalSegment(s, true);
+        LocalDualStack(s, true);
         continue;
       }
       if (!t_.mesh().Tunneled(si, static_cast<size_t>(t_.local_segment_index()))) {
@@ -180,6 +181,44 @@ class Planner {
     }
   }
 
+  // Dual-stack on a non-leader: IPv6 towards the segments its leader carries
+  // IPv6 to (pod CIDRs, IPv6 WireGuard IPs, its own segment's included) via
+  // the leader's internal-ip6 on the private interface. Nothing without one
+  // (PlanHost notes it).
+  void NonLeaderDualStack() {
+    const Segment& local = t_.local_segment();
+    const Node* leader = local.nodes[local.leader];
+    if (!local.dual_stack || !leader->internal_ip6) return;
+    const auto& segs = t_.mesh().segments();
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const Segment& s = segs[si];
+      const bool own = static_cast<int>(si) == t_.local_segment_index();
+      if (s.wireguard_ip6 && (own || t_.DualStackTowards(si)))
+        PrivRoute6(IPPrefix::Host(*s.wireguard_ip6), *leader->internal_ip6);
+      if (own || !t_.DualStackTowards(si)) continue;
+      for (const Node* n : s.nodes) {
+        for (const auto& c : n->extra_subnets) PrivRoute6(c, *leader->internal_ip6);
+      }
+    }
+  }
+  // Dual-stack inside the location: the other pod CIDRs of the own
+  // location's nodes via their internal-ip6 (a leader: for the traffic it
+  // forwards from WireGuard; with --local: for everyone), between nodes that
+  // both advertise dual-stack.
+  void LocalDualStack(const Segment& s, bool leader) {
+    const Node* self = t_.mesh().FindNode(t_.hostname());
+    if (!self || !self->dual_stack || (!leader && !o_.local)) return;
+    for (const Node* n : s.nodes) {
+      if (n == self || !n->dual_stack || !n->internal_ip6) continue;
+      for (const auto& c : n->extra_subnets) PrivRoute6(c, *n->internal_ip6);
+    }
+  }
+  // An IPv6 route on the private interface: never encapsulated (IPIP carries
+  // IPv4 only), no source (the private IP is IPv4).
+  void PrivRoute6(const IPPrefix& dst, const IPAddr& gw) {
+    plan_.routes.push_back(PlannedRoute{dst, gw, std::nullopt, RouteDev::kPriv, 0, false});
+  }
+
   void NonLeader() {
     const auto& segs = t_.mesh().segments();
     const Segment& local = t_.local_segment();
@@ -192,6 +231,7 @@ class Planner {
       PrivRoute(IPPrefix::Host(s.wireguard_ip), gw);
       if (static_cast<int>(si) == t_.local_segment_index()) {
         LocalSegment(s, false);
+        LocalDualStack(s, false);
         continue;
       }
       for (const auto& cidr : s.cidrs) PrivRoute(cidr, gw);
@@ -201,6 +241,7 @@ class Planner {
     for (const Peer& p : t_.mesh().peers()) {
       for (const auto& aip : p.allowed_ips) PrivRoute(aip, gw);
     }
+    NonLeaderDualStack();
   }
 
   const Topology& t_;

@@ -230,6 +230,15 @@ void TranslatePodCIDRs(const NodeFields& f, Node* n, std::vector<Warning>* warni
   }
   constexpr size_t kDualStack = AnnIndex<kNumNodeAnnotations>(kAnnDualStack);
   n->dual_stack = f.annotations[kDualStack].has_value();
+  constexpr size_t kInternal6 = AnnIndex<kNumNodeAnnotations>(kAnnInternalIP6);
+  if (const auto& v = f.annotations[kInternal6]) {
+    auto p = IPPrefix::Parse(*v);
+    if (p && p->addr().is6()) {
+      n->internal_ip6 = p->addr();
+    } else if (!v->empty()) {
+      Warn(warnings, "node", f.name, kAnnInternalIP6, *v, "not an IPv6 CIDR");
+    }
+  }
   constexpr size_t kIP6 = AnnIndex<kNumNodeAnnotations>(kAnnWireGuardIP6);
   if (const auto& w = f.annotations[kIP6]) {
     auto p = IPPrefix::Parse(*w);

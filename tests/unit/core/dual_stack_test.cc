@@ -304,3 +304,63 @@ TEST(DualStackCNITest, OneRangePerFamilyIdenticalWithoutExtras) {
 
 }  // namespace
 }  // namespace kilo
+
+namespace kilo {
+namespace {
+
+// ThreeLocations with the internal-ip6 (link-local) of a1 and a2.
+std::vector<Node> ThreeLocationsWithInternalIP6() {
+  std::vector<Node> nodes = ThreeLocations();
+  nodes[0].internal_ip6 = testutil::A("fe80::a1");
+  nodes[1].internal_ip6 = testutil::A("fe80::a2");
+  return nodes;
+}
+
+std::string IPv6Routes(const Topology& t, const RouteOptions& ro = {}) {
+  std::string got;
+  for (const auto& r : PlanRoutes(t, ro).routes) {
+    if (r.dst.addr().is6()) got += RenderRoute(r, DevNames{}) + "\n";
+  }
+  return got;
+}
+
+TEST(DualStackPlanTest, NonLeaderRoutesIPv6ViaItsLeadersInternalIP6) {
+  Mesh m = Build(ThreeLocationsWithInternalIP6(), "fd4::/64");
+  auto t = Topology::ForHost(m, "a2");
+  ASSERT_FALSE(t->leader());
+  // Its location's and b's IPv6 WireGuard IPs and b's pod CIDR via a1 (c is
+  // led by a Go agent: nothing); never encapsulated.
+  EXPECT_EQ(IPv6Routes(*t),
+            "route fd00:1::/64 via fe80::a1 dev priv\n"
+            "route fd4::1/128 via fe80::a1 dev priv\n"
+            "route fd4::2/128 via fe80::a1 dev priv\n"
+            "route fd00:3::/64 via fe80::a1 dev priv\n");
+  EXPECT_TRUE(PlanHost(*t, HostPlanOptions{}).dual_stack_notes.size() == 1u);  // c only
+  // Without --local only what goes through the leader.
+  RouteOptions no_local;
+  no_local.local = false;
+  EXPECT_EQ(IPv6Routes(*t, no_local),
+            "route fd4::1/128 via fe80::a1 dev priv\n"
+            "route fd4::2/128 via fe80::a1 dev priv\n"
+            "route fd00:3::/64 via fe80::a1 dev priv\n");
+}
+
+TEST(DualStackPlanTest, LeaderForwardsIPv6ToItsLocationViaTheirInternalIP6) {
+  Mesh m = Build(ThreeLocationsWithInternalIP6(), "fd4::/64");
+  auto t = Topology::ForHost(m, "a1");
+  ASSERT_TRUE(t->leader());
+  EXPECT_EQ(IPv6Routes(*t),
+            "route fd00:2::/64 via fe80::a2 dev priv\n"
+            "route fd00:3::/64 via fd4::2 dev kilo0 onlink\n");
+}
+
+TEST(DualStackPlanTest, NoIPv6InsideALocationTowardsANodeThatDoesNotAdvertiseIt) {
+  std::vector<Node> nodes = ThreeLocationsWithInternalIP6();
+  nodes[1].dual_stack = false;  // a2 runs a Go agent
+  Mesh m = Build(nodes, "fd4::/64");
+  auto t = Topology::ForHost(m, "a1");
+  EXPECT_EQ(IPv6Routes(*t), "route fd00:3::/64 via fd4::2 dev kilo0 onlink\n");
+}
+
+}  // namespace
+}  // namespace kilo
