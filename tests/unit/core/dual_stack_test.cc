@@ -279,6 +279,16 @@ TEST(DualStackPlanTest, HostPlanHasIPv6AddressFirewallCNIAndNotes) {
                            "ip6 saddr fd00:2::/64"}) {
     EXPECT_NE(nft.find(want), std::string::npos) << want << "\n" << nft;
   }
+  // The same rules for ip6tables (the iptables backend).
+  std::string ip6;
+  for (const auto& l : fw::RenderIptablesRules(p.firewall, fw::Family::kIPv6, fw::Table::kNat))
+    ip6 += l + "\n";
+  EXPECT_NE(ip6.find("-A KILO-POSTROUTING -s fd00:1::/64"), std::string::npos) << ip6;
+  EXPECT_NE(ip6.find("-A KILO-NAT -d fd00:3::/64"), std::string::npos) << ip6;
+  std::string ip4;
+  for (const auto& l : fw::RenderIptablesRules(p.firewall, fw::Family::kIPv4, fw::Table::kNat))
+    ip4 += l + "\n";
+  EXPECT_EQ(ip4.find("fd"), std::string::npos) << ip4;
   // The Go-led segment's IPv6 is not in the plan's routes.
   for (const auto& r : p.installed_routes) EXPECT_NE(r.dst.String(), "fd00:4::/64");
 }
