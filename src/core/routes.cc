@@ -134,6 +134,7 @@ class Planner {
   void LanNeighbour(const Segment& s) {
     LocalSegment(s, /*leader=*/false);
     if (o_.local && t_.private_ip()) PrivRoute(IPPrefix::Host(s.wireguard_ip), Gw(s, 0));
+    LocalDualStack(s, /*leader=*/false);
   }
 
   void Leader() {

@@ -372,5 +372,17 @@ TEST(DualStackPlanTest, NoIPv6InsideALocationTowardsANodeThatDoesNotAdvertiseIt)
   EXPECT_EQ(IPv6Routes(*t), "route fd00:3::/64 via fd4::2 dev kilo0 onlink\n");
 }
 
+TEST(DualStackPlanTest, CrossLanNeighboursReachEachOthersIPv6OverTheLan) {
+  Mesh m = Build(ThreeLocationsWithInternalIP6(), "fd4::/64", Granularity::kCross);
+  auto t = Topology::ForHost(m, "a1");
+  // a2 over the LAN (its internal-ip6), the other locations over WireGuard.
+  EXPECT_EQ(IPv6Routes(*t),
+            "route fd00:2::/64 via fe80::a2 dev priv\n"
+            "route fd00:3::/64 via fd4::3 dev kilo0 onlink\n");
+  RouteOptions no_local;
+  no_local.local = false;
+  EXPECT_EQ(IPv6Routes(*t, no_local), "route fd00:3::/64 via fd4::3 dev kilo0 onlink\n");
+}
+
 }  // namespace
 }  // namespace kilo
