@@ -1,19 +1,18 @@
 #!/usr/bin/env bats
-# Dual-stack in a mixed cluster (SPEC 11.3, issue 17): Kilo's Go agent leads gcp. Go
-# agents put only IPv4 in AllowedIPs, and WireGuard drops a packet whose source is not in
-# the sender's AllowedIPs, so IPv6 works only between kg locations. kg adds IPv6 only
-# towards segments whose leaders advertise kg.kilo.squat.ai/dual-stack and reports the
-# rest (log, kilo_dual_stack_ipv4_only_segments).
+# Dual-stack in a mixed cluster (SPEC 11.3, issue 17): Kilo's Go agent leads gcp (gcp-1;
+# gcp-2 runs kg under it). Go agents put only IPv4 in AllowedIPs, and WireGuard drops a
+# packet whose source is not in the sender's AllowedIPs, so IPv6 works only between kg
+# locations. kg adds IPv6 only towards segments whose leaders advertise
+# kg.kilo.squat.ai/dual-stack and reports the rest (log, kilo_dual_stack_ipv4_only_segments).
 #
-#   aws-1 kg (public)  ---- IPv4 + IPv6 ----  lab-1 kg (behind NAT)
-#          \                                    /
-#           IPv4 only                 IPv4 only
-#                  \                  /
-#                   gcp-1 Go (public)
+#   aws: aws-1 kg (leader), aws-2 kg  ---- IPv4 + IPv6 ----  lab (NAT): lab-1 kg (leader), lab-2 kg
+#                       \                                              /
+#                        IPv4 only            gcp: gcp-1 Go (leader)    IPv4 only
+#                                                  gcp-2 kg
 load interop
 
 setup_file() {
-  export KGE_GRANULARITY=location KGE_NODES=3 KGE_DUAL_STACK=1 KGE_GO_NODES="gcp-1"
+  export KGE_GRANULARITY=location KGE_NODES=6 KGE_DUAL_STACK=1 KGE_GO_NODES="gcp-1"
   export KGE_KG_EXTRA="--subnet6 fd10:4::/64"
   interop_setup_file
 }
@@ -21,17 +20,25 @@ teardown_file() { interop_teardown_file; }
 setup() { interop_setup; }
 teardown() { interop_teardown; }
 
-# The IPv6 pod pings between the two kg locations.
-ping_kg6() { PING_ONLY="aws-1.lab-1 lab-1.aws-1" PING_FAMILY=6 ping_matrix; }
+# The IPv6 pod pings between (and inside) the two kg locations: every ordered pair of
+# aws-1, aws-2, lab-1, lab-2.
+kg6_pairs() {
+  local s d out=""
+  for s in aws-1 aws-2 lab-1 lab-2; do
+    for d in aws-1 aws-2 lab-1 lab-2; do [ "$s" = "$d" ] || out+="$s.$d "; done
+  done
+  echo "$out"
+}
+ping_kg6() { PING_ONLY=$(kg6_pairs) PING_FAMILY=6 ping_matrix; }
 
 @test "dual-stack mixed: IPv4 everywhere" {
   run agents_line
   echo "$output"
-  [ "$output" = "aws-1=kg gcp-1=go lab-1=kg" ]
+  [ "$output" = "aws-1=kg gcp-1=go lab-1=kg aws-2=kg gcp-2=kg lab-2=kg" ]
   PING_VERBOSE=1 ping_matrix
 }
 
-@test "dual-stack mixed: IPv6 between the kg locations (aws <-> lab, the NATed one)" {
+@test "dual-stack mixed: IPv6 between the kg locations, members included (aws <-> lab, the NATed one)" {
   retry 60 ping_kg6 || true
   PING_VERBOSE=1 ping_kg6
 }
@@ -46,10 +53,15 @@ ping_kg6() { PING_ONLY="aws-1.lab-1 lab-1.aws-1" PING_FAMILY=6 ping_matrix; }
     out=$(node_exec "$n" wg show kilo0 allowed-ips)
     echo "$n: $out"
     grep "$(node_pubkey gcp-1)" <<<"$out" | { ! grep -q 'fd'; }
-    retry 30 metric_is "$n" kilo_dual_stack_ipv4_only_segments 1
-    grep -q 'segment reached over IPv4 only' "$KGE_STATE/logs/$n.kg.log"
   done
+  # Every kg reports: gcp from aws and lab; aws and lab from gcp-2 (its leader is Go).
+  for n in aws-1 aws-2 lab-1 lab-2; do retry 30 metric_is "$n" kilo_dual_stack_ipv4_only_segments 1; done
+  retry 30 metric_is gcp-2 kilo_dual_stack_ipv4_only_segments 2
+  for n in aws-1 gcp-2; do grep -q 'segment reached over IPv4 only' "$KGE_STATE/logs/$n.kg.log"; done
   run kgctl_live plan node aws-1
   echo "$output"
   [[ "$output" == *"# no IPv6 towards location:gcp: its leader gcp-1 does not advertise kg.kilo.squat.ai/dual-stack"* ]]
+  run kgctl_live plan node gcp-2
+  echo "$output"
+  [[ "$output" == *"# no IPv6 towards location:aws: this segment's leader gcp-1 does not advertise kg.kilo.squat.ai/dual-stack"* ]]
 }
