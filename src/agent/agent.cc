@@ -379,10 +379,17 @@ void Agent::ReportDualStack(const Topology& t, ReconcileReport* r) {
     current.insert(key);
     if (reported_ipv4_only_.count(key)) continue;
     const bool ours = !t.local_segment().dual_stack;
+    const std::string& who = ours ? t.local_segment().leader_name() : s.leader_name();
     Warn("segment reached over IPv4 only: IPv6 needs kg leading both ends",
          {{"segment", s.location},
-          {"leader", ours ? t.local_segment().leader_name() : s.leader_name()},
+          {"leader", who},
           {"reason", std::string("does not advertise ") + kAnnDualStack}});
+    // One Event on our own node per segment that becomes IPv4-only.
+    auto ev = deps_.backend->RecordNodeEvent(
+        opts_.hostname, "DualStackIPv4Only",
+        "no IPv6 towards " + s.location + ": node " + who + " (leader) does not advertise " +
+            kAnnDualStack + " (a Go agent, or kg without IPv6); IPv4 only");
+    if (!ev.ok()) Fail(r, "publish", "record event: " + ev.message());
   }
   reported_ipv4_only_ = std::move(current);
   if (deps_.metrics) deps_.metrics->SetIPv4OnlySegments(static_cast<int>(reported_ipv4_only_.size()));

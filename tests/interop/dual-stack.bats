@@ -20,6 +20,16 @@ teardown_file() { interop_teardown_file; }
 setup() { interop_setup; }
 teardown() { interop_teardown; }
 
+# ipv4_only_event_on NODE: a DualStackIPv4Only Event on NODE (its message printed).
+ipv4_only_event_on() {
+  kctl get events -A -o json | python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["items"]:
+    if e.get("involvedObject", {}).get("name") == sys.argv[1] and e.get("reason") == "DualStackIPv4Only":
+        print(e.get("message", "")[:300]); sys.exit(0)
+sys.exit(1)' "$1"
+}
+
 # The IPv6 pod pings between (and inside) the two kg locations: every ordered pair of
 # aws-1, aws-2, lab-1, lab-2.
 kg6_pairs() {
@@ -57,7 +67,11 @@ ping_kg6() { PING_ONLY=$(kg6_pairs) PING_FAMILY=6 ping_matrix; }
   # Every kg reports: gcp from aws and lab; aws and lab from gcp-2 (its leader is Go).
   for n in aws-1 aws-2 lab-1 lab-2; do retry 30 metric_is "$n" kilo_dual_stack_ipv4_only_segments 1; done
   retry 30 metric_is gcp-2 kilo_dual_stack_ipv4_only_segments 2
-  for n in aws-1 gcp-2; do grep -q 'segment reached over IPv4 only' "$KGE_STATE/logs/$n.kg.log"; done
+  for n in aws-1 gcp-2; do
+    grep -q 'segment reached over IPv4 only' "$KGE_STATE/logs/$n.kg.log"
+    retry 30 ipv4_only_event_on "$n"
+    ipv4_only_event_on "$n"
+  done
   run kgctl_live plan node aws-1
   echo "$output"
   [[ "$output" == *"# no IPv6 towards location:gcp: its leader gcp-1 does not advertise kg.kilo.squat.ai/dual-stack"* ]]

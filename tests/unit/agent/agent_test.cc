@@ -749,6 +749,19 @@ TEST(Agent, DualStackAnnotationsAndIPv6OnlyWithIPv6Input) {
   EXPECT_NE(e.Routes().find("route fd42::3:0/112 dev kilo0"), std::string::npos) << e.Routes();
   EXPECT_NE(e.fs.files["/etc/cni/net.d/10-kilo.conflist"].find("[{\"subnet\": \"fd42::1:0/112\"}]"),
             std::string::npos);
+  EXPECT_EQ(e.metrics.IPv4OnlySegments(), 0);
+  EXPECT_TRUE(e.backend.events().empty());
+  // n3's agent stops advertising (a Go agent takes over): IPv4 only towards
+  // location b, reported once (metric, one Event on n1).
+  e.backend.Find("n3")->annotations.erase(kAnnDualStack);
+  r = e.agent->Reconcile();
+  e.agent->Reconcile();
+  EXPECT_EQ(e.Peers(), KeyFor("n3").Public().String() +
+                           " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.2/32 @203.0.113.3:51820 ka=0\n");
+  EXPECT_EQ(r.ipv4_only_segments, std::vector<std::string>{"location:b=n3"});
+  EXPECT_EQ(e.metrics.IPv4OnlySegments(), 1);
+  ASSERT_EQ(e.backend.events().size(), 1u);
+  EXPECT_NE(e.backend.events()[0].find("DualStackIPv4Only"), std::string::npos) << e.backend.events()[0];
   ASSERT_TRUE(e.agent->CleanUp().ok());
   for (const char* k : {kAnnDualStack, kAnnWireGuardIP6, kAnnInternalIP6})
     EXPECT_EQ(e.backend.Find("n1")->annotations.count(k), 0u) << k;
