@@ -222,11 +222,23 @@ void TranslatePodCIDRs(const NodeFields& f, Node* n, std::vector<Warning>* warni
     IPPrefix net = p->Network();
     if (!n->subnet && f.pod_cidr.empty()) {
       n->subnet = net;
-    } else if ((!n->subnet || net != *n->subnet) &&
-               std::find(n->extra_subnets.begin(), n->extra_subnets.end(), net) ==
-                   n->extra_subnets.end()) {
-      n->extra_subnets.push_back(net);
+      continue;
     }
+    if ((n->subnet && net == *n->subnet) ||
+        std::find(n->extra_subnets.begin(), n->extra_subnets.end(), net) != n->extra_subnets.end())
+      continue;
+    // Kubernetes allows one pod CIDR per family; a second one of a family
+    // could not be routed next to the first (its gateways are per family).
+    const bool is6 = net.addr().is6();
+    bool taken = n->subnet && n->subnet->addr().is6() == is6;
+    for (const auto& e : n->extra_subnets) taken |= e.addr().is6() == is6;
+    if (taken) {
+      Warn(warnings, "node", f.name, "spec.podCIDRs", c,
+           std::string("a second ") + (is6 ? "IPv6" : "IPv4") +
+               " pod CIDR (Kubernetes allows one per family); skipped");
+      continue;
+    }
+    n->extra_subnets.push_back(net);
   }
   constexpr size_t kDualStack = AnnIndex<kNumNodeAnnotations>(kAnnDualStack);
   n->dual_stack = f.annotations[kDualStack].has_value();
