@@ -28,6 +28,14 @@ const std::vector<std::string>& OwnedAnnotations() {
   return kKeys;
 }
 
+// This project's own annotations kg writes (dual-stack): removed on clean-up
+// only where they were written, so that a cluster without IPv6 sees no extra
+// write.
+const std::vector<std::string>& OwnedDualStackAnnotations() {
+  static const std::vector<std::string> kKeys = {kAnnDualStack, kAnnWireGuardIP6, kAnnInternalIP6};
+  return kKeys;
+}
+
 }  // namespace
 
 Agent::Agent(AgentOptions opts, AgentDeps deps)
@@ -107,9 +115,34 @@ void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc, const std::map<Key, const w
   }
 }
 
+std::string Agent::InternalIP6() const {
+  if (deps_.internal_iface.empty()) return "";
+  auto link = deps_.nl->FindLink(deps_.internal_iface);
+  if (!link.ok() || !*link) return "";
+  auto addrs = deps_.nl->ListAddresses((*link)->index);
+  if (!addrs.ok()) return "";
+  // A routable address first; the link-local one (always there while IPv6
+  // is on) works as well on the shared LAN.
+  std::string link_local;
+  for (const auto& a : *addrs) {
+    if (!a.prefix.addr().is6()) continue;
+    if (!a.prefix.addr().IsLinkLocalUnicast()) return a.prefix.String();
+    if (link_local.empty()) link_local = a.prefix.String();
+  }
+  return link_local;
+}
+
+bool Agent::DualStack(const NodeObject& self) const {
+  if (opts_.subnet6) return true;
+  for (const auto& c : self.pod_cidrs) {
+    if (auto p = IPPrefix::Parse(c); p && p->addr().is6()) return true;
+  }
+  return false;
+}
+
 std::map<std::string, std::string> Agent::DesiredAnnotations(
     bool leader, const IPPrefix& wg_cidr, const std::map<std::string, Endpoint>& discovered,
-    const NodeObject* current) {
+    const NodeObject* current, const std::optional<IPPrefix>& wg_cidr6) {
   std::map<std::string, std::string> a;
   a[kAnnKey] = deps_.private_key.Public().String();
   // As Kilo: "" unless Cilium mode (whose encapsulator needs a private IP).
@@ -120,6 +153,13 @@ std::map<std::string, std::string> Agent::DesiredAnnotations(
   a[kAnnGranularity] = GranularityName(opts_.granularity);
   a[kAnnWireGuardIP] = leader ? wg_cidr.String() : "";
   a[kAnnDiscoveredEndpoints] = RenderDiscoveredEndpoints(discovered);
+  // Dual-stack (SPEC 11.3): only a kg that carries IPv6 writes these, so that
+  // a cluster without IPv6 sees Kilo's annotations only.
+  if (current && DualStack(*current)) {
+    a[kAnnDualStack] = "true";
+    a[kAnnWireGuardIP6] = wg_cidr6 ? wg_cidr6->String() : "";
+    a[kAnnInternalIP6] = InternalIP6();
+  }
   // Heartbeat: refresh last-seen every check-in period, keep it otherwise so
   // that an unchanged node costs no API write.
   int64_t now = deps_.now();
@@ -204,6 +244,7 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
     if (deps_.auto_mtu) {
       if (auto m = deps_.auto_mtu()) mtu_ = *m;
     }
+    ReportDualStack(*topo, &r);
     const HostPlan plan = PlanHost(*topo, PlanOptions());
     ApplyWireGuard(plan, *self_obj, real_now, &r);
     ApplyInterface(plan, &r);
@@ -239,6 +280,9 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
   auto pre = DesiredAnnotations(false, opts_.subnet, {}, &self);
   for (const auto& k : {kAnnKey, kAnnEndpoint, kAnnInternalIP, kAnnLastSeen, kAnnGranularity})
     self_overlay.annotations[k] = pre[k];
+  for (const char* k : {kAnnDualStack, kAnnInternalIP6}) {
+    if (pre.count(k)) self_overlay.annotations[k] = pre[k];
+  }
   // Each object is translated again only when it changed; the entries of
   // objects no longer in the snapshot are dropped.
   std::map<std::string, CachedNode> nodes;
@@ -322,6 +366,7 @@ std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
   MeshOptions mo;
   mo.granularity = opts_.granularity;
   mo.subnet = opts_.subnet;
+  mo.subnet6 = opts_.subnet6;
   ++stats_.topology_builds;
   auto m = Mesh::Build(v->ready, v->ready_peers, mo, &v->warnings);
   if (!m.ok()) {
@@ -366,6 +411,32 @@ void Agent::ReportGranularityMismatches(const std::vector<Node>& ready, Reconcil
   evented_mismatches_ = std::move(evented);
   if (deps_.metrics)
     deps_.metrics->SetGranularityMismatches(static_cast<int>(reported_mismatches_.size()));
+}
+
+void Agent::ReportDualStack(const Topology& t, ReconcileReport* r) {
+  std::set<std::string> current;
+  const auto& segs = t.mesh().segments();
+  for (size_t si : t.DualStackUnreachable()) {
+    const Segment& s = segs[si];
+    std::string key = s.location + "=" + s.leader_name();
+    r->ipv4_only_segments.push_back(key);
+    current.insert(key);
+    if (reported_ipv4_only_.count(key)) continue;
+    const bool ours = !t.local_segment().dual_stack;
+    const std::string& who = ours ? t.local_segment().leader_name() : s.leader_name();
+    Warn("segment reached over IPv4 only: IPv6 needs kg leading both ends",
+         {{"segment", s.location},
+          {"leader", who},
+          {"reason", std::string("does not advertise ") + kAnnDualStack}});
+    // One Event on our own node per segment that becomes IPv4-only.
+    auto ev = deps_.backend->RecordNodeEvent(
+        opts_.hostname, "DualStackIPv4Only",
+        "no IPv6 towards " + s.location + ": node " + who + " (leader) does not advertise " +
+            kAnnDualStack + " (a Go agent, or kg without IPv6); IPv4 only");
+    if (!ev.ok()) Fail(r, "publish", "record event: " + ev.message());
+  }
+  reported_ipv4_only_ = std::move(current);
+  if (deps_.metrics) deps_.metrics->SetIPv4OnlySegments(static_cast<int>(reported_ipv4_only_.size()));
 }
 
 void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r) {
@@ -416,7 +487,9 @@ NodeObject Agent::Publish(const View& v, const Topology* topo, const NodeObject&
   for (const auto& p : v.ready_peers)
     if (p.persistent_keepalive) nat_keys.insert(p.public_key.String());
   auto published = PublishedNATEndpoints(leader, v.nat, nat_keys, self);
-  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, published, &self);
+  auto desired = DesiredAnnotations(leader, topo ? topo->wireguard_cidr() : opts_.subnet, published,
+                                    &self, topo ? topo->wireguard_cidr6() : std::nullopt);
+  if (desired.count(kAnnDualStack)) published_dual_stack_ = true;
   AnnotationChanges changes;  // only what differs
   for (const auto& [k, val] : desired) {
     auto it = self.annotations.find(k);
@@ -538,6 +611,7 @@ void Agent::ApplyInterface(const HostPlan& plan, ReconcileReport* r) {
   }
   std::vector<IPPrefix> addrs;
   if (plan.interface_address) addrs.push_back(*plan.interface_address);
+  if (plan.interface_address6) addrs.push_back(*plan.interface_address6);
   if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.iface, addrs); c.ok()) {
     r->addr_writes += c->writes();
   } else {
@@ -627,7 +701,12 @@ Status Agent::CleanUp() {
   installed_routes_.clear();
   keep(netlink::ConvergeRules(*deps_.nl, {}, netlink::kKiloTable).status());
   keep(deps_.firewall->CleanUp());
-  keep(deps_.backend->RemoveNodeAnnotations(opts_.hostname, OwnedAnnotations()).status());
+  std::vector<std::string> owned = OwnedAnnotations();
+  if (published_dual_stack_) {
+    owned.insert(owned.end(), OwnedDualStackAnnotations().begin(),
+                 OwnedDualStackAnnotations().end());
+  }
+  keep(deps_.backend->RemoveNodeAnnotations(opts_.hostname, owned).status());
   if (opts_.clean_up_tunnel) {
     keep(netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface, {}).status());
     keep(deps_.nl->DeleteLink(opts_.tunnel_iface));

@@ -35,6 +35,8 @@ struct AgentOptions {
   bool clean_up_tunnel = false;
   int port = kDefaultPort;
   IPPrefix subnet = DefaultKiloSubnet();
+  // --subnet6 (SPEC 11.3): IPv6 WireGuard IPs; off by default.
+  std::optional<IPPrefix> subnet6;
   Granularity granularity = Granularity::kLocation;
   Encapsulation encapsulate = Encapsulation::kAlways;
   Compatibility compatibility = Compatibility::kNone;
@@ -107,6 +109,9 @@ struct ReconcileReport {
   std::vector<std::string> errors;  // "event: message"
   // Cross granularity: ready nodes of another granularity, "node=granularity".
   std::vector<std::string> granularity_mismatches;
+  // Segments with IPv6 this host carries no IPv6 towards (SPEC 11.3), as
+  // "segment key=leader".
+  std::vector<std::string> ipv4_only_segments;
 };
 
 // Thread-safety: Reconcile, CleanUp and PlanOptions are called by one thread
@@ -156,7 +161,8 @@ class Agent {
  private:
   std::map<std::string, std::string> DesiredAnnotations(bool leader, const IPPrefix& wg_cidr,
                                                         const std::map<std::string, Endpoint>& discovered,
-                                                        const NodeObject* current);
+                                                        const NodeObject* current,
+                                                        const std::optional<IPPrefix>& wg_cidr6 = {});
   std::map<std::string, Endpoint> DiscoverNATEndpoints(const std::vector<Node>& nodes,
                                                        const std::vector<Peer>& peers);
   // What the node publishes in discovered-endpoints: as leader, what the
@@ -202,6 +208,15 @@ class Agent {
   // kilo_granularity_mismatch_nodes, and an Event on that node from the first
   // ready cross node by name only (each once while it lasts).
   void ReportGranularityMismatches(const std::vector<Node>& ready, ReconcileReport* r);
+  // Dual-stack (SPEC 11.3): logs each segment newly reached over IPv4 only
+  // (its leader, or ours, does not advertise kg.kilo.squat.ai/dual-stack) and
+  // sets kilo_dual_stack_ipv4_only_segments.
+  void ReportDualStack(const Topology& t, ReconcileReport* r);
+  // Whether this kg carries IPv6: --subnet6, or its node has an IPv6 pod CIDR.
+  bool DualStack(const NodeObject& self) const;
+  // An IPv6 address of the private interface (a routable one, else its
+  // link-local one) in CIDR form, or "".
+  std::string InternalIP6() const;
   void ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r);
   // Writes this node's annotations where they differ. Returns `self` as the
   // API has it afterwards (with what was written).
@@ -269,6 +284,8 @@ class Agent {
   std::set<std::string> reported_warnings_;
   std::set<std::string> reported_mismatches_;  // "node=granularity", logged
   std::set<std::string> evented_mismatches_;   // the same, with an Event from here
+  std::set<std::string> reported_ipv4_only_;    // ReportDualStack's, logged
+  bool published_dual_stack_ = false;           // removed on clean-up then
   std::optional<wg::WgDevice> last_device_;
   // Per WireGuard peer (public key): the endpoint last written from the
   // declared configuration. While the declaration stays the same, a peer that

@@ -36,6 +36,7 @@ struct Flags {
   std::string resync = "30s";
   std::vector<std::string> service_cidrs;
   std::string subnet = "10.4.0.0/16";
+  std::string subnet6;  // off by default
   std::string topology_label = kDefaultTopologyLabel;
   std::string key_file = "/var/lib/kilo/key";
   std::string firewall = "nftables";
@@ -117,6 +118,9 @@ void DefineFlags(CLI::App* app, Flags* f) {
   app->add_option("--subnet", f->subnet,
                   "CIDR from which to allocate addresses for WireGuard interfaces")
       ->capture_default_str();
+  app->add_option("--subnet6", f->subnet6,
+                  "IPv6 CIDR from which to allocate IPv6 addresses for WireGuard interfaces "
+                  "(dual-stack; off by default)");
   app->add_option("--topology-label", f->topology_label,
                   "Kubernetes node label used to group nodes into logical locations")
       ->capture_default_str();
@@ -162,6 +166,12 @@ Result<KgOptions> Validate(Flags f, const std::string& hostname) {
   if (!subnet)
     return R::Error("--subnet must be a CIDR, e.g. 10.4.0.0/16; got \"" + f.subnet + "\"");
   o.subnet = subnet->Network();
+  if (!f.subnet6.empty()) {
+    auto s6 = IPPrefix::Parse(f.subnet6);
+    if (!s6 || !s6->addr().is6())
+      return R::Error("--subnet6 must be an IPv6 CIDR, e.g. fd4::/64; got \"" + f.subnet6 + "\"");
+    o.subnet6 = s6->Network();
+  }
   auto gran = ParseGranularity(f.granularity);
   if (!gran)
     return R::Error("--mesh-granularity must be location, full or cross; got \"" + f.granularity + "\"");

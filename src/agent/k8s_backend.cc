@@ -15,7 +15,7 @@ bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj) {
 
 bool CanJoinTheMesh(const NodeObject& n) {
   const auto& a = n.annotations;
-  return !n.pod_cidr.empty() && a.count(kAnnKey) && a.count(kAnnLastSeen) &&
+  return (!n.pod_cidr.empty() || !n.pod_cidrs.empty()) && a.count(kAnnKey) && a.count(kAnnLastSeen) &&
          (a.count(kAnnEndpoint) || a.count(kAnnForceEndpoint));
 }
 

@@ -21,6 +21,7 @@ AgentMetrics::AgentMetrics() : registry_(std::make_shared<prometheus::Registry>(
   peers_ = &BuildGauge().Name("kilo_peers").Help("Number of ready peers in the mesh").Register(*registry_).Add({});
   warnings_ = &BuildGauge().Name("kilo_invalid_values").Help("Number of invalid annotation and Peer values currently ignored").Register(*registry_).Add({});
   granularity_mismatches_ = &BuildGauge().Name("kilo_granularity_mismatch_nodes").Help("In cross granularity: ready nodes whose granularity annotation says another granularity").Register(*registry_).Add({});
+  ipv4_only_segments_ = &BuildGauge().Name("kilo_dual_stack_ipv4_only_segments").Help("Dual-stack: segments with IPv6 pod CIDRs that this node reaches over IPv4 only (their leader, or its own, does not advertise kg.kilo.squat.ai/dual-stack)").Register(*registry_).Add({});
   wg_handshake_ = &BuildGauge().Name("kilo_wireguard_peer_latest_handshake_seconds").Help("Unix time of the latest handshake with a WireGuard peer").Register(*registry_);
   wg_rx_ = &BuildGauge().Name("kilo_wireguard_peer_receive_bytes").Help("Bytes received from a WireGuard peer").Register(*registry_);
   wg_tx_ = &BuildGauge().Name("kilo_wireguard_peer_transmit_bytes").Help("Bytes sent to a WireGuard peer").Register(*registry_);

@@ -36,6 +36,8 @@ class AgentMetrics {
   void SetPeers(int n) { peers_->Set(n); }
   void SetWarnings(int n) { warnings_->Set(n); }
   void SetGranularityMismatches(int n) { granularity_mismatches_->Set(n); }
+  void SetIPv4OnlySegments(int n) { ipv4_only_segments_->Set(n); }
+  double IPv4OnlySegments() const { return ipv4_only_segments_->Value(); }
   double GranularityMismatches() const { return granularity_mismatches_->Value(); }
   void SetWireGuardPeers(const std::vector<WgPeerSample>& peers) EXCLUDES(mu_);
   // Refreshes process metrics (RSS, CPU seconds, open fds) from /proc.
@@ -51,6 +53,7 @@ class AgentMetrics {
   prometheus::Gauge* peers_;
   prometheus::Gauge* warnings_;
   prometheus::Gauge* granularity_mismatches_;
+  prometheus::Gauge* ipv4_only_segments_;
   prometheus::Family<prometheus::Gauge>* wg_handshake_;
   prometheus::Family<prometheus::Gauge>* wg_rx_;
   prometheus::Family<prometheus::Gauge>* wg_tx_;

@@ -48,6 +48,7 @@ Result<Mesh> TakeMesh(Cluster& c, const IPPrefix& subnet) {
   MeshOptions mo;
   mo.granularity = c.granularity;
   mo.subnet = subnet;
+  mo.subnet6 = c.subnet6;
   auto mesh = Mesh::Build(std::move(ready), std::move(peers), mo, nullptr);
   if (!mesh.ok()) return Status::Error("failed to create topology: " + mesh.error());
   return mesh;
@@ -73,6 +74,7 @@ class ClusterBuilder : public ClusterDumpVisitor {
     Node& n = c_.nodes.emplace_back();
     TranslateNodeFields(f, &n, &c_.warnings);
     if (n.wireguard_ip) c_.subnet = n.wireguard_ip->Network();
+    if (n.wireguard_ip6) c_.subnet6 = n.wireguard_ip6->Network();
     if (!annotated_ && n.granularity) annotated_ = n.granularity;
   }
   void OnPeer(PeerObject p) override { peers_.push_back(std::move(p)); }
@@ -98,6 +100,14 @@ class ClusterBuilder : public ClusterDumpVisitor {
     } else {
       return Result<Cluster>::Error("mesh granularity \"" + opts_.granularity +
                                     "\" unknown; possible values are: location, full, cross");
+    }
+    if (!opts_.subnet6.empty()) {
+      auto p = IPPrefix::Parse(opts_.subnet6);
+      if (!p || !p->addr().is6()) {
+        return Result<Cluster>::Error("--subnet6 must be an IPv6 CIDR, e.g. fd4::/64; got \"" +
+                                      opts_.subnet6 + "\"");
+      }
+      c_.subnet6 = p->Network();
     }
     return std::move(c_);
   }

@@ -22,6 +22,7 @@ struct GlobalOptions {
   std::string topology_label = kDefaultTopologyLabel;
   std::string from_file;  // "" = live cluster, "-" = stdin
   std::optional<int64_t> now;
+  std::string subnet6;  // --subnet6; "" = from the nodes' wireguard-ip6 annotations
 };
 
 struct Cluster {
@@ -30,6 +31,9 @@ struct Cluster {
   std::vector<Warning> warnings;
   Granularity granularity = Granularity::kLocation;
   IPPrefix subnet;  // from the last parseable wireguard-ip, else 10.4.0.0/16
+  // kg's --subnet6 (SPEC 11.3): --subnet6, else the network of the last
+  // parseable kg.kilo.squat.ai/wireguard-ip6, else none.
+  std::optional<IPPrefix> subnet6;
   int64_t now = 0;
   std::vector<Node> ReadyNodes() const;
   std::vector<Peer> ReadyPeers() const;

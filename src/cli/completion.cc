@@ -7,7 +7,7 @@ std::string BashCompletion() {
 _kgctl() {
   local cur prev words cword
   _init_completion 2>/dev/null || { cur="${COMP_WORDS[COMP_CWORD]}"; prev="${COMP_WORDS[COMP_CWORD-1]}"; words=("${COMP_WORDS[@]}"); cword=$COMP_CWORD; }
-  local global="--kubeconfig --backend --mesh-granularity --port --topology-label --from-file --now --help"
+  local global="--kubeconfig --backend --mesh-granularity --port --topology-label --from-file --now --subnet6 --help"
   local cmds="graph showconf plan check connect completion"
   case "$prev" in
     --kubeconfig|--from-file) COMPREPLY=($(compgen -f -- "$cur")); return;;
@@ -56,6 +56,7 @@ _kgctl() {
     '--topology-label[node label of the location]:label:' \
     '--from-file[cluster dump]:file:_files' \
     '--now[unix time]:seconds:' \
+    '--subnet6[IPv6 WireGuard subnet (dual-stack)]:cidr:' \
     '1: :->cmd' \
     '*:: :->args'
   case $state in

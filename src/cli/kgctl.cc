@@ -242,8 +242,12 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
             << "wireguard-cidr " << t->wireguard_cidr().String() << "\n"
             << "interface-address " << (t->leader() ? t->wireguard_cidr().String() : "-") << "\n"
             << "private-ip " << opt(t->private_ip()) << "\n"
-            << "pod-subnet " << opt(t->subnet()) << "\n"
-            << "listen-port " << ho.port << "\n";
+            << "pod-subnet " << opt(t->subnet()) << "\n";
+  // Dual-stack lines only with IPv6 input (SPEC 11.3: byte-identical output
+  // otherwise).
+  for (const auto& c : t->extra_subnets()) std::cout << "pod-subnet " << c.String() << "\n";
+  if (auto a6 = t->wireguard_cidr6()) std::cout << "interface-address " << a6->String() << "\n";
+  std::cout << "listen-port " << ho.port << "\n";
   HostPlanOptions po;
   po.routes.encapsulate = *enc;
   po.routes.local = p.local;
@@ -273,6 +277,7 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
             << "]\n";
   std::cout << RenderPlan(plan.routing, names);
   for (const auto& note : plan.route_notes) std::cout << "# " << note << "\n";
+  for (const auto& note : plan.dual_stack_notes) std::cout << "# " << note << "\n";
   std::cout << "[firewall nftables]\n" << fw::RenderNft(plan.firewall);
   if (plan.cni_conflist) std::cout << "[cni]\n" << *plan.cni_conflist;
   return 0;
@@ -322,6 +327,9 @@ int Main(int argc, char** argv) {
   app.add_option("--from-file", g.from_file,
                  "Read Nodes and Peers from a `kubectl get nodes,peers -o json|yaml` dump (- for stdin)");
   auto* now_opt = app.add_option("--now", now, "Evaluate readiness as of this unix time");
+  app.add_option("--subnet6", g.subnet6,
+                 "kg's --subnet6, the IPv6 WireGuard subnet (default: from the nodes' "
+                 "kg.kilo.squat.ai/wireguard-ip6 annotations; none without them)");
 
   std::string graph_format = "dot", graph_layout = "circo";
   auto* graph = app.add_subcommand("graph", "Produce a graph of the Kilo network (DOT, or SVG/PNG rendered with Graphviz)");

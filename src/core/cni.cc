@@ -3,7 +3,14 @@
 namespace kilo {
 
 std::string RenderCNIConflist(const IPPrefix& pod_cidr, int mtu) {
-  std::string subnet = pod_cidr.Network().String();
+  return RenderCNIConflist(pod_cidr, {}, mtu);
+}
+
+std::string RenderCNIConflist(const IPPrefix& pod_cidr, const std::vector<IPPrefix>& extra,
+                              int mtu) {
+  // One range set per family: host-local gives a pod one address of each.
+  std::string ranges = "[{\"subnet\": \"" + pod_cidr.Network().String() + "\"}]";
+  for (const auto& c : extra) ranges += ", [{\"subnet\": \"" + c.Network().String() + "\"}]";
   return "{\n"
          "  \"cniVersion\": \"0.4.0\",\n"
          "  \"name\": \"kilo\",\n"
@@ -17,7 +24,7 @@ std::string RenderCNIConflist(const IPPrefix& pod_cidr, int mtu) {
          "      \"mtu\": " + std::to_string(mtu) + ",\n"
          "      \"ipam\": {\n"
          "        \"type\": \"host-local\",\n"
-         "        \"ranges\": [[{\"subnet\": \"" + subnet + "\"}]]\n"
+         "        \"ranges\": [" + ranges + "]\n"
          "      }\n"
          "    },\n"
          "    {\n"

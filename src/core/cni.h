@@ -3,6 +3,7 @@
 // configuration with the node's pod CIDR as the range.
 
 #include <string>
+#include <vector>
 
 #include "core/ip.h"
 
@@ -11,5 +12,9 @@ namespace kilo {
 // Returns the conflist JSON (stable text, trailing newline) for `pod_cidr`
 // with the given bridge MTU.
 std::string RenderCNIConflist(const IPPrefix& pod_cidr, int mtu);
+// The same with one host-local range per pod CIDR (dual-stack: IPv4 and IPv6),
+// `pod_cidr` first; identical to the above when `extra` is empty.
+std::string RenderCNIConflist(const IPPrefix& pod_cidr, const std::vector<IPPrefix>& extra,
+                              int mtu);
 
 }  // namespace kilo

@@ -277,8 +277,9 @@ class FastDumpReader {
     return true;
   }
 
-  // spec: podCIDR.
+  // spec: podCIDR, podCIDRs.
   bool Spec(od::value& v, NodeFields* n) {
+    bool pod_cidr_seen = false, pod_cidrs_seen = false;
     bool is_object;
     if (!IsObject(v, &is_object)) return false;
     if (!is_object) return true;
@@ -288,8 +289,30 @@ class FastDumpReader {
       od::field f;
       std::string_view key;
       if (std::move(fr).get(f) || !Key(f, &key)) return false;
-      if (key != "podCIDR") continue;
-      return StrOrEmpty(f.value(), &n->pod_cidr);  // the first one counts
+      if (key == "podCIDR" && !pod_cidr_seen) {
+        pod_cidr_seen = true;  // the first one counts
+        if (!StrOrEmpty(f.value(), &n->pod_cidr)) return false;
+      } else if (key == "podCIDRs" && !pod_cidrs_seen) {
+        pod_cidrs_seen = true;
+        if (!StrArray(f.value(), &n->pod_cidrs)) return false;
+      }
+    }
+    return true;
+  }
+
+  // The strings of an array (other elements skipped); a non-array is empty.
+  static bool StrArray(od::value v, std::vector<std::string_view>* out) {
+    std::string_view tok = v.raw_json_token();
+    if (tok.empty() || tok[0] != '[') return true;
+    od::array a;
+    if (v.get_array().get(a)) return false;
+    for (auto er : a) {
+      od::value e;
+      if (std::move(er).get(e)) return false;
+      Type t;
+      std::string_view s;
+      if (!Str(e, &t, &s)) return false;
+      if (t == Type::kString) out->push_back(s);
     }
     return true;
   }

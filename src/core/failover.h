@@ -25,9 +25,8 @@
 
 namespace kilo::failover {
 
-// This project's own annotation prefix (SPEC section 11). Go agents never
-// read these keys.
-inline constexpr const char* kOwnAnnotationPrefix = kKgAnnotationPrefix;  // core/model.h
+// kOwnAnnotationPrefix (core/model.h) is this project's own annotation prefix
+// (SPEC section 11); Go agents never read these keys.
 // Written beside kilo.squat.ai/leader by the kg that decided the move: the
 // value is "<deciding node> <reason> <unix seconds>". Its presence marks the
 // leader annotation as kg's.

@@ -78,6 +78,25 @@ void AddIPIPRules(const Topology& t, fw::RuleSet* rs) {
     rs->AddRule(input_rule(f, "Kilo: reject other IPIP traffic", Verdict::kDrop));
 }
 
+// Dual-stack (SPEC 11.3): the host's other pod CIDRs (IPv6) jump to
+// KILO-NAT as its pod CIDR does; with --iptables-forward-rules, forwarded as
+// the pod CIDR is (a leader: those of its whole segment).
+void AddDualStackPodRules(const Topology& t, const FirewallPlanOptions& opts, fw::RuleSet* rs) {
+  for (const auto& c : t.extra_subnets())
+    rs->AddRule(Make(c, true, Table::kNat, kPost, "Kilo: jump to KILO-NAT chain", Verdict::kJump));
+  if (!opts.iptables_forward_rules) return;
+  std::vector<IPPrefix> cidrs = t.extra_subnets();
+  if (t.leader()) {
+    cidrs.clear();
+    for (const Node* n : t.local_segment().nodes)
+      cidrs.insert(cidrs.end(), n->extra_subnets.begin(), n->extra_subnets.end());
+  }
+  for (const auto& c : cidrs) {
+    rs->AddRule(Make(c, true, Table::kFilter, kFwd, "Kilo: forward packets from the pod subnet", Verdict::kAccept));
+    rs->AddRule(Make(c, false, Table::kFilter, kFwd, "Kilo: forward packets to the pod subnet", Verdict::kAccept));
+  }
+}
+
 }  // namespace
 
 bool IPIPRulesWanted(Compatibility c, Encapsulation e, bool local) {
@@ -112,6 +131,7 @@ fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {
       rs.AddRule(Make(*t.subnet(), true, Table::kFilter, kFwd, "Kilo: forward packets from the node's pod subnet", Verdict::kAccept));
       rs.AddRule(Make(*t.subnet(), false, Table::kFilter, kFwd, "Kilo: forward packets to the node's pod subnet", Verdict::kAccept));
     }
+    AddDualStackPodRules(t, opts, &rs);
   }
   for (size_t i = 0; i < segs.size(); ++i) {
     const Segment& s = segs[i];
@@ -119,6 +139,10 @@ fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {
                     "Kilo: do not NAT packets destined for WireGuared IPs", Verdict::kReturn));
     for (const auto& aip : s.allowed_ips) {
       rs.AddRule(Make(aip, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
+    }
+    // Dual-stack: IPv6 rules only, so the IPv4 ones keep Kilo's order.
+    for (const auto& ip : s.dual_stack_ips) {
+      rs.AddRule(Make(ip, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
     }
     if (static_cast<int>(i) == t.local_segment_index()) {
       for (const auto& alip : s.allowed_location_ips) {

@@ -17,6 +17,18 @@ namespace {
 
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
+// The graph's label: the WireGuard subnet, and --subnet6's when set.
+std::string GraphLabel(const IPPrefix& wireguard_cidr, const MeshOptions& o) {
+  std::string l = wireguard_cidr.Network().String();
+  if (o.subnet6) l += "\\n" + o.subnet6->String();
+  return l;
+}
+
+// A node's other pod CIDRs (dual-stack), each on a line of its label.
+void AppendExtraSubnets(const Node& n, std::string* label) {
+  for (const auto& c : n.extra_subnets) *label += "\\n" + c.String();
+}
+
 // Appends without temporaries: at full granularity the graph has a quadratic
 // number of edges (12.5M at 5,000 nodes).
 void Edge(std::string* out, const std::string& a, const std::string& b, bool dashed) {
@@ -168,7 +180,7 @@ void Topology::DotCross(const std::function<void(std::string_view)>& write) cons
   PieceWriter pieces(write);
   std::string& out = pieces.out;
   out += "digraph kilo {\n";
-  out += "\tlabel=" + Quote(wireguard_cidr_.Network().String()) + ";\n";
+  out += "\tlabel=" + Quote(GraphLabel(wireguard_cidr_, mesh_->options())) + ";\n";
   out += "\tlabelloc=t;\n\toutputorder=nodesfirst;\n\toverlap=false;\n";
   // Segment indexes by location, locations in key order, nodes in name order.
   std::map<std::string_view, std::vector<size_t>> locations;
@@ -222,10 +234,12 @@ void Topology::DotCross(const std::function<void(std::string_view)>& write) cons
       // Every node leads its own segment: its WireGuard IP and endpoint shown.
       for (size_t j = 0; j < s.hostnames.size(); ++j) {
         std::string label = key + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
+        AppendExtraSubnets(*s.nodes[j], &label);
         if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
         bool leader = static_cast<int>(j) == s.leader;
         if (leader) {
           label += "\\n" + s.wireguard_ip.String();
+          if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
           if (s.endpoint) label += "\\n" + s.endpoint->String();
         }
         out.append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);
@@ -253,7 +267,7 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
   PieceWriter pieces(write);
   std::string& out = pieces.out;
   out += "digraph kilo {\n";
-  out += "\tlabel=" + Quote(wireguard_cidr_.Network().String()) + ";\n";
+  out += "\tlabel=" + Quote(GraphLabel(wireguard_cidr_, mesh_->options())) + ";\n";
   out += "\tlabelloc=t;\n\toutputorder=nodesfirst;\n\toverlap=false;\n";
   // Edges: each segment's leader to its other nodes; leaders pairwise;
   // every leader to every peer.
@@ -277,10 +291,12 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     out += "\tstyle=\"dashed,rounded\";\n";
     for (size_t j = 0; j < s.hostnames.size(); ++j) {
       std::string label = s.location + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
+        AppendExtraSubnets(*s.nodes[j], &label);
       if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
       bool leader = static_cast<int>(j) == s.leader;
       if (leader) {
         label += "\\n" + s.wireguard_ip.String();
+          if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
         if (s.endpoint) label += "\\n" + s.endpoint->String();
       }
       out.append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);

@@ -56,12 +56,41 @@ void SelectInstalledRoutes(const std::vector<PlannedRoute>& routes,
   }
 }
 
+// Why this host carries no IPv6 towards some segments (SPEC 11.3).
+std::vector<std::string> DualStackNotes(const Topology& t) {
+  std::vector<std::string> out;
+  const auto& segs = t.mesh().segments();
+  const Segment& local = t.local_segment();
+  for (size_t si : t.DualStackUnreachable()) {
+    const Segment& s = segs[si];
+    std::string who = !local.dual_stack ? "this segment's leader " + local.leader_name()
+                                        : "its leader " + s.leader_name();
+    out.push_back("no IPv6 towards " + s.location + ": " + who + " does not advertise " +
+                  kAnnDualStack + " (a Go agent, or kg without IPv6)");
+  }
+  if (!t.leader() && local.dual_stack && !local.nodes[local.leader]->internal_ip6) {
+    for (size_t si = 0; si < segs.size(); ++si) {
+      if (static_cast<int>(si) == t.local_segment_index() || !t.DualStackTowards(si)) continue;
+      bool has_pods = false;
+      for (const Node* n : segs[si].nodes) has_pods |= !n->extra_subnets.empty();
+      if (has_pods) {
+        out.push_back("no IPv6 route towards " + segs[si].location +
+                      ": the leader " + local.leader_name() + " has no " + kAnnInternalIP6 +
+                      " (the IPv4 underlay cannot carry IPv6)");
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
   HostPlan p;
   p.leader = t.leader();
   if (p.leader) p.interface_address = t.wireguard_cidr();
+  p.interface_address6 = t.wireguard_cidr6();
+  p.dual_stack_notes = DualStackNotes(t);
 
   p.wireguard.has_interface = true;
   p.wireguard.listen_port = t.port();
@@ -82,7 +111,7 @@ HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
       IPIPRulesWanted(opts.routes.compatibility, opts.routes.encapsulate, opts.routes.local);
   p.firewall = PlanFirewall(t, fo);
 
-  if (opts.cni && t.subnet()) p.cni_conflist = RenderCNIConflist(*t.subnet(), opts.mtu);
+  if (opts.cni && t.subnet()) p.cni_conflist = RenderCNIConflist(*t.subnet(), t.extra_subnets(), opts.mtu);
   return p;
 }
 

@@ -33,6 +33,11 @@ struct HostPlan {
   // The address of the WireGuard interface (a leader's WireGuard IP with the
   // subnet's length); none on a non-leader.
   std::optional<IPPrefix> interface_address;
+  // With --subnet6: a leader's IPv6 WireGuard IP with --subnet6's length.
+  std::optional<IPPrefix> interface_address6;
+  // Dual-stack (SPEC 11.3): the segments with IPv6 this host does not carry
+  // IPv6 towards, and why (one line each; empty without IPv6 input).
+  std::vector<std::string> dual_stack_notes;
   // The WireGuard device: listen port and peers, never the private key (the
   // agent adds it). A non-leader configures no peers.
   WgConf wireguard;

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -24,13 +25,6 @@ std::optional<Granularity> ParseGranularity(std::string_view s);
 
 // Annotation keys (prefix kilo.squat.ai/).
 inline constexpr const char* kAnnotationPrefix = "kilo.squat.ai/";
-// kg's own annotations (leader failover: path health, leader-by), kept with
-// Kilo's wherever Node annotations are decoded or cached.
-inline constexpr const char* kKgAnnotationPrefix = "kg.kilo.squat.ai/";
-// Whether an annotation key is Kilo's or kg's.
-inline bool IsKiloAnnotation(std::string_view key) {
-  return key.starts_with(kAnnotationPrefix) || key.starts_with(kKgAnnotationPrefix);
-}
 inline constexpr const char* kAnnForceEndpoint = "kilo.squat.ai/force-endpoint";
 inline constexpr const char* kAnnForceInternalIP = "kilo.squat.ai/force-internal-ip";
 inline constexpr const char* kAnnLeader = "kilo.squat.ai/leader";
@@ -45,6 +39,24 @@ inline constexpr const char* kAnnWireGuardIP = "kilo.squat.ai/wireguard-ip";
 inline constexpr const char* kAnnGranularity = "kilo.squat.ai/granularity";
 inline constexpr const char* kAnnDiscoveredEndpoints = "kilo.squat.ai/discovered-endpoints";
 inline constexpr const char* kAnnCNICompatibilityIP = "kilo.squat.ai/cni-compatibility-ip";
+// This project's own annotations (SPEC 11; Go agents neither read nor write
+// them), prefix kg.kilo.squat.ai/.
+inline constexpr const char* kOwnAnnotationPrefix = "kg.kilo.squat.ai/";
+// The segment leader's IPv6 WireGuard IP (CIDR), with --subnet6 (SPEC 11.3).
+inline constexpr const char* kAnnWireGuardIP6 = "kg.kilo.squat.ai/wireguard-ip6";
+// Written by kg when it carries IPv6 (a pod CIDR of IPv6 or --subnet6): the
+// node's agent puts IPv6 in AllowedIPs. Value "true"; presence counts.
+inline constexpr const char* kAnnDualStack = "kg.kilo.squat.ai/dual-stack";
+// An IPv6 address of the node's private interface (its link-local one when it
+// has no other; CIDR form): the gateway the nodes of its location use for IPv6
+// towards it, since the IPv4 underlay (IPIP included) cannot carry IPv6.
+inline constexpr const char* kAnnInternalIP6 = "kg.kilo.squat.ai/internal-ip6";
+// Returns whether `key` is Kilo's or kg's (prefix kilo.squat.ai/ or
+// kg.kilo.squat.ai/): the annotations a Node translation may read, kept
+// wherever Node annotations are decoded or cached.
+inline bool IsKiloAnnotation(std::string_view key) {
+  return key.starts_with(kAnnotationPrefix) || key.starts_with(kOwnAnnotationPrefix);
+}
 inline constexpr const char* kDefaultTopologyLabel = "topology.kubernetes.io/region";
 
 inline constexpr int kDefaultPort = 51820;
@@ -63,7 +75,16 @@ struct Node {
   std::string location;
   int persistent_keepalive = 0;  // seconds
   std::optional<IPPrefix> subnet;  // the pod CIDR (network form)
+  // The other pod CIDRs of spec.podCIDRs (network form, in their order): the
+  // IPv6 one of a dual-stack node. `subnet` stays Kilo's spec.podCIDR, so that
+  // every agent, Go or C++, computes the same topology.
+  std::vector<IPPrefix> extra_subnets;
+  // kg.kilo.squat.ai/dual-stack: the node's agent carries IPv6.
+  bool dual_stack = false;
+  // kg.kilo.squat.ai/internal-ip6 (address only).
+  std::optional<IPAddr> internal_ip6;
   std::optional<IPPrefix> wireguard_ip;
+  std::optional<IPPrefix> wireguard_ip6;  // kg.kilo.squat.ai/wireguard-ip6
   std::map<std::string, Endpoint> discovered_endpoints;  // public key -> endpoint
   std::vector<IPPrefix> allowed_location_ips;
   std::optional<Granularity> granularity;

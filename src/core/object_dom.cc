@@ -73,7 +73,16 @@ Status DecodeNode(element item, NodeObject* n) {
   StringMap(meta, "labels", &n->labels);
   StringMap(meta, "annotations", &n->annotations, /*only_kilo=*/true);
   element spec;
-  if (!item["spec"].get(spec)) n->pod_cidr = StringOr(spec, "podCIDR");
+  if (!item["spec"].get(spec)) {
+    n->pod_cidr = StringOr(spec, "podCIDR");
+    simdjson::dom::array cidrs;
+    if (!spec["podCIDRs"].get(cidrs)) {
+      for (auto c : cidrs) {
+        std::string_view v;
+        if (!c.get(v)) n->pod_cidrs.emplace_back(v);
+      }
+    }
+  }
   return Status::Ok();
 }
 

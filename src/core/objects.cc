@@ -6,7 +6,7 @@
 namespace kilo {
 
 bool SameContent(const NodeObject& a, const NodeObject& b) {
-  return a.name == b.name && a.uid == b.uid && a.pod_cidr == b.pod_cidr && a.labels == b.labels &&
+  return a.name == b.name && a.uid == b.uid && a.pod_cidr == b.pod_cidr && a.pod_cidrs == b.pod_cidrs && a.labels == b.labels &&
          a.annotations == b.annotations;
 }
 
@@ -20,7 +20,8 @@ bool MeshReads(const std::string& key) {
 }  // namespace
 
 bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b) {
-  if (a.name != b.name || a.uid != b.uid || a.pod_cidr != b.pod_cidr || a.labels != b.labels)
+  if (a.name != b.name || a.uid != b.uid || a.pod_cidr != b.pod_cidr || a.pod_cidrs != b.pod_cidrs ||
+      a.labels != b.labels)
     return false;
   // Both maps are sorted: walk them side by side, skipping what the mesh
   // does not read.
@@ -65,6 +66,8 @@ uint64_t ContentDigest(const NodeObject& n, bool skip_last_seen) {
   h.Add(n.name);
   h.Add(n.uid);
   h.Add(n.pod_cidr);
+  h.Add(std::to_string(n.pod_cidrs.size()));
+  for (const auto& c : n.pod_cidrs) h.Add(c);
   h.Add(std::to_string(n.labels.size()));
   for (const auto& [k, v] : n.labels) {
     h.Add(k);

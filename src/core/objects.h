@@ -24,6 +24,7 @@ struct NodeObject {
   // Decoded from a dump (objects_json.h): only the kilo.squat.ai/ ones.
   std::map<std::string, std::string> annotations;
   std::string pod_cidr;  // spec.podCIDR
+  std::vector<std::string> pod_cidrs;  // spec.podCIDRs
 };
 
 // Whether `a` and `b` carry the same content, their resourceVersions aside
@@ -47,7 +48,8 @@ inline constexpr const char* kNodeAnnotationKeys[] = {
     kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,
     kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,     kAnnEndpoint,
     kAnnInternalIP,     kAnnLastSeen,        kAnnWireGuardIP,     kAnnGranularity,
-    kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP};
+    kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP, kAnnWireGuardIP6, kAnnDualStack,
+    kAnnInternalIP6};
 inline constexpr size_t kNumNodeAnnotations =
     sizeof(kNodeAnnotationKeys) / sizeof(kNodeAnnotationKeys[0]);
 // Returns the index of `key` (a full annotation key) in kNodeAnnotationKeys,
@@ -60,6 +62,7 @@ int NodeAnnotationIndex(std::string_view key);
 struct NodeFields {
   std::string_view name;
   std::string_view pod_cidr;
+  std::vector<std::string_view> pod_cidrs;  // spec.podCIDRs
   // The value of the topology label (TranslateOptions::topology_label).
   std::optional<std::string_view> topology_label;
   // Indexed like kNodeAnnotationKeys; nullopt when absent.

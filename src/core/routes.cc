@@ -134,6 +134,7 @@ class Planner {
   void LanNeighbour(const Segment& s) {
     LocalSegment(s, /*leader=*/false);
     if (o_.local && t_.private_ip()) PrivRoute(IPPrefix::Host(s.wireguard_ip), Gw(s, 0));
+    LocalDualStack(s, /*leader=*/false);
   }
 
   void Leader() {
@@ -142,6 +143,7 @@ class Planner {
       const Segment& s = segs[si];
       if (static_cast<int>(si) == t_.local_segment_index()) {
         LocalSegment(s, true);
+        LocalDualStack(s, true);
         continue;
       }
       if (!t_.mesh().Tunneled(si, static_cast<size_t>(t_.local_segment_index()))) {
@@ -158,10 +160,64 @@ class Planner {
         KiloRoute(IPPrefix::Host(s.private_ips[i]), s.wireguard_ip);
       }
       for (const auto& alip : s.allowed_location_ips) KiloRoute(alip, s.wireguard_ip);
+      if (t_.DualStackTowards(si)) DualStackRoutes(s);
     }
     for (const Peer& p : t_.mesh().peers()) {
       for (const auto& aip : p.allowed_ips) KiloRoute(aip, std::nullopt);
     }
+  }
+
+  // Dual-stack (SPEC 11.3): the other pod CIDRs of segment `s`'s nodes on
+  // the WireGuard interface, via its IPv6 WireGuard IP when both ends have
+  // one (a WireGuard interface needs no gateway: its peers' AllowedIPs route).
+  // No source: the private IP is of the other family.
+  void DualStackRoutes(const Segment& s) {
+    std::optional<IPAddr> gw;
+    if (s.wireguard_ip6 && t_.wireguard_cidr6()) gw = s.wireguard_ip6;
+    for (const Node* n : s.nodes) {
+      for (const auto& c : n->extra_subnets) {
+        plan_.routes.push_back(
+            PlannedRoute{c, gw, std::nullopt, RouteDev::kKilo, 0, gw.has_value()});
+      }
+    }
+  }
+
+  // Dual-stack on a non-leader: IPv6 towards the segments its leader carries
+  // IPv6 to (pod CIDRs, IPv6 WireGuard IPs, its own segment's included) via
+  // the leader's internal-ip6 on the private interface. Nothing without one
+  // (PlanHost notes it).
+  void NonLeaderDualStack() {
+    const Segment& local = t_.local_segment();
+    const Node* leader = local.nodes[local.leader];
+    if (!local.dual_stack || !leader->internal_ip6) return;
+    const auto& segs = t_.mesh().segments();
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const Segment& s = segs[si];
+      const bool own = static_cast<int>(si) == t_.local_segment_index();
+      if (s.wireguard_ip6 && (own || t_.DualStackTowards(si)))
+        PrivRoute6(IPPrefix::Host(*s.wireguard_ip6), *leader->internal_ip6);
+      if (own || !t_.DualStackTowards(si)) continue;
+      for (const Node* n : s.nodes) {
+        for (const auto& c : n->extra_subnets) PrivRoute6(c, *leader->internal_ip6);
+      }
+    }
+  }
+  // Dual-stack inside the location: the other pod CIDRs of the own
+  // location's nodes via their internal-ip6 (a leader: for the traffic it
+  // forwards from WireGuard; with --local: for everyone), between nodes that
+  // both advertise dual-stack.
+  void LocalDualStack(const Segment& s, bool leader) {
+    const Node* self = t_.mesh().FindNode(t_.hostname());
+    if (!self || !self->dual_stack || (!leader && !o_.local)) return;
+    for (const Node* n : s.nodes) {
+      if (n == self || !n->dual_stack || !n->internal_ip6) continue;
+      for (const auto& c : n->extra_subnets) PrivRoute6(c, *n->internal_ip6);
+    }
+  }
+  // An IPv6 route on the private interface: never encapsulated (IPIP carries
+  // IPv4 only), no source (the private IP is IPv4).
+  void PrivRoute6(const IPPrefix& dst, const IPAddr& gw) {
+    plan_.routes.push_back(PlannedRoute{dst, gw, std::nullopt, RouteDev::kPriv, 0, false});
   }
 
   void NonLeader() {
@@ -176,6 +232,7 @@ class Planner {
       PrivRoute(IPPrefix::Host(s.wireguard_ip), gw);
       if (static_cast<int>(si) == t_.local_segment_index()) {
         LocalSegment(s, false);
+        LocalDualStack(s, false);
         continue;
       }
       for (const auto& cidr : s.cidrs) PrivRoute(cidr, gw);
@@ -185,6 +242,7 @@ class Planner {
     for (const Peer& p : t_.mesh().peers()) {
       for (const auto& aip : p.allowed_ips) PrivRoute(aip, gw);
     }
+    NonLeaderDualStack();
   }
 
   const Topology& t_;

@@ -135,6 +135,7 @@ Result<Mesh> Mesh::Build(std::vector<Node> nodes, std::vector<Peer> peers, const
     m.CollectDiscovered(si);
     m.FilterAllowedLocationIPs(si, warnings);
   }
+  m.AddDualStack(warnings);
   m.IndexDiscoveredByKey();
   if (warnings && m.opts_.granularity == Granularity::kCross) m.WarnCross(warnings);
   return m;
@@ -308,6 +309,38 @@ Status Mesh::AllocateWireGuardIP(size_t si, IPAddr* current) {
   return Status::Ok();
 }
 
+// Dual-stack (SPEC 11.3): each segment's extra pod CIDRs and, with
+// --subnet6, its IPv6 WireGuard IP (sequential, in segment order, as --subnet).
+void Mesh::AddDualStack(std::vector<Warning>* warnings) {
+  std::optional<IPAddr> current;
+  if (opts_.subnet6) {
+    opts_.subnet6 = opts_.subnet6->Network();
+    current = opts_.subnet6->addr();
+  }
+  for (Segment& s : segments_) {
+    s.dual_stack = s.nodes[s.leader]->dual_stack;
+    for (const Node* n : s.nodes) {
+      s.dual_stack_ips.insert(s.dual_stack_ips.end(), n->extra_subnets.begin(),
+                              n->extra_subnets.end());
+    }
+    if (!current) continue;
+    IPAddr next = current->Next();
+    if (!opts_.subnet6->Contains(next) || next == opts_.subnet6->addr()) {
+      if (warnings) {
+        warnings->push_back(Warning{"node", s.leader_name(), kAnnWireGuardIP6, "",
+                                    "--subnet6 " + opts_.subnet6->String() +
+                                        " has no address left for " + s.location +
+                                        "; it gets no IPv6 WireGuard IP"});
+      }
+      current.reset();
+      continue;
+    }
+    current = next;
+    s.wireguard_ip6 = next;
+    s.dual_stack_ips.push_back(IPPrefix::Host(next));
+  }
+}
+
 // Merges the discovered endpoints of segment `si`'s nodes (earlier ones win).
 void Mesh::CollectDiscovered(size_t si) {
   for (const Node* n : segments_[si].nodes) {
@@ -453,6 +486,30 @@ std::optional<Topology> Topology::ForHost(const Mesh& mesh, const std::string& h
   return t;
 }
 
+std::optional<IPPrefix> Topology::wireguard_cidr6() const {
+  const Segment& s = local_segment();
+  if (!leader_ || !s.wireguard_ip6 || !mesh_->options().subnet6) return std::nullopt;
+  return IPPrefix(*s.wireguard_ip6, mesh_->options().subnet6->bits());
+}
+
+const std::vector<IPPrefix>& Topology::extra_subnets() const {
+  return mesh_->FindNode(hostname_)->extra_subnets;
+}
+
+bool Topology::DualStackTowards(size_t si) const {
+  return local_segment().dual_stack && mesh_->segments()[si].dual_stack;
+}
+
+std::vector<size_t> Topology::DualStackUnreachable() const {
+  std::vector<size_t> out;
+  const auto& segs = mesh_->segments();
+  for (size_t si = 0; si < segs.size(); ++si) {
+    if (static_cast<int>(si) == local_ || segs[si].dual_stack_ips.empty()) continue;
+    if (!DualStackTowards(si)) out.push_back(si);
+  }
+  return out;
+}
+
 std::optional<Endpoint> Topology::UpdateEndpoint(const std::optional<Endpoint>& declared,
                                                  const Key& key, int remote_keepalive) const {
   if (remote_keepalive == 0) return declared;
@@ -470,8 +527,16 @@ void Topology::ForEachConfPeer(const std::function<void(const PeerView&)>& fn) c
   for (size_t i = 0; i < segs.size(); ++i) {
     if (!mesh_->Tunneled(i, static_cast<size_t>(local_))) continue;
     const Segment& s = segs[i];
+    // IPv6 after everything Kilo puts there (SPEC 11.3).
+    std::vector<IPPrefix> extra;
+    const std::vector<IPPrefix>* extra_ips = &s.allowed_location_ips;
+    if (!s.dual_stack_ips.empty() && DualStackTowards(i)) {
+      extra = s.allowed_location_ips;
+      extra.insert(extra.end(), s.dual_stack_ips.begin(), s.dual_stack_ips.end());
+      extra_ips = &extra;
+    }
     fn(PeerView{&s.key, &kNoPsk, UpdateEndpoint(s.endpoint, s.key, s.persistent_keepalive),
-                keepalive_, &s.allowed_ips, &s.allowed_location_ips});
+                keepalive_, &s.allowed_ips, extra_ips});
   }
   for (const Peer& p : mesh_->peers()) {
     fn(PeerView{&p.public_key, &p.preshared_key,
@@ -519,6 +584,9 @@ std::optional<WgPeer> Topology::AsPeer() const {
   p.public_key = s.key;
   p.endpoint = s.endpoint;
   p.allowed_ips = s.allowed_ips;
+  // Another interface reaches IPv6 of this segment when its leader carries it.
+  if (s.dual_stack)
+    p.allowed_ips.insert(p.allowed_ips.end(), s.dual_stack_ips.begin(), s.dual_stack_ips.end());
   return p;
 }
 
@@ -542,6 +610,8 @@ WgConf Topology::PeerConf(const std::string& name) const {
     p.allowed_ips = s.allowed_ips;
     p.allowed_ips.insert(p.allowed_ips.end(), s.allowed_location_ips.begin(),
                          s.allowed_location_ips.end());
+    if (s.dual_stack)
+      p.allowed_ips.insert(p.allowed_ips.end(), s.dual_stack_ips.begin(), s.dual_stack_ips.end());
     c.peers.push_back(std::move(p));
   }
   for (const Peer& other : mesh_->peers()) {

@@ -35,6 +35,13 @@ struct Segment {
   Key key;                                     // the leader's
   int persistent_keepalive = 0;                // the leader's
   IPAddr wireguard_ip;
+  // Dual-stack (SPEC 11.3), kept apart from Kilo's allowed IPs above so that
+  // what every agent computes stays Kilo's: the nodes' extra pod CIDRs (in
+  // node order), then the IPv6 WireGuard IP as /128 (with --subnet6).
+  std::vector<IPPrefix> dual_stack_ips;
+  std::optional<IPAddr> wireguard_ip6;  // with --subnet6
+  // The leader's agent advertises kg.kilo.squat.ai/dual-stack.
+  bool dual_stack = false;
 
   const std::string& leader_name() const { return hostnames[leader]; }
 };
@@ -42,6 +49,9 @@ struct Segment {
 struct MeshOptions {
   Granularity granularity = Granularity::kLocation;
   IPPrefix subnet = DefaultKiloSubnet();  // network form
+  // --subnet6: one IPv6 WireGuard IP per segment, in segment order. Off by
+  // default. Running out leaves the later segments without one (reported).
+  std::optional<IPPrefix> subnet6;
 };
 
 class Mesh {
@@ -88,6 +98,7 @@ class Mesh {
   void FilterAllowedLocationIPs(size_t si, std::vector<Warning>* warnings);
   void IndexDiscoveredByKey();
   void WarnCross(std::vector<Warning>* warnings) const;
+  void AddDualStack(std::vector<Warning>* warnings);
 
   MeshOptions opts_;
   std::vector<Node> nodes_;  // never resized: stable addresses
@@ -140,8 +151,22 @@ class Topology {
   bool leader() const { return leader_; }
   const std::optional<IPPrefix>& private_ip() const { return private_ip_; }
   const std::optional<IPPrefix>& subnet() const { return subnet_; }
+  // The host's other pod CIDRs (spec.podCIDRs; the IPv6 one of a dual-stack
+  // node).
+  const std::vector<IPPrefix>& extra_subnets() const;
   // The leader's WireGuard IP with the subnet's length; the subnet otherwise.
   const IPPrefix& wireguard_cidr() const { return wireguard_cidr_; }
+  // The leader's IPv6 WireGuard IP with --subnet6's length, when it has one.
+  std::optional<IPPrefix> wireguard_cidr6() const;
+  // Whether this host carries IPv6 towards segment `si` (SPEC 11.3): both
+  // its own segment's leader and `si`'s advertise dual-stack. A Go agent puts
+  // only IPv4 in AllowedIPs, and WireGuard drops a packet whose source is not
+  // in the sender's AllowedIPs.
+  bool DualStackTowards(size_t si) const;
+  // The segments with IPv6 pod CIDRs or an IPv6 WireGuard IP this host does
+  // not carry IPv6 towards (their leader, or this host's, does not
+  // advertise dual-stack), in segment order: to be reported.
+  std::vector<size_t> DualStackUnreachable() const;
   int port() const { return port_; }
   int persistent_keepalive() const { return keepalive_; }
 

@@ -44,7 +44,14 @@ std::string Warning::String() const {
 
 int NodeAnnotationIndex(std::string_view key) {
   constexpr std::string_view kPrefix = kAnnotationPrefix;
-  if (key.size() <= kPrefix.size() || key.compare(0, kPrefix.size(), kPrefix) != 0) return -1;
+  if (key.size() <= kPrefix.size() || key.compare(0, kPrefix.size(), kPrefix) != 0) {
+    // This project's own keys (kg.kilo.squat.ai/), compared whole.
+    if (!IsKiloAnnotation(key)) return -1;
+    for (size_t i = 0; i < kNumNodeAnnotations; ++i) {
+      if (key == kNodeAnnotationKeys[i]) return static_cast<int>(i);
+    }
+    return -1;
+  }
   for (size_t i = 0; i < kNumNodeAnnotations; ++i) {
     std::string_view k = kNodeAnnotationKeys[i];
     if (k.size() == key.size() && key.compare(kPrefix.size(), key.npos, k.substr(kPrefix.size())) == 0)
@@ -57,6 +64,7 @@ NodeFields NodeFields::Of(const NodeObject& obj, const std::string& topology_lab
   NodeFields f;
   f.name = obj.name;
   f.pod_cidr = obj.pod_cidr;
+  f.pod_cidrs.assign(obj.pod_cidrs.begin(), obj.pod_cidrs.end());
   if (auto it = obj.labels.find(topology_label); it != obj.labels.end())
     f.topology_label = it->second;
   // The map is sorted: the kilo.squat.ai/ keys are contiguous. One pass
@@ -65,6 +73,13 @@ NodeFields NodeFields::Of(const NodeObject& obj, const std::string& topology_lab
   for (auto it = obj.annotations.lower_bound(std::string(kPrefix)); it != obj.annotations.end(); ++it) {
     std::string_view k = it->first;
     if (k.substr(0, kPrefix.size()) != kPrefix) break;
+    if (int i = NodeAnnotationIndex(k); i >= 0) f.annotations[i] = it->second;
+  }
+  // This project's own keys sort before Kilo's.
+  constexpr std::string_view kOwn = kOwnAnnotationPrefix;
+  for (auto it = obj.annotations.lower_bound(std::string(kOwn)); it != obj.annotations.end(); ++it) {
+    std::string_view k = it->first;
+    if (k.substr(0, kOwn.size()) != kOwn) break;
     if (int i = NodeAnnotationIndex(k); i >= 0) f.annotations[i] = it->second;
   }
   return f;
@@ -192,6 +207,63 @@ constexpr size_t AnnIndex(const char* key) {
 }
 }  // namespace
 
+namespace {
+
+// spec.podCIDRs (SPEC 11.3): without spec.podCIDR its first entry is the pod
+// CIDR; every other valid one is an extra (the other family's) pod CIDR. The
+// capability annotation too. Bad entries are reported and skipped.
+void TranslatePodCIDRs(const NodeFields& f, Node* n, std::vector<Warning>* warnings) {
+  for (std::string_view c : f.pod_cidrs) {
+    auto p = IPPrefix::Parse(c);
+    if (!p) {
+      Warn(warnings, "node", f.name, "spec.podCIDRs", c, "not a CIDR; skipped");
+      continue;
+    }
+    IPPrefix net = p->Network();
+    if (!n->subnet && f.pod_cidr.empty()) {
+      n->subnet = net;
+      continue;
+    }
+    if ((n->subnet && net == *n->subnet) ||
+        std::find(n->extra_subnets.begin(), n->extra_subnets.end(), net) != n->extra_subnets.end())
+      continue;
+    // Kubernetes allows one pod CIDR per family; a second one of a family
+    // could not be routed next to the first (its gateways are per family).
+    const bool is6 = net.addr().is6();
+    bool taken = n->subnet && n->subnet->addr().is6() == is6;
+    for (const auto& e : n->extra_subnets) taken |= e.addr().is6() == is6;
+    if (taken) {
+      Warn(warnings, "node", f.name, "spec.podCIDRs", c,
+           std::string("a second ") + (is6 ? "IPv6" : "IPv4") +
+               " pod CIDR (Kubernetes allows one per family); skipped");
+      continue;
+    }
+    n->extra_subnets.push_back(net);
+  }
+  constexpr size_t kDualStack = AnnIndex<kNumNodeAnnotations>(kAnnDualStack);
+  n->dual_stack = f.annotations[kDualStack].has_value();
+  constexpr size_t kInternal6 = AnnIndex<kNumNodeAnnotations>(kAnnInternalIP6);
+  if (const auto& v = f.annotations[kInternal6]) {
+    auto p = IPPrefix::Parse(*v);
+    if (p && p->addr().is6()) {
+      n->internal_ip6 = p->addr();
+    } else if (!v->empty()) {
+      Warn(warnings, "node", f.name, kAnnInternalIP6, *v, "not an IPv6 CIDR");
+    }
+  }
+  constexpr size_t kIP6 = AnnIndex<kNumNodeAnnotations>(kAnnWireGuardIP6);
+  if (const auto& w = f.annotations[kIP6]) {
+    auto p = IPPrefix::Parse(*w);
+    if (p && p->addr().is6()) {
+      n->wireguard_ip6 = *p;
+    } else if (!w->empty()) {
+      Warn(warnings, "node", f.name, kAnnWireGuardIP6, *w, "not an IPv6 CIDR");
+    }
+  }
+}
+
+}  // namespace
+
 void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* warnings) {
   Node& n = *out;
   n.name = f.name;
@@ -211,6 +283,7 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
   } else if (!f.pod_cidr.empty()) {
     Warn(warnings, "node", f.name, "spec.podCIDR", f.pod_cidr, "not a CIDR; the node is not ready");
   }
+  TranslatePodCIDRs(f, &n, warnings);
   n.leader = KILO_ANN(kAnnLeader) != nullptr;
   if (const auto* loc = KILO_ANN(kAnnLocation)) {
     n.location = *loc;

@@ -55,6 +55,9 @@
 #   KGE_GO_NODES     nodes whose agent is Kilo's original Go kg instead (tests/interop)  ""
 #   KILO_GO_KG       the Go kg binary (required when KGE_GO_NODES is not empty)
 #   KGE_GO_EXTRA     extra Go kg flags (word-split)
+#   KGE_DUAL_STACK=1 IPv6 too (SPEC 11.3): IPv6 on and forwarding in every namespace,
+#                    pods fd42::<n>:2 in podCIDRs[1] fd42::<n>:0/112 (kube-bridge
+#                    fd42::<n>:1); the underlay stays IPv4. PING_FAMILY=6 pings those.
 #
 # Mixed clusters (tests/interop): a node's agent is "kg" (this project) or "go" (Kilo's
 # Go kg, flags of 0.6: go_kg_args); agent_kind/agent_set_kind choose it per node, and
@@ -96,6 +99,7 @@ kge_save_env() {
     printf 'KGE_PUBLIC=%q\n' "$KGE_PUBLIC"
     printf 'KGE_LAB_KEEPALIVE=%q\n' "$KGE_LAB_KEEPALIVE"
     printf 'KGE_NO_AGENTS=%q\n' "${KGE_NO_AGENTS:-}"
+    printf 'KGE_DUAL_STACK=%q\n' "${KGE_DUAL_STACK:-}"
     printf 'KGE_KG_EXTRA=%q\n' "${KGE_KG_EXTRA:-}"
     printf 'KGE_GO_NODES=%q\nKILO_GO_KG=%q\nKGE_GO_EXTRA=%q\n' "${KGE_GO_NODES:-}" "${KILO_GO_KG:-}" "${KGE_GO_EXTRA:-}"
     printf 'KG=%q\nKGCTL=%q\nREPO=%q\n' "$KG" "$KGCTL" "$REPO"
@@ -138,6 +142,9 @@ node_is_public() { [[ " $KGE_PUBLIC " == *" $1 "* ]]; }
 node_pod_cidr() { echo "10.42.$(node_num "$1").0/24"; }
 node_pod_ip() { echo "10.42.$(node_num "$1").2"; }
 node_gw_ip() { echo "10.42.$(node_num "$1").1"; }
+node_pod_cidr6() { echo "fd42::$(node_num "$1"):0/112"; }
+node_pod_ip6() { echo "fd42::$(node_num "$1"):2"; }
+node_gw_ip6() { echo "fd42::$(node_num "$1"):1"; }
 router_wan_ip() { echo "198.51.100.$((10 + $1))"; }
 
 # ---------------------------------------------------------------------------- helpers
@@ -229,6 +236,9 @@ emu_admin() {
 # ---------------------------------------------------------------------------- underlay
 
 KGE_SYSCTLS='sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1'
+# KGE_DUAL_STACK: IPv6 on, and forwarded, in every namespace.
+KGE_SYSCTLS6='sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.forwarding=1 net.ipv6.conf.default.forwarding=1'
+kge_sysctls() { if [ -n "${KGE_DUAL_STACK:-}" ]; then echo "$KGE_SYSCTLS6"; else echo "$KGE_SYSCTLS"; fi; }
 
 kge_add_ns() {
   ip netns add "$1" || return 1
@@ -240,7 +250,7 @@ kge_ns_run() {
   local ns=$1 batch
   batch=$(cat)
   printf '%s\n' "$batch" >>"$KGE_STATE/underlay.batch.$ns"
-  ip netns exec "$ns" sh -c "$KGE_SYSCTLS && ip -batch -" <<<"$batch" || {
+  ip netns exec "$ns" sh -c "$(kge_sysctls) && ip -batch -" <<<"$batch" || {
     echo "ip -batch in $ns failed; commands: $KGE_STATE/underlay.batch.$ns" >&2
     return 1
   }
@@ -326,6 +336,7 @@ EOF
       echo "link add kube-bridge address 02:6b:67:ff:02:$(printf %02x "$i") type bridge"
       echo "link set kube-bridge up"
       echo "addr add $(node_gw_ip "$n")/24 dev kube-bridge"
+      if [ -n "${KGE_DUAL_STACK:-}" ]; then echo "addr add $(node_gw_ip6 "$n")/112 dev kube-bridge nodad"; fi
     } | kge_ns_run "$ns" || return 1
     enslave_router[$l]+="link set n$i master lan up"$'\n'
     if node_is_public "$n"; then enslave_inet+="link set n$i master wan up"$'\n'; fi
@@ -336,6 +347,12 @@ link set eth0 up
 addr add $(node_pod_ip "$n")/24 dev eth0
 route add default via $(node_gw_ip "$n")
 EOF
+    if [ -n "${KGE_DUAL_STACK:-}" ]; then
+      kge_ns_run "$pod" <<EOF || return 1
+addr add $(node_pod_ip6 "$n")/112 dev eth0 nodad
+route add ::/0 via $(node_gw_ip6 "$n")
+EOF
+    fi
     ip -n "$ns" link set veth-pod master kube-bridge up || return 1
   done
   for l in 1 2 3; do
@@ -416,6 +433,12 @@ api_start() {
 
 api_stop() { kill_pid "$KGE_STATE/pids/api" serve 10; }
 
+# kge_pod_cidrs_json NODE: its spec.podCIDRs entries, quoted (IPv6 too with KGE_DUAL_STACK).
+kge_pod_cidrs_json() {
+  printf '"%s"' "$(node_pod_cidr "$1")"
+  if [ -n "${KGE_DUAL_STACK:-}" ]; then printf ',"%s"' "$(node_pod_cidr6 "$1")"; fi
+}
+
 kge_node_objects() {
   local n first=1 ann
   printf '{"apiVersion":"v1","kind":"List","items":['
@@ -426,8 +449,8 @@ kge_node_objects() {
     fi
     ((first)) || printf ','
     first=0
-    printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s","topology.kubernetes.io/region":"%s"},"annotations":%s},"spec":{"podCIDR":"%s","podCIDRs":["%s"]}}' \
-      "$n" "$n" "$(node_loc "$n")" "$ann" "$(node_pod_cidr "$n")" "$(node_pod_cidr "$n")"
+    printf '{"apiVersion":"v1","kind":"Node","metadata":{"name":"%s","labels":{"kubernetes.io/hostname":"%s","topology.kubernetes.io/region":"%s"},"annotations":%s},"spec":{"podCIDR":"%s","podCIDRs":[%s]}}' \
+      "$n" "$n" "$(node_loc "$n")" "$ann" "$(node_pod_cidr "$n")" "$(kge_pod_cidrs_json "$n")"
   done
   printf ']}\n'
 }
@@ -562,6 +585,7 @@ ping_matrix() {
         continue
       fi
       if [ "$kind" = pod ]; then ip=$(node_pod_ip "$d"); else ip=$(node_lan_ip "$d"); fi
+      if [ "$kind" = pod ] && [ "${PING_FAMILY:-4}" = 6 ]; then ip=$(node_pod_ip6 "$d"); fi
       (
         if [ "$kind" = pod ]; then cmd=(pod_exec "$s"); else cmd=(ip netns exec "$(node_ns "$s")"); fi
         if "${cmd[@]}" ping -n -q -c1 -W2 "$ip" >/dev/null 2>&1 || "${cmd[@]}" ping -n -q -c1 -W2 "$ip" >/dev/null 2>&1; then
@@ -574,7 +598,7 @@ ping_matrix() {
     done
   done
   wait "${pids[@]}"
-  printf '%-8s' "$kind:src\\dst" >"$out/matrix"
+  printf '%-8s' "$kind${PING_FAMILY:+/v$PING_FAMILY}:src\\dst" >"$out/matrix"
   for d in $nodes; do printf '%-7s' "$d" >>"$out/matrix"; done
   echo >>"$out/matrix"
   for s in $nodes; do

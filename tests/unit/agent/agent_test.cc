@@ -662,5 +662,52 @@ TEST(Agent, ChurnDoesNotGrowTheHeap) {
 #endif
 }
 
+// Dual-stack (SPEC 11.3): the project's own annotations appear only when the
+// node has an IPv6 pod CIDR (or kg has --subnet6), so a cluster without IPv6
+// sees Kilo's writes only; the IPv6 pod CIDR reaches n3's peer, the route and
+// the CNI configuration; clean-up removes the annotations again.
+TEST(Agent, DualStackAnnotationsAndIPv6OnlyWithIPv6Input) {
+  Env e;
+  e.agent->Reconcile();
+  for (const char* k : {kAnnDualStack, kAnnWireGuardIP6, kAnnInternalIP6})
+    EXPECT_EQ(e.backend.Find("n1")->annotations.count(k), 0u) << k;
+  e.nl.AddAddressNow("eth0", *IPPrefix::Parse("fe80::1/64"));
+  for (const char* n : {"n1", "n3"}) {
+    NodeObject o = *e.backend.Find(n);
+    o.pod_cidrs = {o.pod_cidr, std::string("fd42::") + n[1] + ":0/112"};
+    if (std::string(n) == "n3") o.annotations[kAnnDualStack] = "true";
+    e.backend.SetNode(o);
+  }
+  ReconcileReport r = e.agent->Reconcile();  // publishes the capability
+  r = e.agent->Reconcile();
+  ASSERT_TRUE(r.applied) << r.skipped_reason;
+  const auto& ann = e.backend.Find("n1")->annotations;
+  EXPECT_EQ(ann.at(kAnnDualStack), "true");
+  EXPECT_EQ(ann.at(kAnnWireGuardIP6), "");  // no --subnet6
+  EXPECT_EQ(ann.at(kAnnInternalIP6), "fe80::1/64");
+  EXPECT_EQ(ann.at(kAnnWireGuardIP), "10.4.0.1/16");
+  EXPECT_EQ(e.Peers(), KeyFor("n3").Public().String() +
+                           " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.2/32 fd42::3:0/112 @203.0.113.3:51820 ka=0\n");
+  EXPECT_NE(e.Routes().find("route fd42::3:0/112 dev kilo0"), std::string::npos) << e.Routes();
+  EXPECT_NE(e.fs.files["/etc/cni/net.d/10-kilo.conflist"].find("[{\"subnet\": \"fd42::1:0/112\"}]"),
+            std::string::npos);
+  EXPECT_EQ(e.metrics.IPv4OnlySegments(), 0);
+  EXPECT_TRUE(e.backend.events().empty());
+  // n3's agent stops advertising (a Go agent takes over): IPv4 only towards
+  // location b, reported once (metric, one Event on n1).
+  e.backend.Find("n3")->annotations.erase(kAnnDualStack);
+  r = e.agent->Reconcile();
+  e.agent->Reconcile();
+  EXPECT_EQ(e.Peers(), KeyFor("n3").Public().String() +
+                           " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.2/32 @203.0.113.3:51820 ka=0\n");
+  EXPECT_EQ(r.ipv4_only_segments, std::vector<std::string>{"location:b=n3"});
+  EXPECT_EQ(e.metrics.IPv4OnlySegments(), 1);
+  ASSERT_EQ(e.backend.events().size(), 1u);
+  EXPECT_NE(e.backend.events()[0].find("DualStackIPv4Only"), std::string::npos) << e.backend.events()[0];
+  ASSERT_TRUE(e.agent->CleanUp().ok());
+  for (const char* k : {kAnnDualStack, kAnnWireGuardIP6, kAnnInternalIP6})
+    EXPECT_EQ(e.backend.Find("n1")->annotations.count(k), 0u) << k;
+}
+
 }  // namespace
 }  // namespace kilo::agent

@@ -16,6 +16,7 @@ class DumpRecorder : public ClusterDumpVisitor {
     log += "node ";
     Field(n.name);
     Field(n.pod_cidr);
+    for (std::string_view c : n.pod_cidrs) Field(c);
     Opt(n.topology_label);
     for (const auto& a : n.annotations) Opt(a);
     log += '\n';
