@@ -33,8 +33,8 @@ std::string Describe(const Node& n) {
                   " noiip=" + std::to_string(n.no_internal_ip) + " key=" + n.key.String() +
                   " seen=" + std::to_string(n.last_seen) + " leader=" + std::to_string(n.leader) +
                   " loc=" + n.location + " ka=" + std::to_string(n.persistent_keepalive) +
-                  " subnet=" + Opt(n.subnet) + " wg=" + Opt(n.wireguard_ip) + " gran=" +
-                  (n.granularity ? GranularityName(*n.granularity) : "-") + " de=";
+                  " subnet=" + Opt(n.subnet) + " wg=" + Opt(n.wireguard_ip) +
+                  " gran=" + (n.granularity ? GranularityName(*n.granularity) : "-") + " de=";
   for (const auto& [k, e] : n.discovered_endpoints) s += k + "=" + e.String() + ",";
   s += " alip=";
   for (const auto& p : n.allowed_location_ips) s += p.String() + ",";
@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
     std::string w = Describe(want);
     const char* how = spy.restarts ? "dom" : "fast";
     bool same = got == w && got_unpadded == w;
-    if (!same && !want.ok() && want.error().rfind("not valid JSON", 0) == 0 && got == got_unpadded &&
-        got.rfind("error: ", 0) != 0) {
+    if (!same && !want.ok() && want.error().rfind("not valid JSON", 0) == 0 &&
+        got == got_unpadded && got.rfind("error: ", 0) != 0) {
       how = "lenient";
       same = true;
     }

@@ -51,11 +51,11 @@ std::string DumpPath(int nodes, int locations, int peers, bool status) {
                      std::to_string(peers) + (status ? "-status" : "") + ".json";
   std::string path = DataDir() + "/" + name;
   if (!std::filesystem::exists(path)) {
-    std::string cmd = std::string(KILO_PYTHON) + " " + KILO_GEN_CLUSTER +
-                      " --nodes " + std::to_string(nodes) + " --locations " +
-                      std::to_string(locations) + " --peers " + std::to_string(peers) +
-                      " --now " + std::to_string(kNow) + (status ? " --status" : "") + " -o " +
-                      path + ".tmp && mv " + path + ".tmp " + path;
+    std::string cmd = std::string(KILO_PYTHON) + " " + KILO_GEN_CLUSTER + " --nodes " +
+                      std::to_string(nodes) + " --locations " + std::to_string(locations) +
+                      " --peers " + std::to_string(peers) + " --now " + std::to_string(kNow) +
+                      (status ? " --status" : "") + " -o " + path + ".tmp && mv " + path + ".tmp " +
+                      path;
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "kilo_bench: generating %s failed: %s\n", name.c_str(), cmd.c_str());
       std::exit(1);

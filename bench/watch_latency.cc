@@ -14,10 +14,10 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -48,9 +48,15 @@ int main(int argc, char** argv) {
   k8s::LoadOptions lo;
   lo.kubeconfig_path = argv[1];
   auto cfg = k8s::LoadClusterConfig(lo);
-  if (!cfg.ok()) { std::fprintf(stderr, "%s\n", cfg.error().c_str()); return 1; }
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "%s\n", cfg.error().c_str());
+    return 1;
+  }
   auto t = k8s::CurlTransport::Create(*cfg);
-  if (!t.ok()) { std::fprintf(stderr, "%s\n", t.error().c_str()); return 1; }
+  if (!t.ok()) {
+    std::fprintf(stderr, "%s\n", t.error().c_str());
+    return 1;
+  }
   std::mutex mu;
   std::condition_variable cv;
   std::string want;
@@ -69,10 +75,16 @@ int main(int argc, char** argv) {
   auto t0 = Clock::now();
   k8s::Informer<NodeObject> inf(t->get(), h);
   inf.Start();
-  if (!inf.WaitForSync(std::chrono::seconds(120))) { std::fprintf(stderr, "no sync: %s\n", inf.last_error().c_str()); return 1; }
+  if (!inf.WaitForSync(std::chrono::seconds(120))) {
+    std::fprintf(stderr, "no sync: %s\n", inf.last_error().c_str());
+    return 1;
+  }
   double sync_s = std::chrono::duration<double>(Clock::now() - t0).count();
   auto nodes = inf.List();
-  if (nodes.empty()) { std::fprintf(stderr, "no nodes\n"); return 1; }
+  if (nodes.empty()) {
+    std::fprintf(stderr, "no nodes\n");
+    return 1;
+  }
   k8s::KubeClient client(t->get());
   std::vector<double> ms;
   ms.reserve(static_cast<size_t>(rounds));
@@ -91,14 +103,21 @@ int main(int argc, char** argv) {
     }
     auto start = Clock::now();
     auto r = client.PatchNodeAnnotations(name, {{"bench.kilo/seq", std::to_string(i)}});
-    if (!r.ok()) { std::fprintf(stderr, "patch: %s\n", r.error().c_str()); return 1; }
+    if (!r.ok()) {
+      std::fprintf(stderr, "patch: %s\n", r.error().c_str());
+      return 1;
+    }
     std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return got; })) { std::fprintf(stderr, "timeout\n"); return 1; }
+    if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return got; })) {
+      std::fprintf(stderr, "timeout\n");
+      return 1;
+    }
     ms.push_back(std::chrono::duration<double, std::milli>(seen - start).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("nodes=%zu sync=%.2fs rounds=%d median=%.2fms p99=%.2fms max=%.2fms peak_rss=%ldKB\n", inf.size(), sync_s,
-              rounds, ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back(), PeakRssKb());
+  std::printf("nodes=%zu sync=%.2fs rounds=%d median=%.2fms p99=%.2fms max=%.2fms peak_rss=%ldKB\n",
+              inf.size(), sync_s, rounds, ms[ms.size() / 2],
+              ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back(), PeakRssKb());
   inf.Stop();
   return 0;
 }

@@ -23,8 +23,8 @@ const NodeObject* FindObject(const Snapshot& s, const std::string& name) {
 // gone.
 const std::vector<std::string>& OwnedAnnotations() {
   static const std::vector<std::string> kKeys = {
-      kAnnEndpoint, kAnnInternalIP, kAnnKey, kAnnLastSeen, kAnnWireGuardIP,
-      kAnnDiscoveredEndpoints, kAnnGranularity, kAnnCNICompatibilityIP};
+      kAnnEndpoint,    kAnnInternalIP,          kAnnKey,         kAnnLastSeen,
+      kAnnWireGuardIP, kAnnDiscoveredEndpoints, kAnnGranularity, kAnnCNICompatibilityIP};
   return kKeys;
 }
 
@@ -93,8 +93,9 @@ std::map<std::string, Endpoint> Agent::PublishedNATEndpoints(
   return out;
 }
 
-void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc, const std::map<Key, const wg::WgPeerStatus*>& live,
-                               int64_t now, std::map<Key, wg::WgEndpoint>* written) const {
+void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc,
+                               const std::map<Key, const wg::WgPeerStatus*>& live, int64_t now,
+                               std::map<Key, wg::WgEndpoint>* written) const {
   if (!pc->endpoint) return;
   const wg::WgEndpoint declared = *pc->endpoint;
   (*written)[pc->public_key] = declared;
@@ -429,14 +430,15 @@ void Agent::ReportDualStack(const Topology& t, ReconcileReport* r) {
           {"leader", who},
           {"reason", std::string("does not advertise ") + kAnnDualStack}});
     // One Event on our own node per segment that becomes IPv4-only.
-    auto ev = deps_.backend->RecordNodeEvent(
-        opts_.hostname, "DualStackIPv4Only",
-        "no IPv6 towards " + s.location + ": node " + who + " (leader) does not advertise " +
-            kAnnDualStack + " (a Go agent, or kg without IPv6); IPv4 only");
+    auto ev = deps_.backend->RecordNodeEvent(opts_.hostname, "DualStackIPv4Only",
+                                             "no IPv6 towards " + s.location + ": node " + who +
+                                                 " (leader) does not advertise " + kAnnDualStack +
+                                                 " (a Go agent, or kg without IPv6); IPv4 only");
     if (!ev.ok()) Fail(r, "publish", "record event: " + ev.message());
   }
   reported_ipv4_only_ = std::move(current);
-  if (deps_.metrics) deps_.metrics->SetIPv4OnlySegments(static_cast<int>(reported_ipv4_only_.size()));
+  if (deps_.metrics)
+    deps_.metrics->SetIPv4OnlySegments(static_cast<int>(reported_ipv4_only_.size()));
 }
 
 void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport* r) {
@@ -459,12 +461,13 @@ void Agent::ReportWarnings(const std::vector<Warning>& warnings, ReconcileReport
       continue;
     }
     ++reported;
-    Warn("invalid value ignored", {{w.kind, w.name}, {"field", w.field}, {"value", w.value}, {"reason", w.reason}});
+    Warn("invalid value ignored",
+         {{w.kind, w.name}, {"field", w.field}, {"value", w.value}, {"reason", w.reason}});
     if (w.kind == "node" && w.name == opts_.hostname) {
       auto s = deps_.backend->RecordNodeEvent(
           w.name, "InvalidAnnotation",
-          (w.field.find('/') != std::string::npos ? "annotation " : "field ") + w.field +
-              "=\"" + w.value + "\" is invalid: " + w.reason);
+          (w.field.find('/') != std::string::npos ? "annotation " : "field ") + w.field + "=\"" +
+              w.value + "\" is invalid: " + w.reason);
       if (!s.ok()) Fail(r, "publish", "record event: " + s.message());
     }
   }
@@ -526,8 +529,8 @@ void Agent::UpdateMetrics(const ReconcileReport& r, const Mesh* mesh, double sec
       for (const auto& p : last_device_->peers) {
         std::string k = p.public_key.String();
         auto it = names.find(k);
-        samples.push_back(WgPeerSample{k, it == names.end() ? "" : it->second, p.last_handshake_unix,
-                                       p.rx_bytes, p.tx_bytes});
+        samples.push_back(WgPeerSample{k, it == names.end() ? "" : it->second,
+                                       p.last_handshake_unix, p.rx_bytes, p.tx_bytes});
       }
     }
     deps_.metrics->SetWireGuardPeers(samples);
@@ -563,7 +566,8 @@ void Agent::ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t
   std::set<Key> seen;
   for (const auto& p : plan.wireguard.peers) {
     if (!seen.insert(p.public_key).second) {
-      Fail(r, "wireguard", "two peers share the public key " + p.public_key.String() + "; the second is skipped");
+      Fail(r, "wireguard",
+           "two peers share the public key " + p.public_key.String() + "; the second is skipped");
       continue;
     }
     // DNS endpoints are re-resolved on every reconcile (dynamic DNS).
@@ -602,12 +606,16 @@ void Agent::ApplyInterface(const HostPlan& plan, ReconcileReport* r) {
     return;
   }
   if (!(*link)->up) {
-    if (auto s = deps_.nl->SetLinkUp(opts_.iface, true); !s.ok()) Fail(r, "interface", s.message());
-    else ++r->addr_writes;
+    if (auto s = deps_.nl->SetLinkUp(opts_.iface, true); !s.ok())
+      Fail(r, "interface", s.message());
+    else
+      ++r->addr_writes;
   }
   if (mtu_ && (*link)->mtu != *mtu_) {
-    if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *mtu_); !s.ok()) Fail(r, "interface", s.message());
-    else ++r->addr_writes;
+    if (auto s = deps_.nl->SetLinkMTU(opts_.iface, *mtu_); !s.ok())
+      Fail(r, "interface", s.message());
+    else
+      ++r->addr_writes;
   }
   std::vector<IPPrefix> addrs;
   if (plan.interface_address) addrs.push_back(*plan.interface_address);
@@ -625,7 +633,9 @@ void Agent::ApplyRouting(const HostPlan& plan, ReconcileReport* r) {
   dn.priv = deps_.internal_iface;
   dn.tunl = opts_.tunnel_iface;
   if (plan.routing.tunnel_address && opts_.encapsulate != Encapsulation::kNever) {
-    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface, {*plan.routing.tunnel_address}); c.ok())
+    if (auto c = netlink::ConvergeAddresses(*deps_.nl, opts_.tunnel_iface,
+                                            {*plan.routing.tunnel_address});
+        c.ok())
       r->addr_writes += c->writes();
     else
       Fail(r, "interface", c.error());
@@ -652,8 +662,10 @@ void Agent::ApplyRouting(const HostPlan& plan, ReconcileReport* r) {
     bool replaced = std::any_of(routes.begin(), routes.end(),
                                 [&](const netlink::Route& n) { return n.SameKey(old); });
     if (replaced) continue;
-    if (auto s = deps_.nl->DeleteRoute(old); !s.ok()) Fail(r, "routes", s.message());
-    else ++r->route_writes;
+    if (auto s = deps_.nl->DeleteRoute(old); !s.ok())
+      Fail(r, "routes", s.message());
+    else
+      ++r->route_writes;
   }
   installed_routes_ = routes;
   std::vector<netlink::Rule> rules;
@@ -679,8 +691,10 @@ void Agent::ApplyCNI(const HostPlan& plan, ReconcileReport* r) {
   if (!cur.ok()) {
     Fail(r, "cni", cur.error());
   } else if (!cur->has_value() || **cur != *plan.cni_conflist) {
-    if (auto s = deps_.fs->WriteAtomic(opts_.cni_path, *plan.cni_conflist, 0644); s.ok()) ++r->cni_writes;
-    else Fail(r, "cni", s.message());
+    if (auto s = deps_.fs->WriteAtomic(opts_.cni_path, *plan.cni_conflist, 0644); s.ok())
+      ++r->cni_writes;
+    else
+      Fail(r, "cni", s.message());
   }
 }
 

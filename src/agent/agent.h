@@ -159,10 +159,9 @@ class Agent {
   HostPlanOptions PlanOptions() const;
 
  private:
-  std::map<std::string, std::string> DesiredAnnotations(bool leader, const IPPrefix& wg_cidr,
-                                                        const std::map<std::string, Endpoint>& discovered,
-                                                        const NodeObject* current,
-                                                        const std::optional<IPPrefix>& wg_cidr6 = {});
+  std::map<std::string, std::string> DesiredAnnotations(
+      bool leader, const IPPrefix& wg_cidr, const std::map<std::string, Endpoint>& discovered,
+      const NodeObject* current, const std::optional<IPPrefix>& wg_cidr6 = {});
   std::map<std::string, Endpoint> DiscoverNATEndpoints(const std::vector<Node>& nodes,
                                                        const std::vector<Peer>& peers);
   // What the node publishes in discovered-endpoints: as leader, what the
@@ -284,8 +283,8 @@ class Agent {
   std::set<std::string> reported_warnings_;
   std::set<std::string> reported_mismatches_;  // "node=granularity", logged
   std::set<std::string> evented_mismatches_;   // the same, with an Event from here
-  std::set<std::string> reported_ipv4_only_;    // ReportDualStack's, logged
-  bool published_dual_stack_ = false;           // removed on clean-up then
+  std::set<std::string> reported_ipv4_only_;   // ReportDualStack's, logged
+  bool published_dual_stack_ = false;          // removed on clean-up then
   std::optional<wg::WgDevice> last_device_;
   // Per WireGuard peer (public key): the endpoint last written from the
   // declared configuration. While the declaration stays the same, a peer that

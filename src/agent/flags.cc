@@ -174,7 +174,8 @@ Result<KgOptions> Validate(Flags f, const std::string& hostname) {
   }
   auto gran = ParseGranularity(f.granularity);
   if (!gran)
-    return R::Error("--mesh-granularity must be location, full or cross; got \"" + f.granularity + "\"");
+    return R::Error("--mesh-granularity must be location, full or cross; got \"" + f.granularity +
+                    "\"");
   o.granularity = *gran;
   auto enc = ParseEncapsulation(f.encapsulate);
   if (!enc)

@@ -16,9 +16,14 @@ using graphviz::GraphContentType;
 using graphviz::RenderGraph;
 
 void Reply(mg_connection* c, int code, const std::string& type, const std::string& body) {
-  const char* reason = code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 404 ? "Not Found" : code == 503 ? "Service Unavailable" : "Error";
-  mg_printf(c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-            code, reason, type.c_str(), body.size());
+  const char* reason = code == 200   ? "OK"
+                       : code == 400 ? "Bad Request"
+                       : code == 404 ? "Not Found"
+                       : code == 503 ? "Service Unavailable"
+                                     : "Error";
+  mg_printf(
+      c, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+      code, reason, type.c_str(), body.size());
   mg_write(c, body.data(), body.size());
 }
 

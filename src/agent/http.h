@@ -15,15 +15,15 @@ struct mg_connection;
 namespace kilo::agent {
 
 struct HttpHandlers {
-  std::function<std::string()> dot;     // the current topology as DOT ("" = none yet)
-  std::function<bool()> healthy;        // /health answers 200 when true
+  std::function<std::string()> dot;  // the current topology as DOT ("" = none yet)
+  std::function<bool()> healthy;     // /health answers 200 when true
 };
 
 class HttpServer {
  public:
   // `listen` is Kilo's form: ":1107", "127.0.0.1:1107", "[::1]:1107".
-  static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen,
-                                                   AgentMetrics* metrics, HttpHandlers h);
+  static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, AgentMetrics* metrics,
+                                                   HttpHandlers h);
   ~HttpServer();
 
  private:

@@ -15,8 +15,8 @@ bool NodeUpdateMatters(const NodeObject& old_obj, const NodeObject& new_obj) {
 
 bool CanJoinTheMesh(const NodeObject& n) {
   const auto& a = n.annotations;
-  return (!n.pod_cidr.empty() || !n.pod_cidrs.empty()) && a.count(kAnnKey) && a.count(kAnnLastSeen) &&
-         (a.count(kAnnEndpoint) || a.count(kAnnForceEndpoint));
+  return (!n.pod_cidr.empty() || !n.pod_cidrs.empty()) && a.count(kAnnKey) &&
+         a.count(kAnnLastSeen) && (a.count(kAnnEndpoint) || a.count(kAnnForceEndpoint));
 }
 
 K8sMeshBackend::K8sMeshBackend(k8s::Transport* transport, K8sBackendOptions opts)
@@ -59,14 +59,17 @@ Status K8sMeshBackend::Start(std::function<void()> on_change) {
   nodes_->Start();
   peers_->Start();
   for (int i = 0; i < 600; ++i) {
-    if (nodes_->WaitForSync(std::chrono::milliseconds(100)) && peers_->WaitForSync(std::chrono::milliseconds(100)))
+    if (nodes_->WaitForSync(std::chrono::milliseconds(100)) &&
+        peers_->WaitForSync(std::chrono::milliseconds(100)))
       return Status::Ok();
     if (i % 50 == 49) {
-      Warn("waiting for the API server", {{"nodes", nodes_->last_error()}, {"peers", peers_->last_error()}});
+      Warn("waiting for the API server",
+           {{"nodes", nodes_->last_error()}, {"peers", peers_->last_error()}});
     }
   }
-  return Status::Error("could not list Nodes and Peers from " + transport_->server() + ": " +
-                       (nodes_->last_error().empty() ? peers_->last_error() : nodes_->last_error()));
+  return Status::Error(
+      "could not list Nodes and Peers from " + transport_->server() + ": " +
+      (nodes_->last_error().empty() ? peers_->last_error() : nodes_->last_error()));
 }
 
 bool K8sMeshBackend::Connected() {

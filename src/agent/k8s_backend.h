@@ -48,8 +48,10 @@ class K8sMeshBackend : public MeshBackend {
   bool Connected() override;
   // Called on every failed LIST/watch (for kilo_errors_total{event="watch"}).
   void SetErrorCallback(std::function<void()> cb) { on_error_ = std::move(cb); }
-  Result<bool> PatchNodeAnnotations(const std::string& name, const AnnotationChanges& changes) override;
-  Result<bool> RemoveNodeAnnotations(const std::string& name, const std::vector<std::string>& keys) override;
+  Result<bool> PatchNodeAnnotations(const std::string& name,
+                                    const AnnotationChanges& changes) override;
+  Result<bool> RemoveNodeAnnotations(const std::string& name,
+                                     const std::vector<std::string>& keys) override;
   Status RecordNodeEvent(const std::string& node, const std::string& reason,
                          const std::string& message) override;
 

@@ -40,13 +40,15 @@ Result<Key> LoadOrCreateKey(const std::string& path) {
       text.pop_back();
     auto key = Key::Parse(text);
     if (!key) {
-      return Result<Key>::Error("private key file " + path +
-                                " does not hold a base64 WireGuard key; remove it to have kg create a new one");
+      return Result<Key>::Error(
+          "private key file " + path +
+          " does not hold a base64 WireGuard key; remove it to have kg create a new one");
     }
     if (loose) chmod(path.c_str(), 0600);
     return *key;
   }
-  if (errno != ENOENT) return Result<Key>::Error("open private key " + path + ": " + std::strerror(errno));
+  if (errno != ENOENT)
+    return Result<Key>::Error("open private key " + path + ": " + std::strerror(errno));
   size_t slash = path.rfind('/');
   if (slash != std::string::npos) {
     if (auto s = MkdirP(path.substr(0, slash)); !s.ok()) return s;
@@ -57,7 +59,8 @@ Result<Key> LoadOrCreateKey(const std::string& path) {
   if (fd < 0) return Result<Key>::Error("create private key " + tmp + ": " + std::strerror(errno));
   fchmod(fd, 0600);
   std::string text = key.String() + "\n";
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  bool ok =
+      write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());

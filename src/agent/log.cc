@@ -16,11 +16,16 @@ std::shared_ptr<spdlog::logger> g_logger;
 
 const char* LevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    default: return "info";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    default:
+      return "info";
   }
 }
 
@@ -73,7 +78,8 @@ void Append(std::string* out, LogFormat f, std::string_view k, std::string_view 
 std::string Now() {
   auto now = std::chrono::system_clock::now();
   auto t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm;
   gmtime_r(&t, &tm);
   char buf[40];
@@ -85,20 +91,30 @@ std::string Now() {
 }  // namespace
 
 bool ParseLogLevel(std::string_view s, LogLevel* out) {
-  if (s == "all") *out = LogLevel::kAll;
-  else if (s == "debug") *out = LogLevel::kDebug;
-  else if (s == "info") *out = LogLevel::kInfo;
-  else if (s == "warn") *out = LogLevel::kWarn;
-  else if (s == "error") *out = LogLevel::kError;
-  else if (s == "none") *out = LogLevel::kNone;
-  else return false;
+  if (s == "all")
+    *out = LogLevel::kAll;
+  else if (s == "debug")
+    *out = LogLevel::kDebug;
+  else if (s == "info")
+    *out = LogLevel::kInfo;
+  else if (s == "warn")
+    *out = LogLevel::kWarn;
+  else if (s == "error")
+    *out = LogLevel::kError;
+  else if (s == "none")
+    *out = LogLevel::kNone;
+  else
+    return false;
   return true;
 }
 
 bool ParseLogFormat(std::string_view s, LogFormat* out) {
-  if (s == "logfmt") *out = LogFormat::kLogfmt;
-  else if (s == "json") *out = LogFormat::kJson;
-  else return false;
+  if (s == "logfmt")
+    *out = LogFormat::kLogfmt;
+  else if (s == "json")
+    *out = LogFormat::kJson;
+  else
+    return false;
   return true;
 }
 

@@ -21,10 +21,18 @@ void SetupLogging(LogLevel level, LogFormat format);
 
 using Field = std::pair<std::string_view, std::string>;
 void Log(LogLevel level, std::string_view msg, std::initializer_list<Field> fields = {});
-inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) { Log(LogLevel::kDebug, m, f); }
-inline void Info(std::string_view m, std::initializer_list<Field> f = {}) { Log(LogLevel::kInfo, m, f); }
-inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) { Log(LogLevel::kWarn, m, f); }
-inline void Error(std::string_view m, std::initializer_list<Field> f = {}) { Log(LogLevel::kError, m, f); }
+inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(LogLevel::kDebug, m, f);
+}
+inline void Info(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(LogLevel::kInfo, m, f);
+}
+inline void Warn(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(LogLevel::kWarn, m, f);
+}
+inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
+  Log(LogLevel::kError, m, f);
+}
 
 // Renders one line (without newline); exposed for tests.
 std::string FormatLine(LogFormat format, std::string_view level, std::string_view msg,

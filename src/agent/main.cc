@@ -138,11 +138,12 @@ Result<netlink::DiscoveredIPs> DiscoverIPs(netlink::NetlinkClient& nl, const KgO
   dopts.prioritise_private_addresses = o.prioritise_private_addresses;
   dopts.ignore_interfaces = {o.iface, o.tunnel_iface};
   // The tunnel address kg puts on Cilium's tunnel is no host address either.
-  if (o.compatibility == Compatibility::kCilium) dopts.ignore_interfaces.push_back(kCiliumTunlIface);
+  if (o.compatibility == Compatibility::kCilium)
+    dopts.ignore_interfaces.push_back(kCiliumTunlIface);
   auto ips = netlink::SelectIPs(*addrs, dopts);
   if (!ips.ok())
     return Result<netlink::DiscoveredIPs>::Error("failed to find the node's IPs: " + ips.error() +
-                                               " (set --internal-cidr?)");
+                                                 " (set --internal-cidr?)");
   return *ips;
 }
 
@@ -152,18 +153,24 @@ Status SetUpInterfaces(netlink::NetlinkClient& nl, wg::WireGuardClient& wg, Agen
   if (o->create_interface) {
     netlink::LinkSpec spec{o->iface, "wireguard", 0};
     if (auto s = nl.CreateLink(spec); !s.ok()) {
-      return Status::Error("cannot create the WireGuard interface " + o->iface + ": " + s.message() +
-                           "; without the kernel module run a userspace WireGuard (e.g. `wireguard-go " +
-                           o->iface + "`) and start kg with --create-interface=false");
+      return Status::Error(
+          "cannot create the WireGuard interface " + o->iface + ": " + s.message() +
+          "; without the kernel module run a userspace WireGuard (e.g. `wireguard-go " + o->iface +
+          "`) and start kg with --create-interface=false");
     }
   } else {
     bool found = false;
     for (int i = 0; i < 300 && !g_stop; ++i) {
-      if (wg.Exists(o->iface)) { found = true; break; }
+      if (wg.Exists(o->iface)) {
+        found = true;
+        break;
+      }
       if (i % 50 == 0) Info("waiting for the WireGuard interface", {{"interface", o->iface}});
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (!found) return Status::Error("--create-interface=false but there is no WireGuard interface " + o->iface + " (start wireguard-go " + o->iface + " first)");
+    if (!found)
+      return Status::Error("--create-interface=false but there is no WireGuard interface " +
+                           o->iface + " (start wireguard-go " + o->iface + " first)");
   }
   if (o->encapsulate != Encapsulation::kNever && o->compatibility != Compatibility::kFlannel) {
     // tunl0, or in Cilium mode Cilium's cilium_tunl when it made one.
@@ -204,11 +211,16 @@ void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatc
     trimmer.MaybeTrim(Clock::now());
     if (!rep.skipped_reason.empty()) Warn("topology not applied", {{"reason", rep.skipped_reason}});
     if (rep.writes() || rep.annotation_writes) {
-      Info("reconciled", {{"leader", rep.leader ? "true" : "false"}, {"nodes", std::to_string(rep.nodes)},
-                          {"peers", std::to_string(rep.peers)}, {"wireguard_writes", std::to_string(rep.wg_writes)},
-                          {"route_writes", std::to_string(rep.route_writes)}, {"rule_writes", std::to_string(rep.rule_writes)},
-                          {"firewall_writes", std::to_string(rep.fw_writes)}, {"address_writes", std::to_string(rep.addr_writes)},
-                          {"cni_writes", std::to_string(rep.cni_writes)}, {"annotation_writes", std::to_string(rep.annotation_writes)}});
+      Info("reconciled", {{"leader", rep.leader ? "true" : "false"},
+                          {"nodes", std::to_string(rep.nodes)},
+                          {"peers", std::to_string(rep.peers)},
+                          {"wireguard_writes", std::to_string(rep.wg_writes)},
+                          {"route_writes", std::to_string(rep.route_writes)},
+                          {"rule_writes", std::to_string(rep.rule_writes)},
+                          {"firewall_writes", std::to_string(rep.fw_writes)},
+                          {"address_writes", std::to_string(rep.addr_writes)},
+                          {"cni_writes", std::to_string(rep.cni_writes)},
+                          {"annotation_writes", std::to_string(rep.annotation_writes)}});
     } else if (!rep.unchanged) {
       Debug("reconciled, no change", {{"nodes", std::to_string(rep.nodes)}});
     }
@@ -302,10 +314,13 @@ int Run(KgOptions k) {
   deps.internal_iface = ips->internal_iface;
   deps.external_ip = ips->external.addr();
   Agent agent(o, deps);
-  Info("starting", {{"version", kVersion}, {"node", o.hostname}, {"interface", o.iface},
+  Info("starting", {{"version", kVersion},
+                    {"node", o.hostname},
+                    {"interface", o.iface},
                     {"internal_ip", ips->internal ? ips->internal->String() : "-"},
                     {"external_ip", ips->external.addr().String()},
-                    {"public_key", key->Public().String()}, {"wireguard", wg->Backend()}});
+                    {"public_key", key->Public().String()},
+                    {"wireguard", wg->Backend()}});
 
   std::atomic<bool> synced{false};
   // A reconcile is bounded by its calls' timeouts (API 60 s, UAPI and netlink
@@ -368,8 +383,10 @@ int Run(KgOptions k) {
   if (failover_on && o.clean_up) HandOverLeadership(failover, agent);
   int rc = 0;
   if (o.clean_up) {
-    if (auto s = agent.CleanUp(); !s.ok()) rc = 1;
-    else Info("cleaned up");
+    if (auto s = agent.CleanUp(); !s.ok())
+      rc = 1;
+    else
+      Info("cleaned up");
   }
   backend.Stop();
   http->reset();

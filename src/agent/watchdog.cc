@@ -89,9 +89,7 @@ int64_t ReconcileWatchdog::NowMs() const {
          1;  // never 0, which means idle
 }
 
-void ReconcileWatchdog::Begin() {
-  started_ms_.store(NowMs(), std::memory_order_relaxed);
-}
+void ReconcileWatchdog::Begin() { started_ms_.store(NowMs(), std::memory_order_relaxed); }
 
 void ReconcileWatchdog::End() { started_ms_.store(0, std::memory_order_relaxed); }
 

@@ -8,10 +8,11 @@
 //    unhealthy so that a liveness probe restarts the agent.
 // Both are left out under the sanitizers, which install their own handlers.
 
+#include <pthread.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <pthread.h>
 #include <thread>
 
 #include "core/thread_annotations.h"

@@ -6,13 +6,15 @@ namespace kilo::cli {
 
 std::string NotReadyReason(const Node& n, int64_t now) {
   std::vector<std::string> why;
-  if (!n.endpoint || !n.endpoint->Ready()) why.push_back("no endpoint (kilo.squat.ai/endpoint or force-endpoint)");
+  if (!n.endpoint || !n.endpoint->Ready())
+    why.push_back("no endpoint (kilo.squat.ai/endpoint or force-endpoint)");
   if (n.key.IsZero()) why.push_back("no WireGuard key (kilo.squat.ai/key): has kg started on it?");
   if (!n.subnet) why.push_back("no pod CIDR (spec.podCIDR)");
   if (n.last_seen == 0) {
     why.push_back("no heartbeat (kilo.squat.ai/last-seen)");
   } else if (now - n.last_seen >= 2 * kCheckInPeriodSeconds) {
-    why.push_back("heartbeat expired " + std::to_string(now - n.last_seen) + " s ago: is kg running there?");
+    why.push_back("heartbeat expired " + std::to_string(now - n.last_seen) +
+                  " s ago: is kg running there?");
   }
   std::string out;
   for (size_t i = 0; i < why.size(); ++i) out += (i ? "; " : "") + why[i];
@@ -38,7 +40,8 @@ std::vector<Finding> CheckCluster(const Cluster& c, const IPPrefix& subnet) {
   std::vector<Warning> mesh_warnings;
   auto mesh = Mesh::Build(ready, peers, mo, &mesh_warnings);
   if (!mesh.ok()) {
-    out.push_back({true, "failed to create topology: " + mesh.error() + " (use a larger --subnet)"});
+    out.push_back(
+        {true, "failed to create topology: " + mesh.error() + " (use a larger --subnet)"});
     return out;
   }
   for (const auto& w : mesh_warnings) out.push_back({false, w.String()});
@@ -51,12 +54,14 @@ std::vector<Finding> CheckCluster(const Cluster& c, const IPPrefix& subnet) {
   }
   for (const auto& s : mesh->segments()) {
     bool pub = false;
-    for (const Node* n : s.nodes) pub = pub || (n->endpoint && n->endpoint->has_ip() && n->endpoint->ip().IsKiloPublic());
+    for (const Node* n : s.nodes)
+      pub = pub || (n->endpoint && n->endpoint->has_ip() && n->endpoint->ip().IsKiloPublic());
     if (!pub && mesh->segments().size() > 1) {
       out.push_back({false, s.location + " has no node with a public endpoint: its leader \"" +
                                 s.leader_name() + "\" (" +
                                 (s.endpoint ? s.endpoint->String() : std::string("-")) +
-                                ") must be reachable from the other locations, or set kilo.squat.ai/force-endpoint"});
+                                ") must be reachable from the other locations, or set "
+                                "kilo.squat.ai/force-endpoint"});
     }
   }
   // Overlapping CIDRs between pod subnets, peers and allowed-location-IPs.
@@ -75,8 +80,8 @@ std::vector<Finding> CheckCluster(const Cluster& c, const IPPrefix& subnet) {
   for (size_t i = 0; i < all.size(); ++i) {
     for (size_t j = i + 1; j < all.size(); ++j) {
       if (all[i].p.Network().Overlaps(all[j].p.Network())) {
-        out.push_back({true, all[i].what + " " + all[i].p.String() + " overlaps " + all[j].what + " " +
-                                 all[j].p.String()});
+        out.push_back({true, all[i].what + " " + all[i].p.String() + " overlaps " + all[j].what +
+                                 " " + all[j].p.String()});
       }
     }
   }

@@ -12,7 +12,6 @@
 
 #include "core/objects_json.h"
 
-
 namespace kilo::cli {
 
 namespace {
@@ -36,9 +35,9 @@ std::vector<Peer> Cluster::ReadyPeers() const {
 Result<Mesh> TakeMesh(Cluster& c, const IPPrefix& subnet) {
   const int64_t now = c.now;
   std::vector<Node> ready = std::move(c.nodes);
-  ready.erase(std::remove_if(ready.begin(), ready.end(),
-                             [now](const Node& n) { return !n.Ready(now); }),
-              ready.end());
+  ready.erase(
+      std::remove_if(ready.begin(), ready.end(), [now](const Node& n) { return !n.Ready(now); }),
+      ready.end());
   std::vector<Peer> peers = std::move(c.peers);
   peers.erase(std::remove_if(peers.begin(), peers.end(), [](const Peer& p) { return !p.Ready(); }),
               peers.end());
@@ -218,7 +217,8 @@ Status ReadDump(const std::string& path, DumpBuffer* buf, bool* regular = nullpt
   size_t cap = 1 << 16;
   bool is_reg = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   if (regular) *regular = is_reg && fd != STDIN_FILENO;
-  if (is_reg && st.st_size > 0) cap = static_cast<size_t>(st.st_size) + 1;  // + 1: EOF seen without growing
+  if (is_reg && st.st_size > 0)
+    cap = static_cast<size_t>(st.st_size) + 1;  // + 1: EOF seen without growing
   bool ok = buf->Grow(cap);
   while (ok) {
     if (buf->full() && !(ok = buf->Grow(buf->capacity() * 2))) break;
@@ -269,7 +269,8 @@ Result<ClusterObjects> LoadObjects(const GlobalOptions& opts) {
       text.assign(buf.view());
     }
     auto objs = DecodeClusterObjectsPadded(text);
-    if (!objs.ok()) return Result<ClusterObjects>::Error(DumpParseError(opts.from_file, objs.error()));
+    if (!objs.ok())
+      return Result<ClusterObjects>::Error(DumpParseError(opts.from_file, objs.error()));
     return objs;
   }
   if (g_live_loader) return g_live_loader(opts.kubeconfig);
@@ -292,7 +293,8 @@ std::optional<Result<Cluster>> StreamDump(const GlobalOptions& opts, int64_t now
   int fd = ::open(opts.from_file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
   struct stat st;
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || static_cast<size_t>(st.st_size) < kStreamFrom) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      static_cast<size_t>(st.st_size) < kStreamFrom) {
     ::close(fd);
     return std::nullopt;
   }

@@ -1,12 +1,11 @@
 // kgctl: inspect a Kilo mesh — `graph`, `showconf`, `plan` — from a live
 // cluster or from a `kubectl get nodes,peers -o json` dump.
 
-#include <algorithm>
 #include <CLI/CLI.hpp>
-
+#include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #ifdef KILO_KGCTL_FULL
@@ -14,6 +13,7 @@
 #include "graphviz/render.h"
 #endif
 #include <unistd.h>
+
 #include "cli/check.h"
 #include "cli/cluster.h"
 #include "cli/completion.h"
@@ -81,7 +81,8 @@ struct ShowConfOptions {
 // Validates -o and --allowed-ips like Kilo's runShowConf.
 std::vector<IPPrefix> CheckShowConf(const ShowConfOptions& o) {
   if (o.output != "wireguard" && o.output != "yaml" && o.output != "json")
-    throw Failure{"output format " + o.output + " unknown; posible values are: json, wireguard, yaml"};
+    throw Failure{"output format " + o.output +
+                  " unknown; posible values are: json, wireguard, yaml"};
   std::vector<IPPrefix> out;
   for (const auto& a : o.allowed_ips) {
     auto p = IPPrefix::Parse(a);
@@ -224,9 +225,13 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   auto subnet = IPPrefix::Parse(p.subnet);
   if (!subnet) throw Failure{"--subnet must be a CIDR, e.g. 10.4.0.0/16; got \"" + p.subnet + "\""};
   auto enc = ParseEncapsulation(p.encapsulate);
-  if (!enc) throw Failure{"--encapsulate must be one of never, crosssubnet, always; got \"" + p.encapsulate + "\""};
+  if (!enc)
+    throw Failure{"--encapsulate must be one of never, crosssubnet, always; got \"" +
+                  p.encapsulate + "\""};
   auto compat = ParseCompatibility(p.compatibility);
-  if (!compat) throw Failure{"--compatibility must be one of none, flannel, cilium; got \"" + p.compatibility + "\""};
+  if (!compat)
+    throw Failure{"--compatibility must be one of none, flannel, cilium; got \"" + p.compatibility +
+                  "\""};
   Cluster c = Load(g);
   RequireReadyNode(c, name);
   Mesh mesh = BuildMesh(c, *subnet);
@@ -273,8 +278,8 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   DevNames names;
   names.kilo = p.iface;
   std::cout << "[routes compatibility=" << CompatibilityName(*compat)
-            << " encapsulate=" << EncapsulationName(*enc) << " local=" << (p.local ? "true" : "false")
-            << "]\n";
+            << " encapsulate=" << EncapsulationName(*enc)
+            << " local=" << (p.local ? "true" : "false") << "]\n";
   std::cout << RenderPlan(plan.routing, names);
   for (const auto& note : plan.route_notes) std::cout << "# " << note << "\n";
   for (const auto& note : plan.dual_stack_notes) std::cout << "# " << note << "\n";
@@ -298,8 +303,8 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   std::string full = dir + "/kgctl-full";
   execv(full.c_str(), argv);
   std::cerr << "kgctl: this command needs " << full
-            << " (the Kubernetes client and Graphviz) and it cannot be run: " << std::strerror(errno)
-            << "; reinstall kgctl, or use --from-file with -o dot\n";
+            << " (the Kubernetes client and Graphviz) and it cannot be run: "
+            << std::strerror(errno) << "; reinstall kgctl, or use --from-file with -o dot\n";
   return 1;
 }
 
@@ -318,40 +323,55 @@ int Main(int argc, char** argv) {
   app.add_option("--backend", g.backend, "The backend for the mesh. Possible values: kubernetes")
       ->capture_default_str();
   app.add_option("--mesh-granularity", g.granularity,
-                 "The granularity of the network mesh: location, full or cross (default: read from the nodes)");
+                 "The granularity of the network mesh: location, full or cross (default: read from "
+                 "the nodes)");
   app.add_option("--port", g.port, "The WireGuard port over which the nodes communicate")
       ->capture_default_str();
   app.add_option("--topology-label", g.topology_label,
                  "Kubernetes node label used to group nodes into logical locations")
       ->capture_default_str();
-  app.add_option("--from-file", g.from_file,
-                 "Read Nodes and Peers from a `kubectl get nodes,peers -o json|yaml` dump (- for stdin)");
+  app.add_option(
+      "--from-file", g.from_file,
+      "Read Nodes and Peers from a `kubectl get nodes,peers -o json|yaml` dump (- for stdin)");
   auto* now_opt = app.add_option("--now", now, "Evaluate readiness as of this unix time");
   app.add_option("--subnet6", g.subnet6,
                  "kg's --subnet6, the IPv6 WireGuard subnet (default: from the nodes' "
                  "kg.kilo.squat.ai/wireguard-ip6 annotations; none without them)");
 
   std::string graph_format = "dot", graph_layout = "circo";
-  auto* graph = app.add_subcommand("graph", "Produce a graph of the Kilo network (DOT, or SVG/PNG rendered with Graphviz)");
-  graph->add_option("-o,--output", graph_format, "Output format: dot, svg, png")->capture_default_str();
-  graph->add_option("--layout", graph_layout, "Graphviz layout for svg/png: circo, dot, fdp, neato, twopi, ...")->capture_default_str();
+  auto* graph = app.add_subcommand(
+      "graph", "Produce a graph of the Kilo network (DOT, or SVG/PNG rendered with Graphviz)");
+  graph->add_option("-o,--output", graph_format, "Output format: dot, svg, png")
+      ->capture_default_str();
+  graph
+      ->add_option("--layout", graph_layout,
+                   "Graphviz layout for svg/png: circo, dot, fdp, neato, twopi, ...")
+      ->capture_default_str();
 
   std::string check_subnet;
-  auto* check = app.add_subcommand("check", "Lint the cluster: invalid annotations and Peers, nodes not ready and why, "
-                                             "locations without a public endpoint, overlapping CIDRs (exit 1 on errors)");
-  check->add_option("--subnet", check_subnet, "kg's --subnet (default: from the nodes' wireguard-ip annotations)");
+  auto* check = app.add_subcommand(
+      "check",
+      "Lint the cluster: invalid annotations and Peers, nodes not ready and why, "
+      "locations without a public endpoint, overlapping CIDRs (exit 1 on errors)");
+  check->add_option("--subnet", check_subnet,
+                    "kg's --subnet (default: from the nodes' wireguard-ip annotations)");
 
   std::string shell;
-  auto* completion = app.add_subcommand("completion", "Print a shell completion script (bash or zsh)");
+  auto* completion =
+      app.add_subcommand("completion", "Print a shell completion script (bash or zsh)");
   completion->add_option("shell", shell, "bash or zsh")->required();
 
   ShowConfOptions sc;
-  auto* showconf = app.add_subcommand("showconf", "Show the WireGuard configuration for a node or peer");
+  auto* showconf =
+      app.add_subcommand("showconf", "Show the WireGuard configuration for a node or peer");
   showconf->require_subcommand(1);
   for (auto* a : {showconf}) {
-    a->add_flag("--as-peer", sc.as_peer, "Show the resource as a peer of another WireGuard interface");
-    a->add_option("-o,--output", sc.output, "Output format: wireguard, yaml, json")->capture_default_str();
-    a->add_option("--allowed-ips", sc.allowed_ips, "Extra allowed IPs (CIDRs, comma-separated); with --as-peer")
+    a->add_flag("--as-peer", sc.as_peer,
+                "Show the resource as a peer of another WireGuard interface");
+    a->add_option("-o,--output", sc.output, "Output format: wireguard, yaml, json")
+        ->capture_default_str();
+    a->add_option("--allowed-ips", sc.allowed_ips,
+                  "Extra allowed IPs (CIDRs, comma-separated); with --as-peer")
         ->delimiter(',');
   }
   std::string node_name, peer_name, plan_name;
@@ -371,9 +391,11 @@ int Main(int argc, char** argv) {
   plan_node->add_option("name", plan_name, "Node name")->required();
   for (auto* a : {plan_node}) {
     a->add_option("--subnet", po.subnet, "kg's --subnet")->capture_default_str();
-    a->add_option("--encapsulate", po.encapsulate, "never, crosssubnet or always")->capture_default_str();
+    a->add_option("--encapsulate", po.encapsulate, "never, crosssubnet or always")
+        ->capture_default_str();
     a->add_option("--local", po.local, "kg's --local (true|false)")->capture_default_str();
-    a->add_option("--compatibility", po.compatibility, "none, flannel or cilium")->capture_default_str();
+    a->add_option("--compatibility", po.compatibility, "none, flannel or cilium")
+        ->capture_default_str();
     a->add_option("--interface", po.iface, "kg's --interface")->capture_default_str();
     a->add_option("--cni", po.cni, "kg's --cni (true|false)")->capture_default_str();
     a->add_option("--iptables-forward-rules", po.forward_rules, "kg's --iptables-forward-rules")
@@ -383,22 +405,37 @@ int Main(int argc, char** argv) {
   }
 
   ConnectOptions co;
-  auto* connect = app.add_subcommand("connect", "Connect this Linux host to the cluster as a Peer over WireGuard");
+  auto* connect = app.add_subcommand(
+      "connect", "Connect this Linux host to the cluster as a Peer over WireGuard");
   connect->add_option("name", co.peer_name, "Name of the Peer (default: the hostname)");
-  connect->add_option("--interface,-i", co.iface, "Name of the Kilo interface to use; if it does not exist, it will be created")
+  connect
+      ->add_option("--interface,-i", co.iface,
+                   "Name of the Kilo interface to use; if it does not exist, it will be created")
       ->capture_default_str();
-  connect->add_option("--allowed-ip,-a", co.allowed_ip, "Allowed IP of the peer (required unless the Peer exists)");
-  connect->add_option("--allowed-ips", co.allowed_ips, "Additional allowed IPs of the cluster, e.g. the service CIDR")
+  connect->add_option("--allowed-ip,-a", co.allowed_ip,
+                      "Allowed IP of the peer (required unless the Peer exists)");
+  connect
+      ->add_option("--allowed-ips", co.allowed_ips,
+                   "Additional allowed IPs of the cluster, e.g. the service CIDR")
       ->delimiter(',');
-  connect->add_option("--mtu", co.mtu, "The MTU for the WireGuard interface")->capture_default_str();
-  connect->add_option("--persistent-keepalive", co.persistent_keepalive,
-                      "How often should WireGuard send keepalives? Setting to 0 will disable sending keepalives")
+  connect->add_option("--mtu", co.mtu, "The MTU for the WireGuard interface")
       ->capture_default_str();
-  connect->add_option("--private-key", co.private_key_file, "Path to an existing WireGuard private key file");
-  connect->add_option("--resync-period", co.resync_period, "How often should Kilo reconcile?")->capture_default_str();
-  connect->add_option("--log-level", co.log_level, "Log level to use. Possible values: all, debug, info, warn, error, none")
+  connect
+      ->add_option("--persistent-keepalive", co.persistent_keepalive,
+                   "How often should WireGuard send keepalives? Setting to 0 will disable sending "
+                   "keepalives")
       ->capture_default_str();
-  connect->add_flag("--clean-up", co.clean_up, "Should Kilo clean up the routes, interface and Peer when it shuts down?")
+  connect->add_option("--private-key", co.private_key_file,
+                      "Path to an existing WireGuard private key file");
+  connect->add_option("--resync-period", co.resync_period, "How often should Kilo reconcile?")
+      ->capture_default_str();
+  connect
+      ->add_option("--log-level", co.log_level,
+                   "Log level to use. Possible values: all, debug, info, warn, error, none")
+      ->capture_default_str();
+  connect
+      ->add_flag("--clean-up", co.clean_up,
+                 "Should Kilo clean up the routes, interface and Peer when it shuts down?")
       ->capture_default_str();
   connect->fallthrough();
 
@@ -426,9 +463,12 @@ int Main(int argc, char** argv) {
     if (graph->parsed()) return Graph(g, graph_format, graph_layout);
     if (check->parsed()) return Check(g, check_subnet);
     if (completion->parsed()) {
-      if (shell == "bash") std::cout << BashCompletion();
-      else if (shell == "zsh") std::cout << ZshCompletion();
-      else throw Failure{"completion: unknown shell \"" + shell + "\"; use bash or zsh"};
+      if (shell == "bash")
+        std::cout << BashCompletion();
+      else if (shell == "zsh")
+        std::cout << ZshCompletion();
+      else
+        throw Failure{"completion: unknown shell \"" + shell + "\"; use bash or zsh"};
       return 0;
     }
     if (sc_node->parsed()) return ShowConfNode(g, sc, node_name);

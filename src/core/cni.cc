@@ -21,10 +21,14 @@ std::string RenderCNIConflist(const IPPrefix& pod_cidr, const std::vector<IPPref
          "      \"bridge\": \"kube-bridge\",\n"
          "      \"isDefaultGateway\": true,\n"
          "      \"forceAddress\": true,\n"
-         "      \"mtu\": " + std::to_string(mtu) + ",\n"
+         "      \"mtu\": " +
+         std::to_string(mtu) +
+         ",\n"
          "      \"ipam\": {\n"
          "        \"type\": \"host-local\",\n"
-         "        \"ranges\": [" + ranges + "]\n"
+         "        \"ranges\": [" +
+         ranges +
+         "]\n"
          "      }\n"
          "    },\n"
          "    {\n"

@@ -35,7 +35,8 @@ std::optional<Endpoint> Endpoint::Parse(std::string_view s, std::string* why) {
     if (close + 1 >= s.size() || s[close + 1] != ':') return fail("missing port in address");
     host = s.substr(1, close - 1);
     port = s.substr(close + 2);
-    if (host.find('[') != std::string_view::npos || port.find_first_of("[]") != std::string_view::npos)
+    if (host.find('[') != std::string_view::npos ||
+        port.find_first_of("[]") != std::string_view::npos)
       return fail("unexpected '[' or ']' in address");
   } else {
     // One pass: the colons and brackets (host + ':' + port has a bracket

@@ -19,7 +19,10 @@ Rule Make(const IPPrefix& match, bool is_src, Table table, const std::string& ch
   r.family = FamilyOf(match);
   r.table = table;
   r.chain = chain;
-  if (is_src) r.src = match; else r.dst = match;
+  if (is_src)
+    r.src = match;
+  else
+    r.dst = match;
   r.comment = comment;
   r.verdict = v;
   if (v == Verdict::kJump) r.target = kNat;
@@ -92,8 +95,10 @@ void AddDualStackPodRules(const Topology& t, const FirewallPlanOptions& opts, fw
       cidrs.insert(cidrs.end(), n->extra_subnets.begin(), n->extra_subnets.end());
   }
   for (const auto& c : cidrs) {
-    rs->AddRule(Make(c, true, Table::kFilter, kFwd, "Kilo: forward packets from the pod subnet", Verdict::kAccept));
-    rs->AddRule(Make(c, false, Table::kFilter, kFwd, "Kilo: forward packets to the pod subnet", Verdict::kAccept));
+    rs->AddRule(Make(c, true, Table::kFilter, kFwd, "Kilo: forward packets from the pod subnet",
+                     Verdict::kAccept));
+    rs->AddRule(Make(c, false, Table::kFilter, kFwd, "Kilo: forward packets to the pod subnet",
+                     Verdict::kAccept));
   }
 }
 
@@ -111,25 +116,34 @@ fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {
   rs.AddChain(Family::kIPv6, Table::kNat, kNat);
   const auto& segs = t.mesh().segments();
   if (opts.cni && t.subnet()) {
-    rs.AddRule(Make(*t.subnet(), true, Table::kNat, kPost, "Kilo: jump to KILO-NAT chain", Verdict::kJump));
+    rs.AddRule(Make(*t.subnet(), true, Table::kNat, kPost, "Kilo: jump to KILO-NAT chain",
+                    Verdict::kJump));
     if (opts.iptables_forward_rules && t.leader()) {
       // A leader forwards for its whole location.
       const Segment& s = t.local_segment();
       for (const auto& c : s.cidrs) {
-        rs.AddRule(Make(c, true, Table::kFilter, kFwd, "Kilo: forward packets from the pod subnet", Verdict::kAccept));
-        rs.AddRule(Make(c, false, Table::kFilter, kFwd, "Kilo: forward packets to the pod subnet", Verdict::kAccept));
+        rs.AddRule(Make(c, true, Table::kFilter, kFwd, "Kilo: forward packets from the pod subnet",
+                        Verdict::kAccept));
+        rs.AddRule(Make(c, false, Table::kFilter, kFwd, "Kilo: forward packets to the pod subnet",
+                        Verdict::kAccept));
       }
       for (const auto& c : s.allowed_location_ips) {
-        rs.AddRule(Make(c, true, Table::kFilter, kFwd, "Kilo: forward packets from allowed location IPs", Verdict::kAccept));
-        rs.AddRule(Make(c, false, Table::kFilter, kFwd, "Kilo: forward packets to allowed location IPs", Verdict::kAccept));
+        rs.AddRule(Make(c, true, Table::kFilter, kFwd,
+                        "Kilo: forward packets from allowed location IPs", Verdict::kAccept));
+        rs.AddRule(Make(c, false, Table::kFilter, kFwd,
+                        "Kilo: forward packets to allowed location IPs", Verdict::kAccept));
       }
       for (const auto& ip : s.private_ips) {
-        rs.AddRule(Make(IPPrefix::Host(ip), true, Table::kFilter, kFwd, "Kilo: forward packets from private IPs", Verdict::kAccept));
-        rs.AddRule(Make(IPPrefix::Host(ip), false, Table::kFilter, kFwd, "Kilo: forward packets to private IPs", Verdict::kAccept));
+        rs.AddRule(Make(IPPrefix::Host(ip), true, Table::kFilter, kFwd,
+                        "Kilo: forward packets from private IPs", Verdict::kAccept));
+        rs.AddRule(Make(IPPrefix::Host(ip), false, Table::kFilter, kFwd,
+                        "Kilo: forward packets to private IPs", Verdict::kAccept));
       }
     } else if (opts.iptables_forward_rules) {
-      rs.AddRule(Make(*t.subnet(), true, Table::kFilter, kFwd, "Kilo: forward packets from the node's pod subnet", Verdict::kAccept));
-      rs.AddRule(Make(*t.subnet(), false, Table::kFilter, kFwd, "Kilo: forward packets to the node's pod subnet", Verdict::kAccept));
+      rs.AddRule(Make(*t.subnet(), true, Table::kFilter, kFwd,
+                      "Kilo: forward packets from the node's pod subnet", Verdict::kAccept));
+      rs.AddRule(Make(*t.subnet(), false, Table::kFilter, kFwd,
+                      "Kilo: forward packets to the node's pod subnet", Verdict::kAccept));
     }
     AddDualStackPodRules(t, opts, &rs);
   }
@@ -138,26 +152,31 @@ fw::RuleSet PlanFirewall(const Topology& t, const FirewallPlanOptions& opts) {
     rs.AddRule(Make(IPPrefix::Host(s.wireguard_ip), false, Table::kNat, kNat,
                     "Kilo: do not NAT packets destined for WireGuared IPs", Verdict::kReturn));
     for (const auto& aip : s.allowed_ips) {
-      rs.AddRule(Make(aip, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
+      rs.AddRule(Make(aip, false, Table::kNat, kNat,
+                      "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
     }
     // Dual-stack: IPv6 rules only, so the IPv4 ones keep Kilo's order.
     for (const auto& ip : s.dual_stack_ips) {
-      rs.AddRule(Make(ip, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
+      rs.AddRule(Make(ip, false, Table::kNat, kNat,
+                      "Kilo: do not NAT packets destined for known IPs", Verdict::kReturn));
     }
     if (static_cast<int>(i) == t.local_segment_index()) {
       for (const auto& alip : s.allowed_location_ips) {
-        rs.AddRule(Make(alip, false, Table::kNat, kPost, "Kilo: jump to NAT chain", Verdict::kJump));
+        rs.AddRule(
+            Make(alip, false, Table::kNat, kPost, "Kilo: jump to NAT chain", Verdict::kJump));
       }
     }
   }
   for (const Peer& p : t.mesh().peers()) {
     for (const auto& aip : p.allowed_ips) {
       rs.AddRule(Make(aip, true, Table::kNat, kPost, "Kilo: jump to NAT chain", Verdict::kJump));
-      rs.AddRule(Make(aip, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for peers", Verdict::kReturn));
+      rs.AddRule(Make(aip, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for peers",
+                      Verdict::kReturn));
     }
   }
   for (const auto& s : opts.service_cidrs) {
-    rs.AddRule(Make(s, false, Table::kNat, kNat, "Kilo: do not NAT packets destined for service CIDRs", Verdict::kReturn));
+    rs.AddRule(Make(s, false, Table::kNat, kNat,
+                    "Kilo: do not NAT packets destined for service CIDRs", Verdict::kReturn));
   }
   for (Family f : {Family::kIPv4, Family::kIPv6}) {
     Rule r;

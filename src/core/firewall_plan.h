@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "core/routes.h"
-#include "core/topology.h"
 #include "core/ruleset.h"
+#include "core/topology.h"
 
 namespace kilo {
 

@@ -82,8 +82,8 @@ class EdgeTails {
 // PieceWriter::kPiece. HW and TW are the slot widths of heads and tails, or 0
 // for widths known only at run time.
 template <size_t HW, size_t TW, typename Keep>
-void WriteEdgeGrid(const std::vector<Segment>& segs, size_t head_width,
-                   const EdgeTails& tails, bool triangle, const Keep& keep,
+void WriteEdgeGrid(const std::vector<Segment>& segs, size_t head_width, const EdgeTails& tails,
+                   bool triangle, const Keep& keep,
                    const std::function<void(std::string_view)>& write) {
   const size_t hw = HW ? HW : head_width, tw = TW ? TW : tails.Width();
   // Locals, not members: every byte stored through `p` could otherwise alias
@@ -122,9 +122,8 @@ struct AllEdges {
 };
 
 template <typename Keep = AllEdges>
-void WriteEdges(const std::vector<Segment>& segs, const EdgeTails& tails,
-                bool triangle, const std::function<void(std::string_view)>& write,
-                const Keep& keep = Keep()) {
+void WriteEdges(const std::vector<Segment>& segs, const EdgeTails& tails, bool triangle,
+                const std::function<void(std::string_view)>& write, const Keep& keep = Keep()) {
   if (segs.empty() || tails.Size() == 0) return;
   size_t longest = 0;
   for (const Segment& s : segs) longest = std::max(longest, s.leader_name().size());
@@ -159,8 +158,7 @@ std::string Topology::Dot() const {
   for (size_t i = 0; i < segs.size(); ++i) {
     const std::string& li = segs[i].leader_name();
     for (const auto& h : segs[i].hostnames) size += EdgeSize(li, h, false) + 3 * h.size() + 96;
-    for (size_t j = i + 1; j < segs.size(); ++j)
-      size += EdgeSize(li, segs[j].leader_name(), false);
+    for (size_t j = i + 1; j < segs.size(); ++j) size += EdgeSize(li, segs[j].leader_name(), false);
     for (const Peer& p : peers) size += EdgeSize(li, p.name, true);
   }
   out.reserve(size);
@@ -212,13 +210,13 @@ void Topology::DotCross(const std::function<void(std::string_view)>& write) cons
       ++number;
     }
   }
-  WriteEdges(
-      segs,
-      EdgeTails(
-          segs.size(), [&](size_t i) -> const std::string& { return segs[i].leader_name(); },
-          "\"[ dir=both ];\n"),
-      /*triangle=*/true, write,
-      [&](size_t i, size_t j) { return location_of[i] != location_of[j] || !lan[i] || !lan[j]; });
+  WriteEdges(segs,
+             EdgeTails(
+                 segs.size(), [&](size_t i) -> const std::string& { return segs[i].leader_name(); },
+                 "\"[ dir=both ];\n"),
+             /*triangle=*/true, write, [&](size_t i, size_t j) {
+               return location_of[i] != location_of[j] || !lan[i] || !lan[j];
+             });
   WriteEdges(segs,
              EdgeTails(
                  peers.size(), [&](size_t i) -> const std::string& { return peers[i].name; },
@@ -279,11 +277,15 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     }
   }
   pieces.Flush(/*force=*/true);
-  WriteEdges(segs, EdgeTails(segs.size(), [&](size_t i) -> const std::string& { return segs[i].leader_name(); },
-                             "\"[ dir=both ];\n"),
+  WriteEdges(segs,
+             EdgeTails(
+                 segs.size(), [&](size_t i) -> const std::string& { return segs[i].leader_name(); },
+                 "\"[ dir=both ];\n"),
              /*triangle=*/true, write);
-  WriteEdges(segs, EdgeTails(peers.size(), [&](size_t i) -> const std::string& { return peers[i].name; },
-                             "\"[ dir=both, style=dashed ];\n"),
+  WriteEdges(segs,
+             EdgeTails(
+                 peers.size(), [&](size_t i) -> const std::string& { return peers[i].name; },
+                 "\"[ dir=both, style=dashed ];\n"),
              /*triangle=*/false, write);
   for (const Segment& s : segs) {
     out += "\tsubgraph " + Quote("cluster_location_" + s.location) + " {\n";
@@ -291,12 +293,12 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     out += "\tstyle=\"dashed,rounded\";\n";
     for (size_t j = 0; j < s.hostnames.size(); ++j) {
       std::string label = s.location + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
-        AppendExtraSubnets(*s.nodes[j], &label);
+      AppendExtraSubnets(*s.nodes[j], &label);
       if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
       bool leader = static_cast<int>(j) == s.leader;
       if (leader) {
         label += "\\n" + s.wireguard_ip.String();
-          if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
+        if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
         if (s.endpoint) label += "\\n" + s.endpoint->String();
       }
       out.append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);

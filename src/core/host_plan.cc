@@ -74,8 +74,8 @@ std::vector<std::string> DualStackNotes(const Topology& t) {
       bool has_pods = false;
       for (const Node* n : segs[si].nodes) has_pods |= !n->extra_subnets.empty();
       if (has_pods) {
-        out.push_back("no IPv6 route towards " + segs[si].location +
-                      ": the leader " + local.leader_name() + " has no " + kAnnInternalIP6 +
+        out.push_back("no IPv6 route towards " + segs[si].location + ": the leader " +
+                      local.leader_name() + " has no " + kAnnInternalIP6 +
                       " (the IPv4 underlay cannot carry IPv6)");
       }
     }
@@ -111,7 +111,8 @@ HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
       IPIPRulesWanted(opts.routes.compatibility, opts.routes.encapsulate, opts.routes.local);
   p.firewall = PlanFirewall(t, fo);
 
-  if (opts.cni && t.subnet()) p.cni_conflist = RenderCNIConflist(*t.subnet(), t.extra_subnets(), opts.mtu);
+  if (opts.cni && t.subnet())
+    p.cni_conflist = RenderCNIConflist(*t.subnet(), t.extra_subnets(), opts.mtu);
   return p;
 }
 

@@ -218,8 +218,7 @@ bool IPAddr::IsKiloPublic() const {
 
 bool IPAddr::IsPrivate() const {
   if (is4()) {
-    return b_[0] == 10 || (b_[0] == 172 && (b_[1] & 0xf0) == 16) ||
-           (b_[0] == 192 && b_[1] == 168);
+    return b_[0] == 10 || (b_[0] == 172 && (b_[1] & 0xf0) == 16) || (b_[0] == 192 && b_[1] == 168);
   }
   return is6() && (b_[0] & 0xfe) == 0xfc;
 }

@@ -4,9 +4,12 @@ namespace kilo {
 
 const char* GranularityName(Granularity g) {
   switch (g) {
-    case Granularity::kLocation: return "location";
-    case Granularity::kFull: return "full";
-    case Granularity::kCross: return "cross";
+    case Granularity::kLocation:
+      return "location";
+    case Granularity::kFull:
+      return "full";
+    case Granularity::kCross:
+      return "cross";
   }
   return "location";
 }

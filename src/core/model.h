@@ -73,7 +73,7 @@ struct Node {
   int64_t last_seen = 0;
   bool leader = false;
   std::string location;
-  int persistent_keepalive = 0;  // seconds
+  int persistent_keepalive = 0;    // seconds
   std::optional<IPPrefix> subnet;  // the pod CIDR (network form)
   // The other pod CIDRs of spec.podCIDRs (network form, in their order): the
   // IPv6 one of a dual-stack node. `subnet` stays Kilo's spec.podCIDR, so that
@@ -84,7 +84,7 @@ struct Node {
   // kg.kilo.squat.ai/internal-ip6 (address only).
   std::optional<IPAddr> internal_ip6;
   std::optional<IPPrefix> wireguard_ip;
-  std::optional<IPPrefix> wireguard_ip6;  // kg.kilo.squat.ai/wireguard-ip6
+  std::optional<IPPrefix> wireguard_ip6;                 // kg.kilo.squat.ai/wireguard-ip6
   std::map<std::string, Endpoint> discovered_endpoints;  // public key -> endpoint
   std::vector<IPPrefix> allowed_location_ips;
   std::optional<Granularity> granularity;

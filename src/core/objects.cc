@@ -6,8 +6,8 @@
 namespace kilo {
 
 bool SameContent(const NodeObject& a, const NodeObject& b) {
-  return a.name == b.name && a.uid == b.uid && a.pod_cidr == b.pod_cidr && a.pod_cidrs == b.pod_cidrs && a.labels == b.labels &&
-         a.annotations == b.annotations;
+  return a.name == b.name && a.uid == b.uid && a.pod_cidr == b.pod_cidr &&
+         a.pod_cidrs == b.pod_cidrs && a.labels == b.labels && a.annotations == b.annotations;
 }
 
 namespace {
@@ -20,8 +20,8 @@ bool MeshReads(const std::string& key) {
 }  // namespace
 
 bool SameContentButHeartbeat(const NodeObject& a, const NodeObject& b) {
-  if (a.name != b.name || a.uid != b.uid || a.pod_cidr != b.pod_cidr || a.pod_cidrs != b.pod_cidrs ||
-      a.labels != b.labels)
+  if (a.name != b.name || a.uid != b.uid || a.pod_cidr != b.pod_cidr ||
+      a.pod_cidrs != b.pod_cidrs || a.labels != b.labels)
     return false;
   // Both maps are sorted: walk them side by side, skipping what the mesh
   // does not read.

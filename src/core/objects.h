@@ -23,7 +23,7 @@ struct NodeObject {
   std::map<std::string, std::string> labels;
   // Decoded from a dump (objects_json.h): only the kilo.squat.ai/ ones.
   std::map<std::string, std::string> annotations;
-  std::string pod_cidr;  // spec.podCIDR
+  std::string pod_cidr;                // spec.podCIDR
   std::vector<std::string> pod_cidrs;  // spec.podCIDRs
 };
 
@@ -45,9 +45,9 @@ uint64_t ContentDigest(const NodeObject& n, bool skip_last_seen);
 
 // The kilo.squat.ai/ annotations a Node translation reads, in this order.
 inline constexpr const char* kNodeAnnotationKeys[] = {
-    kAnnForceEndpoint,  kAnnForceInternalIP, kAnnLeader,          kAnnLocation,
-    kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,     kAnnEndpoint,
-    kAnnInternalIP,     kAnnLastSeen,        kAnnWireGuardIP,     kAnnGranularity,
+    kAnnForceEndpoint,       kAnnForceInternalIP,    kAnnLeader,       kAnnLocation,
+    kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,          kAnnEndpoint,
+    kAnnInternalIP,          kAnnLastSeen,           kAnnWireGuardIP,  kAnnGranularity,
     kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP, kAnnWireGuardIP6, kAnnDualStack,
     kAnnInternalIP6};
 inline constexpr size_t kNumNodeAnnotations =
@@ -78,12 +78,12 @@ struct PeerObject {
   std::string uid;
   std::vector<std::string> allowed_ips;  // spec.allowedIPs
   bool has_allowed_ips = false;
-  std::string public_key;     // spec.publicKey
-  std::string preshared_key;  // spec.presharedKey
-  bool has_endpoint = false;  // spec.endpoint present
-  std::string endpoint_dns;   // spec.endpoint.dnsOrIP.dns
-  std::string endpoint_ip;    // spec.endpoint.dnsOrIP.ip
-  int64_t endpoint_port = 0;  // spec.endpoint.port
+  std::string public_key;            // spec.publicKey
+  std::string preshared_key;         // spec.presharedKey
+  bool has_endpoint = false;         // spec.endpoint present
+  std::string endpoint_dns;          // spec.endpoint.dnsOrIP.dns
+  std::string endpoint_ip;           // spec.endpoint.dnsOrIP.ip
+  int64_t endpoint_port = 0;         // spec.endpoint.port
   int64_t persistent_keepalive = 0;  // spec.persistentKeepalive
   // Non-empty when a field had the wrong JSON type (e.g. port "abc"): the
   // Peer is then invalid and reported, never half-used.

@@ -9,16 +9,22 @@ namespace {
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
-    if (c == '"') out += "\\\"";
-    else if (c == '\\') out += "\\\\";
-    else if (c == '<') out += "\\u003c";  // Go's encoding/json HTML escaping
-    else if (c == '>') out += "\\u003e";
-    else if (c == '&') out += "\\u0026";
+    if (c == '"')
+      out += "\\\"";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c == '<')
+      out += "\\u003c";  // Go's encoding/json HTML escaping
+    else if (c == '>')
+      out += "\\u003e";
+    else if (c == '&')
+      out += "\\u0026";
     else if (c < 0x20) {
       char b[8];
       std::snprintf(b, sizeof b, "\\u%04x", c);
       out += b;
-    } else out += static_cast<char>(c);
+    } else
+      out += static_cast<char>(c);
   }
   return out + "\"";
 }
@@ -27,9 +33,10 @@ std::string JsonString(const std::string& s) {
 
 std::string YamlScalar(const std::string& s) {
   bool quote = s.empty();
-  static const char* kWords[] = {"true", "false", "yes", "no", "on", "off", "null", "~",
-                                 "True", "False", "Yes", "No", "On", "Off", "Null", "NULL",
-                                 "TRUE", "FALSE", "YES", "NO", "ON", "OFF", "y", "n", "Y", "N"};
+  static const char* kWords[] = {"true", "false", "yes",   "no",    "on",  "off", "null",
+                                 "~",    "True",  "False", "Yes",   "No",  "On",  "Off",
+                                 "Null", "NULL",  "TRUE",  "FALSE", "YES", "NO",  "ON",
+                                 "OFF",  "y",     "n",     "Y",     "N"};
   for (const char* w : kWords) quote = quote || s == w;
   if (!quote) {
     char* end = nullptr;
@@ -38,10 +45,11 @@ std::string YamlScalar(const std::string& s) {
   }
   if (!quote) {
     const std::string kIndicators = "-?:,[]{}#&*!|>'\"%@`";
-    if (kIndicators.find(s[0]) != std::string::npos && !(s[0] == '-' && s.size() > 1 && s[1] != ' '))
+    if (kIndicators.find(s[0]) != std::string::npos &&
+        !(s[0] == '-' && s.size() > 1 && s[1] != ' '))
       quote = true;
-    if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos ||
-        s.back() == ':' || s.front() == ' ' || s.back() == ' ')
+    if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos || s.back() == ':' ||
+        s.front() == ' ' || s.back() == ' ')
       quote = true;
     for (unsigned char c : s) quote = quote || c < 0x20;
   }
@@ -56,8 +64,9 @@ std::string YamlScalar(const std::string& s) {
 
 std::string RenderPeerYaml(const std::string& name, const WgPeer& peer,
                            const std::vector<std::string>& allowed_ips) {
-  std::string out = "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: " +
-                    YamlScalar(name) + "\nspec:\n";
+  std::string out =
+      "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: " + YamlScalar(name) +
+      "\nspec:\n";
   if (!allowed_ips.empty()) {
     out += "  allowedIPs:\n";
     for (const auto& a : allowed_ips) out += "  - " + YamlScalar(a) + "\n";
@@ -82,8 +91,10 @@ std::string RenderPeerYaml(const std::string& name, const WgPeer& peer,
 
 std::string RenderPeerJson(const std::string& name, const WgPeer& peer,
                            const std::vector<std::string>& allowed_ips) {
-  std::string out = "{\n  \"kind\": \"Peer\",\n  \"apiVersion\": \"kilo.squat.ai/v1alpha1\",\n"
-                    "  \"metadata\": {\n    \"name\": " + JsonString(name) + "\n  },\n  \"spec\": {\n";
+  std::string out =
+      "{\n  \"kind\": \"Peer\",\n  \"apiVersion\": \"kilo.squat.ai/v1alpha1\",\n"
+      "  \"metadata\": {\n    \"name\": " +
+      JsonString(name) + "\n  },\n  \"spec\": {\n";
   out += "    \"allowedIPs\": ";
   if (allowed_ips.empty()) {
     out += "null";
@@ -105,7 +116,8 @@ std::string RenderPeerJson(const std::string& name, const WgPeer& peer,
   }
   if (peer.persistent_keepalive > 0)
     out += ",\n    \"persistentKeepalive\": " + std::to_string(peer.persistent_keepalive);
-  if (peer.preshared_key) out += ",\n    \"presharedKey\": " + JsonString(peer.preshared_key->String());
+  if (peer.preshared_key)
+    out += ",\n    \"presharedKey\": " + JsonString(peer.preshared_key->String());
   out += ",\n    \"publicKey\": " + JsonString(peer.public_key.String()) + "\n  }\n}\n";
   return out;
 }

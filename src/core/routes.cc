@@ -4,9 +4,12 @@ namespace kilo {
 
 const char* EncapsulationName(Encapsulation e) {
   switch (e) {
-    case Encapsulation::kNever: return "never";
-    case Encapsulation::kCrossSubnet: return "crosssubnet";
-    case Encapsulation::kAlways: return "always";
+    case Encapsulation::kNever:
+      return "never";
+    case Encapsulation::kCrossSubnet:
+      return "crosssubnet";
+    case Encapsulation::kAlways:
+      return "always";
   }
   return "always";
 }
@@ -20,9 +23,12 @@ std::optional<Encapsulation> ParseEncapsulation(std::string_view s) {
 
 const char* CompatibilityName(Compatibility c) {
   switch (c) {
-    case Compatibility::kNone: return "none";
-    case Compatibility::kFlannel: return "flannel";
-    case Compatibility::kCilium: return "cilium";
+    case Compatibility::kNone:
+      return "none";
+    case Compatibility::kFlannel:
+      return "flannel";
+    case Compatibility::kCilium:
+      return "cilium";
   }
   return "none";
 }
@@ -103,9 +109,9 @@ class Planner {
       if (priv == t_.private_ip()->addr()) continue;
       IPAddr gw = Gw(s, i);
       if (o_.local) PrivRoute(s.cidrs[i], gw);
-      bool encap = o_.encapsulate == Encapsulation::kAlways ||
-                   (o_.encapsulate == Encapsulation::kCrossSubnet &&
-                    !t_.private_ip()->Contains(priv));
+      bool encap =
+          o_.encapsulate == Encapsulation::kAlways ||
+          (o_.encapsulate == Encapsulation::kCrossSubnet && !t_.private_ip()->Contains(priv));
       if (!o_.local && o_.compatibility == Compatibility::kCilium) {
         // A leader without --local still returns the WireGuard traffic of the
         // nodes that reach it over Cilium's overlay through the tunnel: Kilo
@@ -252,9 +258,7 @@ class Planner {
 
 }  // namespace
 
-RoutePlan PlanRoutes(const Topology& t, const RouteOptions& opts) {
-  return Planner(t, opts).Run();
-}
+RoutePlan PlanRoutes(const Topology& t, const RouteOptions& opts) { return Planner(t, opts).Run(); }
 
 std::string RenderRoute(const PlannedRoute& r, const DevNames& names) {
   std::string s = "route " + r.dst.String();

@@ -1,10 +1,10 @@
 #include "core/translate.h"
 
-#include "core/objects_json.h"
-
 #include <simdjson.h>
 
 #include <charconv>
+
+#include "core/objects_json.h"
 
 namespace kilo {
 namespace {
@@ -23,10 +23,11 @@ std::string Display(std::string_view v) {
   return out;
 }
 
-void Warn(std::vector<Warning>* w, const char* kind, std::string_view name,
-          std::string_view field, std::string_view value, std::string reason) {
+void Warn(std::vector<Warning>* w, const char* kind, std::string_view name, std::string_view field,
+          std::string_view value, std::string reason) {
   if (!w) return;
-  w->push_back(Warning{kind, std::string(name), std::string(field), Display(value), std::move(reason)});
+  w->push_back(
+      Warning{kind, std::string(name), std::string(field), Display(value), std::move(reason)});
 }
 
 }  // namespace
@@ -54,7 +55,8 @@ int NodeAnnotationIndex(std::string_view key) {
   }
   for (size_t i = 0; i < kNumNodeAnnotations; ++i) {
     std::string_view k = kNodeAnnotationKeys[i];
-    if (k.size() == key.size() && key.compare(kPrefix.size(), key.npos, k.substr(kPrefix.size())) == 0)
+    if (k.size() == key.size() &&
+        key.compare(kPrefix.size(), key.npos, k.substr(kPrefix.size())) == 0)
       return static_cast<int>(i);
   }
   return -1;
@@ -70,14 +72,16 @@ NodeFields NodeFields::Of(const NodeObject& obj, const std::string& topology_lab
   // The map is sorted: the kilo.squat.ai/ keys are contiguous. One pass
   // instead of a lookup per key (each would build a temporary std::string).
   constexpr std::string_view kPrefix = kAnnotationPrefix;
-  for (auto it = obj.annotations.lower_bound(std::string(kPrefix)); it != obj.annotations.end(); ++it) {
+  for (auto it = obj.annotations.lower_bound(std::string(kPrefix)); it != obj.annotations.end();
+       ++it) {
     std::string_view k = it->first;
     if (k.substr(0, kPrefix.size()) != kPrefix) break;
     if (int i = NodeAnnotationIndex(k); i >= 0) f.annotations[i] = it->second;
   }
   // This project's own keys sort before Kilo's.
   constexpr std::string_view kOwn = kOwnAnnotationPrefix;
-  for (auto it = obj.annotations.lower_bound(std::string(kOwn)); it != obj.annotations.end(); ++it) {
+  for (auto it = obj.annotations.lower_bound(std::string(kOwn)); it != obj.annotations.end();
+       ++it) {
     std::string_view k = it->first;
     if (k.substr(0, kOwn.size()) != kOwn) break;
     if (int i = NodeAnnotationIndex(k); i >= 0) f.annotations[i] = it->second;
@@ -268,11 +272,11 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
   Node& n = *out;
   n.name = f.name;
   // The annotation `key` (one of kNodeAnnotationKeys), or null when absent.
-#define KILO_ANN(key)                                                               \
-  ([&]() -> const std::string_view* {                                                \
-    constexpr size_t i = AnnIndex<kNumNodeAnnotations>(key);                        \
+#define KILO_ANN(key)                                                              \
+  ([&]() -> const std::string_view* {                                              \
+    constexpr size_t i = AnnIndex<kNumNodeAnnotations>(key);                       \
     static_assert(i < kNumNodeAnnotations, "not an annotation translation reads"); \
-    return f.annotations[i] ? &*f.annotations[i] : nullptr;                         \
+    return f.annotations[i] ? &*f.annotations[i] : nullptr;                        \
   }())
   auto warn = [&](const char* key, std::string_view v, std::string reason) {
     Warn(warnings, "node", f.name, key, v, std::move(reason));
@@ -319,7 +323,9 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
       if (auto p = IPPrefix::Parse(*fip)) {
         n.internal_ip = *p;
       } else {
-        warn(kAnnForceInternalIP, *fip, "not a CIDR (use e.g. 10.0.0.5/24, or \"-\" for no private IP); using kilo.squat.ai/internal-ip instead");
+        warn(kAnnForceInternalIP, *fip,
+             "not a CIDR (use e.g. 10.0.0.5/24, or \"-\" for no private IP); using "
+             "kilo.squat.ai/internal-ip instead");
       }
     }
     if (!n.internal_ip) {
@@ -366,7 +372,8 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
     size_t bad = 0;
     while (true) {
       size_t comma = s.find(',', start);
-      std::string_view item = s.substr(start, comma == std::string_view::npos ? s.npos : comma - start);
+      std::string_view item =
+          s.substr(start, comma == std::string_view::npos ? s.npos : comma - start);
       if (auto p = IPPrefix::Parse(item)) {
         n.allowed_location_ips.push_back(*p);
       } else if (++bad <= kMaxEntryWarnings) {
@@ -455,7 +462,8 @@ std::optional<Peer> TranslatePeer(const PeerObject& obj, std::vector<Warning>* w
                    "must be at most 65535");
   p.persistent_keepalive = static_cast<int>(obj.persistent_keepalive);
   auto key = Key::Parse(obj.public_key);
-  if (!key) return invalid("spec.publicKey", obj.public_key, "not a base64 WireGuard key (32 bytes)");
+  if (!key)
+    return invalid("spec.publicKey", obj.public_key, "not a base64 WireGuard key (32 bytes)");
   p.public_key = *key;
   if (!obj.preshared_key.empty()) {
     if (auto psk = Key::Parse(obj.preshared_key)) {

@@ -89,7 +89,8 @@ WgConf WgConf::Parse(std::string_view text, std::vector<std::string>* errors) {
     std::string_view line = Trim(hash == std::string_view::npos ? raw : raw.substr(0, hash));
     if (line.empty()) continue;
     if (line.front() == '[') {
-      std::string_view name = Trim(line.substr(1, line.find(']') == std::string_view::npos ? line.npos : line.find(']') - 1));
+      std::string_view name = Trim(line.substr(
+          1, line.find(']') == std::string_view::npos ? line.npos : line.find(']') - 1));
       if (name == "Interface") {
         section = kIface;
         c.has_interface = true;
@@ -111,18 +112,33 @@ WgConf WgConf::Parse(std::string_view text, std::vector<std::string>* errors) {
     std::string_view val = Trim(line.substr(eq + 1));
     if (section == kIface) {
       if (key == "ListenPort") {
-        if (auto v = ParsePort16(val)) c.listen_port = *v; else err(lineno, "bad ListenPort");
+        if (auto v = ParsePort16(val))
+          c.listen_port = *v;
+        else
+          err(lineno, "bad ListenPort");
       } else if (key == "PrivateKey") {
-        if (auto k = Key::Parse(val)) c.private_key = *k; else err(lineno, "bad PrivateKey");
+        if (auto k = Key::Parse(val))
+          c.private_key = *k;
+        else
+          err(lineno, "bad PrivateKey");
       }
     } else if (section == kPeer) {
       WgPeer& p = c.peers.back();
       if (key == "PublicKey") {
-        if (auto k = Key::Parse(val)) p.public_key = *k; else err(lineno, "bad PublicKey");
+        if (auto k = Key::Parse(val))
+          p.public_key = *k;
+        else
+          err(lineno, "bad PublicKey");
       } else if (key == "PresharedKey") {
-        if (auto k = Key::Parse(val)) p.preshared_key = *k; else err(lineno, "bad PresharedKey");
+        if (auto k = Key::Parse(val))
+          p.preshared_key = *k;
+        else
+          err(lineno, "bad PresharedKey");
       } else if (key == "Endpoint") {
-        if (auto e = Endpoint::Parse(val)) p.endpoint = *e; else err(lineno, "bad Endpoint");
+        if (auto e = Endpoint::Parse(val))
+          p.endpoint = *e;
+        else
+          err(lineno, "bad Endpoint");
       } else if (key == "PersistentKeepalive") {
         if (val == "off") {
           p.persistent_keepalive = 0;
@@ -137,10 +153,13 @@ WgConf WgConf::Parse(std::string_view text, std::vector<std::string>* errors) {
         size_t start = 0;
         while (start <= val.size()) {
           size_t comma = val.find(',', start);
-          std::string_view item = Trim(val.substr(start, comma == std::string_view::npos ? val.npos : comma - start));
+          std::string_view item =
+              Trim(val.substr(start, comma == std::string_view::npos ? val.npos : comma - start));
           if (!item.empty()) {
-            if (auto pfx = IPPrefix::Parse(item)) p.allowed_ips.push_back(*pfx);
-            else err(lineno, "bad AllowedIPs entry " + std::string(item));
+            if (auto pfx = IPPrefix::Parse(item))
+              p.allowed_ips.push_back(*pfx);
+            else
+              err(lineno, "bad AllowedIPs entry " + std::string(item));
           }
           if (comma == std::string_view::npos) break;
           start = comma + 1;

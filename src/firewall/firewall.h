@@ -8,8 +8,8 @@
 #include <memory>
 #include <string>
 
-#include "core/status.h"
 #include "core/ruleset.h"
+#include "core/status.h"
 
 namespace kilo::fw {
 

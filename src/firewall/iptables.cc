@@ -32,11 +32,13 @@ std::string NumericProtocol(std::string line) {
   size_t b = at + 4, e = line.find(' ', b);
   if (e == std::string::npos) e = line.size();
   std::string name = line.substr(b, e - b);
-  if (name.empty() || std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); }))
+  if (name.empty() ||
+      std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); }))
     return line;
   protoent pe{}, *res = nullptr;
   char buf[1024];
-  if (getprotobyname_r(name.c_str(), &pe, buf, sizeof buf, &res) != 0 || res == nullptr) return line;
+  if (getprotobyname_r(name.c_str(), &pe, buf, sizeof buf, &res) != 0 || res == nullptr)
+    return line;
   return line.substr(0, b) + std::to_string(res->p_proto) + line.substr(e);
 }
 

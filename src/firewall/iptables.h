@@ -22,10 +22,10 @@
 #include <string>
 #include <vector>
 
+#include "core/ruleset.h"
 #include "core/status.h"
 #include "firewall/exec.h"
 #include "firewall/firewall.h"
-#include "core/ruleset.h"
 
 namespace kilo::fw {
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "core/ruleset.h"
 #include "core/status.h"
 #include "firewall/firewall.h"
-#include "core/ruleset.h"
 
 // libnftables' context, kept opaque so this header does not pull in
 // libnftables for its includers.

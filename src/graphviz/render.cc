@@ -17,7 +17,8 @@ GVC_t* gvc GUARDED_BY(gvc_mu) = nullptr;
 
 Status CheckGraphParams(const std::string& format, const std::string& layout) {
   static const std::set<std::string> kFormats = {"dot", "svg", "png"};
-  static const std::set<std::string> kLayouts = {"circo", "dot", "fdp", "neato", "osage", "sfdp", "twopi"};
+  static const std::set<std::string> kLayouts = {"circo", "dot",  "fdp",  "neato",
+                                                 "osage", "sfdp", "twopi"};
   if (!kFormats.count(format))
     return Status::Error("unsupported format \"" + format + "\"; use one of: dot, png, svg");
   if (!kLayouts.count(layout))

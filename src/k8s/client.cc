@@ -11,8 +11,12 @@ namespace {
 
 using nlohmann::json;
 
-std::string NodePath(const std::string& name) { return std::string(kNodesPath) + "/" + QueryEscape(name); }
-std::string PeerPath(const std::string& name) { return std::string(kPeersPath) + "/" + QueryEscape(name); }
+std::string NodePath(const std::string& name) {
+  return std::string(kNodesPath) + "/" + QueryEscape(name);
+}
+std::string PeerPath(const std::string& name) {
+  return std::string(kPeersPath) + "/" + QueryEscape(name);
+}
 
 }  // namespace
 
@@ -38,8 +42,8 @@ std::optional<std::string> BuildAnnotationMergePatch(
     if (current) {
       auto it = current->find(key);
       bool present = it != current->end();
-      if (!value && !present) continue;                           // already absent
-      if (value && present && it->second == *value) continue;    // already equal
+      if (!value && !present) continue;                        // already absent
+      if (value && present && it->second == *value) continue;  // already equal
     }
     if (value) {
       anns[key] = *value;
@@ -83,7 +87,8 @@ Result<HttpResponse> KubeClient::Call(const std::string& method, const std::stri
 
 std::string KubeClient::ErrorFor(const HttpResponse& resp, const std::string& method,
                                  const std::string& path) const {
-  return DescribeHttpError(resp, method, transport_->server() + path, transport_->credential_source());
+  return DescribeHttpError(resp, method, transport_->server() + path,
+                           transport_->credential_source());
 }
 
 Result<json> KubeClient::ParseBody(const HttpResponse& resp, const std::string& method,
@@ -246,7 +251,8 @@ Status KubeClient::CreateEvent(const NodeEvent& ev) {
     }
     if (!r.ok()) return Status::Error("update event on node " + ev.node_name + ": " + r.error());
     if (r->status != 404) {
-      return Status::Error("update event on node " + ev.node_name + ": " + ErrorFor(*r, "PATCH", path));
+      return Status::Error("update event on node " + ev.node_name + ": " +
+                           ErrorFor(*r, "PATCH", path));
     }
     // The Event expired (TTL): create a new one.
   }
@@ -277,18 +283,22 @@ Status KubeClient::CreateEvent(const NodeEvent& ev) {
   auto r = Call("POST", base, body.dump(), "application/json");
   if (!r) return Status::Error("create event on node " + ev.node_name + ": " + r.error());
   if (r->status != 201 && r->status != 200) {
-    return Status::Error("create event on node " + ev.node_name + ": " + ErrorFor(*r, "POST", base));
+    return Status::Error("create event on node " + ev.node_name + ": " +
+                         ErrorFor(*r, "POST", base));
   }
   std::lock_guard<std::mutex> lock(mu_);
   // Only events inside the aggregation window can be bumped: forget the rest,
   // so a long-running agent keeps no history of old messages.
-  std::erase_if(events_, [&](const auto& kv) { return now - kv.second.last >= opts_.event_aggregation_window; });
+  std::erase_if(events_, [&](const auto& kv) {
+    return now - kv.second.last >= opts_.event_aggregation_window;
+  });
   if (events_.size() > 4096) events_.clear();  // bound memory; worst case a duplicate Event
   events_[key] = SeenEvent{name, 1, ts, now};
   return Status::Ok();
 }
 
-Result<std::optional<LeaseObject>> KubeClient::GetLease(const std::string& ns, const std::string& name) {
+Result<std::optional<LeaseObject>> KubeClient::GetLease(const std::string& ns,
+                                                        const std::string& name) {
   using R = Result<std::optional<LeaseObject>>;
   const std::string path = LeasePath(ns, name);
   const std::string what = "get lease " + ns + "/" + name;
@@ -313,15 +323,18 @@ Result<std::optional<LeaseObject>> KubeClient::UpdateLease(const LeaseObject& l)
   return WriteLease("PUT", l);
 }
 
-Result<std::optional<LeaseObject>> KubeClient::WriteLease(const std::string& method, const LeaseObject& l) {
+Result<std::optional<LeaseObject>> KubeClient::WriteLease(const std::string& method,
+                                                          const LeaseObject& l) {
   using R = Result<std::optional<LeaseObject>>;
   const bool create = method == "POST";
   const std::string path = create ? LeasesPath(l.namespace_) : LeasePath(l.namespace_, l.name);
-  const std::string what = (create ? "create lease " : "update lease ") + l.namespace_ + "/" + l.name;
+  const std::string what =
+      (create ? "create lease " : "update lease ") + l.namespace_ + "/" + l.name;
   auto r = Call(method, path, EncodeLeaseJson(l).dump(), "application/json");
   if (!r) return R::Error(what + ": " + r.error());
   if (r->status == 409) return std::optional<LeaseObject>();
-  if (r->status != 200 && r->status != 201) return R::Error(what + ": " + ErrorFor(*r, method, path));
+  if (r->status != 200 && r->status != 201)
+    return R::Error(what + ": " + ErrorFor(*r, method, path));
   auto j = ParseBody(*r, method, path);
   if (!j) return j.status();
   auto out = DecodeLeaseJson(*j);

@@ -123,7 +123,8 @@ class KubeClient {
   Result<std::optional<LeaseObject>> WriteLease(const std::string& method, const LeaseObject& l);
   Result<HttpResponse> Call(const std::string& method, const std::string& path,
                             const std::string& body = "", const std::string& content_type = "");
-  std::string ErrorFor(const HttpResponse& resp, const std::string& method, const std::string& path) const;
+  std::string ErrorFor(const HttpResponse& resp, const std::string& method,
+                       const std::string& path) const;
   Result<nlohmann::json> ParseBody(const HttpResponse& resp, const std::string& method,
                                    const std::string& path) const;
   std::chrono::system_clock::time_point Now() const;

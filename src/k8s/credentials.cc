@@ -172,7 +172,8 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, std::chrono::millis
   envp.push_back(nullptr);
 
   int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return Result<ExecCredential>::Error(where + ": pipe: " + std::strerror(errno));
+  if (pipe2(out, O_CLOEXEC) != 0)
+    return Result<ExecCredential>::Error(where + ": pipe: " + std::strerror(errno));
   if (pipe2(err, O_CLOEXEC) != 0) {
     close(out[0]);
     close(out[1]);
@@ -201,7 +202,8 @@ Result<ExecCredential> RunExecPlugin(const ExecConfig& exec, std::chrono::millis
   struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_fds = 2;
   while (open_fds > 0) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -306,8 +308,8 @@ Result<Credentials> CredentialProvider::Get() {
     c.token = file_token_;
   }
   if (config_.exec) {
-    bool stale = !exec_cred_ ||
-                 (exec_cred_->expiry && Now() + opts_.expiry_margin >= *exec_cred_->expiry);
+    bool stale =
+        !exec_cred_ || (exec_cred_->expiry && Now() + opts_.expiry_margin >= *exec_cred_->expiry);
     if (stale) {
       auto r = RunExecPlugin(*config_.exec, opts_.exec_timeout);
       if (!r) return Result<Credentials>::Error(r.error() + " (user of " + config_.source + ")");

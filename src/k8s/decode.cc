@@ -21,7 +21,9 @@ json EncodePeerSpec(const PeerObject& p) {
 json EncodePeerJson(const PeerObject& p) {
   json md = {{"name", p.name}};
   if (!p.resource_version.empty()) md["resourceVersion"] = p.resource_version;
-  return {{"apiVersion", kPeerApiVersion}, {"kind", kPeerKind}, {"metadata", md},
+  return {{"apiVersion", kPeerApiVersion},
+          {"kind", kPeerKind},
+          {"metadata", md},
           {"spec", EncodePeerSpec(p)}};
 }
 

@@ -331,7 +331,8 @@ typename Informer<T>::WatchResult Informer<T>::WatchOnce() {
     }
     return ok;
   });
-  result.healthy = events > 0 || (r.ok() && r->status == 200 && Now() - started >= opts_.healthy_watch);
+  result.healthy =
+      events > 0 || (r.ok() && r->status == 200 && Now() - started >= opts_.healthy_watch);
   if (ended_early) return result;
   if (splitter.pending() > 0) {
     // The stream was cut inside an event: drop the fragment; the next watch
@@ -421,7 +422,8 @@ bool Informer<T>::ApplyFrame(std::string_view frame, WatchResult* result) {
     }
     return false;
   }
-  Warn(std::string("watch ") + ResourceTraits<T>::kKind + "s: ignoring event type \"" + type + "\"");
+  Warn(std::string("watch ") + ResourceTraits<T>::kKind + "s: ignoring event type \"" + type +
+       "\"");
   return true;
 }
 

@@ -125,12 +125,12 @@ struct InformerOptions {
 
 // Counters, for tests and metrics.
 struct InformerStats {
-  int64_t lists = 0;      // completed LISTs (initial + relists)
-  int64_t relists = 0;    // relists after 410 Gone
-  int64_t watches = 0;    // watch requests started
-  int64_t events = 0;     // watch events applied (incl. bookmarks)
-  int64_t errors = 0;     // failed LISTs/watches
-  int64_t discarded_frames = 0;  // incomplete or unparsable watch frames
+  int64_t lists = 0;                                // completed LISTs (initial + relists)
+  int64_t relists = 0;                              // relists after 410 Gone
+  int64_t watches = 0;                              // watch requests started
+  int64_t events = 0;                               // watch events applied (incl. bookmarks)
+  int64_t errors = 0;                               // failed LISTs/watches
+  int64_t discarded_frames = 0;                     // incomplete or unparsable watch frames
   std::vector<std::chrono::milliseconds> backoffs;  // the most recent 64 delays
 };
 

@@ -147,14 +147,17 @@ std::optional<std::string> DecodeBase64(std::string_view in) {
 Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& path,
                                       const std::string& context_override) {
   const std::string prefix = "kubeconfig " + path;
-  auto fail = [&](const std::string& msg) { return Result<ClusterConfig>::Error(prefix + ": " + msg); };
+  auto fail = [&](const std::string& msg) {
+    return Result<ClusterConfig>::Error(prefix + ": " + msg);
+  };
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     return fail("not valid YAML: " + std::string(e.what()));
   }
-  if (!root || !root.IsMap()) return fail("not a kubeconfig (expected a YAML mapping with clusters, users, contexts)");
+  if (!root || !root.IsMap())
+    return fail("not a kubeconfig (expected a YAML mapping with clusters, users, contexts)");
   std::string base_dir;
   if (!path.empty()) base_dir = fs::path(path).parent_path().string();
 
@@ -164,7 +167,8 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
     if (ctx_name.empty()) ctx_name = Scalar(root, "current-context", &err);
     if (!err.empty()) return fail(err);
     if (ctx_name.empty()) {
-      return fail("current-context is not set: set it (kubectl config use-context NAME) or pass a context");
+      return fail(
+          "current-context is not set: set it (kubectl config use-context NAME) or pass a context");
     }
     YAML::Node contexts = root["contexts"];
     int ci = FindNamed(contexts, ctx_name);
@@ -179,7 +183,8 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
     std::string user_name = Scalar(ctx, "user", &err);
     std::string ns = Scalar(ctx, "namespace", &err);
     if (!err.empty()) return fail(cwhere + ": context." + err);
-    if (cluster_name.empty()) return fail(cwhere + ": context.cluster is missing: name one of clusters[]");
+    if (cluster_name.empty())
+      return fail(cwhere + ": context.cluster is missing: name one of clusters[]");
 
     ClusterConfig cfg;
     if (!ns.empty()) cfg.namespace_name = ns;
@@ -197,7 +202,9 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
     if (!cl || !cl.IsMap()) return fail(clwhere + ": cluster is missing");
     std::string server = Scalar(cl, "server", &err);
     if (!err.empty()) return fail(clwhere + ": cluster." + err);
-    if (server.empty()) return fail(clwhere + ": cluster.server is missing: set it to the API server URL (https://HOST:PORT)");
+    if (server.empty())
+      return fail(clwhere +
+                  ": cluster.server is missing: set it to the API server URL (https://HOST:PORT)");
     auto norm = NormalizeServer(server);
     if (!norm) return fail(clwhere + ": cluster.server " + norm.error());
     cfg.server = *norm;
@@ -225,7 +232,8 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
       YAML::Node users = root["users"];
       int ui = FindNamed(users, user_name);
       if (ui < 0) {
-        return fail(cwhere + ": user " + Quote(user_name) + " is not in users: add it or fix context.user");
+        return fail(cwhere + ": user " + Quote(user_name) +
+                    " is not in users: add it or fix context.user");
       }
       const std::string uwhere = "users[" + std::to_string(ui) + "] " + Quote(user_name) + ": user";
       YAML::Node u = users[ui]["user"];
@@ -255,8 +263,9 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
         bool has_cert = !cfg.client_cert_file.empty() || !cfg.client_cert_data.empty();
         bool has_key = !cfg.client_key_file.empty() || !cfg.client_key_data.empty();
         if (has_cert != has_key) {
-          return fail(uwhere + (has_cert ? ": client-certificate is set but client-key is missing"
-                                         : ": client-key is set but client-certificate is missing") +
+          return fail(uwhere +
+                      (has_cert ? ": client-certificate is set but client-key is missing"
+                                : ": client-key is set but client-certificate is missing") +
                       ": set both or neither");
         }
         if (YAML::Node ex = u["exec"]; ex && !ex.IsNull()) {
@@ -267,9 +276,11 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
           e.command = Scalar(ex, "command", &err);
           e.install_hint = Scalar(ex, "installHint", &err);
           if (!err.empty()) return fail(uwhere + ".exec." + err);
-          if (e.command.empty()) return fail(uwhere + ".exec.command is missing: name the credential plugin to run");
+          if (e.command.empty())
+            return fail(uwhere + ".exec.command is missing: name the credential plugin to run");
           if (e.api_version.empty()) {
-            return fail(uwhere + ".exec.apiVersion is missing: use client.authentication.k8s.io/v1");
+            return fail(uwhere +
+                        ".exec.apiVersion is missing: use client.authentication.k8s.io/v1");
           }
           if (e.api_version != "client.authentication.k8s.io/v1" &&
               e.api_version != "client.authentication.k8s.io/v1beta1") {
@@ -279,7 +290,8 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
           if (YAML::Node a = ex["args"]; a && !a.IsNull()) {
             if (!a.IsSequence()) return fail(uwhere + ".exec.args must be a list of strings");
             for (size_t i = 0; i < a.size(); ++i) {
-              if (!a[i].IsScalar()) return fail(uwhere + ".exec.args[" + std::to_string(i) + "] must be a string");
+              if (!a[i].IsScalar())
+                return fail(uwhere + ".exec.args[" + std::to_string(i) + "] must be a string");
               e.args.push_back(a[i].as<std::string>());
             }
           }
@@ -289,7 +301,8 @@ Result<ClusterConfig> ParseKubeconfig(std::string_view yaml, const std::string& 
               std::string n = en[i].IsMap() ? Scalar(en[i], "name", &err) : "";
               std::string v = en[i].IsMap() ? Scalar(en[i], "value", &err) : "";
               if (!err.empty() || n.empty()) {
-                return fail(uwhere + ".exec.env[" + std::to_string(i) + "] needs a name and a value");
+                return fail(uwhere + ".exec.env[" + std::to_string(i) +
+                            "] needs a name and a value");
               }
               e.env.emplace_back(n, v);
             }
@@ -392,10 +405,10 @@ Result<ClusterConfig> LoadClusterConfig(const LoadOptions& opts) {
                                         ": none of its files exists: fix KUBECONFIG or pass "
                                         "--kubeconfig");
   }
-  std::string host = opts.in_cluster.service_host ? *opts.in_cluster.service_host
-                                                  : (std::getenv("KUBERNETES_SERVICE_HOST")
-                                                         ? std::getenv("KUBERNETES_SERVICE_HOST")
-                                                         : "");
+  std::string host =
+      opts.in_cluster.service_host
+          ? *opts.in_cluster.service_host
+          : (std::getenv("KUBERNETES_SERVICE_HOST") ? std::getenv("KUBERNETES_SERVICE_HOST") : "");
   if (!host.empty()) return apply_master(InClusterConfig(opts.in_cluster));
   std::string home = opts.home ? *opts.home : (std::getenv("HOME") ? std::getenv("HOME") : "");
   if (!home.empty()) {

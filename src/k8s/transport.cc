@@ -39,21 +39,36 @@ CURL* ThreadCurl() {
 
 std::string ReasonPhrase(long code) {
   switch (code) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "HTTP " + std::to_string(code);
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 410:
+      return "Gone";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "HTTP " + std::to_string(code);
   }
 }
 
@@ -85,8 +100,10 @@ size_t HeaderCb(char* data, size_t size, size_t n, void* userp) {
     std::string name(line.substr(0, colon));
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front()))) value.remove_prefix(1);
-    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.remove_suffix(1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.front())))
+      value.remove_prefix(1);
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.remove_suffix(1);
     if (name == "retry-after") {
       st->resp->retry_after = ParseRetryAfter(value);
     } else if (name == "content-type") {
@@ -164,7 +181,8 @@ std::optional<int> ParseRetryAfter(std::string_view v) {
 std::optional<std::chrono::milliseconds> RetryDelay(const HttpResponse& resp, int attempt,
                                                     const RetryOptions& opts) {
   if (attempt >= opts.max_retries) return std::nullopt;
-  bool retryable = resp.status == 429 || (resp.status >= 500 && resp.status <= 599 && resp.retry_after);
+  bool retryable =
+      resp.status == 429 || (resp.status >= 500 && resp.status <= 599 && resp.retry_after);
   if (!retryable) return std::nullopt;
   std::chrono::milliseconds d =
       resp.retry_after ? std::chrono::milliseconds(std::chrono::seconds(*resp.retry_after))
@@ -175,7 +193,8 @@ std::optional<std::chrono::milliseconds> RetryDelay(const HttpResponse& resp, in
 
 std::string DescribeHttpError(const HttpResponse& resp, const std::string& method,
                               const std::string& url, const std::string& credential_source) {
-  const std::string code = "(" + std::to_string(resp.status) + " " + ReasonPhrase(resp.status) + ")";
+  const std::string code =
+      "(" + std::to_string(resp.status) + " " + ReasonPhrase(resp.status) + ")";
   std::string msg = ServerMessage(resp.body);
   std::string detail = msg.empty() ? "" : ": " + msg;
   switch (resp.status) {
@@ -227,7 +246,8 @@ CurlTransport::CurlTransport(ClusterConfig config, CurlTransportOptions options,
     // Split "scheme://host[:port][/prefix]".
     size_t hs = config_.server.find("://") + 3;
     size_t pe = config_.server.find('/', hs);
-    std::string hostport = config_.server.substr(hs, pe == std::string::npos ? std::string::npos : pe - hs);
+    std::string hostport =
+        config_.server.substr(hs, pe == std::string::npos ? std::string::npos : pe - hs);
     std::string prefix = pe == std::string::npos ? "" : config_.server.substr(pe);
     std::string scheme = config_.server.substr(0, hs - 3);
     std::string host = hostport, port = scheme == "https" ? "443" : "80";
@@ -253,8 +273,8 @@ void CurlTransport::Sleep(std::chrono::milliseconds d, CancelToken* cancel) {
   while (std::chrono::steady_clock::now() < end) {
     if (cancel && cancel->cancelled()) return;
     auto left = end - std::chrono::steady_clock::now();
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        left, std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
   }
 }
 
@@ -264,11 +284,13 @@ Result<HttpResponse> CurlTransport::Stream(const HttpRequest& req, const ChunkCa
   return WithRetries(req, &on_chunk);
 }
 
-Result<HttpResponse> CurlTransport::WithRetries(const HttpRequest& req, const ChunkCallback* on_chunk) {
+Result<HttpResponse> CurlTransport::WithRetries(const HttpRequest& req,
+                                                const ChunkCallback* on_chunk) {
   bool reauthed = false;
   for (int attempt = 0;;) {
     if (req.cancel && req.cancel->cancelled()) {
-      return Result<HttpResponse>::Error(req.method + " " + config_.server + req.path + ": cancelled");
+      return Result<HttpResponse>::Error(req.method + " " + config_.server + req.path +
+                                         ": cancelled");
     }
     auto r = Perform(req, on_chunk);
     if (!r.ok()) return r;
@@ -324,7 +346,8 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& req, const ChunkC
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_USERAGENT, options_.user_agent.c_str());
   if (CurlHasHttp2()) curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(options_.connect_timeout.count()));
   std::chrono::milliseconds timeout = req.timeout.count() > 0 ? req.timeout
                                       : streaming             ? std::chrono::milliseconds(0)
                                                               : options_.request_timeout;

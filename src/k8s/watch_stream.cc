@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <random>
 
@@ -88,8 +88,8 @@ Backoff::Backoff(BackoffOptions opts, std::function<double()> uniform01)
 }
 
 std::chrono::milliseconds Backoff::Next() {
-  double base = static_cast<double>(opts_.initial.count()) *
-                std::pow(opts_.factor, std::min(failures_, 62));
+  double base =
+      static_cast<double>(opts_.initial.count()) * std::pow(opts_.factor, std::min(failures_, 62));
   const double max = static_cast<double>(opts_.max.count());
   base = std::min(base, max);
   double r = std::clamp(uniform01_(), 0.0, 1.0);

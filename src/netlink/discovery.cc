@@ -30,7 +30,8 @@ Result<DiscoveredIPs> SelectIPs(const std::vector<HostAddress>& addrs,
         opts.ignore_interfaces.end())
       continue;
     int rank = 3;
-    if (std::find(opts.hostname_ips.begin(), opts.hostname_ips.end(), ip) != opts.hostname_ips.end())
+    if (std::find(opts.hostname_ips.begin(), opts.hostname_ips.end(), ip) !=
+        opts.hostname_ips.end())
       rank = 0;
     else if (hostname_ifaces.count(a.iface))
       rank = 1;
@@ -56,10 +57,9 @@ Result<DiscoveredIPs> SelectIPs(const std::vector<HostAddress>& addrs,
   for (const auto& c : uniq) {
     const IPAddr& ip = c.a->prefix.addr();
     bool internal_ok =
-        ip.IsPrivate() &&
-        (opts.internal_cidrs.empty() ||
-         std::any_of(opts.internal_cidrs.begin(), opts.internal_cidrs.end(),
-                     [&](const IPPrefix& c) { return c.Contains(ip); }));
+        ip.IsPrivate() && (opts.internal_cidrs.empty() ||
+                           std::any_of(opts.internal_cidrs.begin(), opts.internal_cidrs.end(),
+                                       [&](const IPPrefix& c) { return c.Contains(ip); }));
     if (!internal && internal_ok) internal = c.a;
     if (!external && !ip.IsPrivate()) external = c.a;
   }
@@ -106,8 +106,9 @@ Result<int> AutoMTU(const std::vector<Link>& links, const std::string& default_i
     for (const auto& l : links)
       if (l.name == want && l.mtu > kWireGuardOverhead) return l.mtu - kWireGuardOverhead;
   }
-  return Status::Error("detect MTU: neither the default-route interface nor the interface of "
-                       "the private IP is known; pass --mtu explicitly");
+  return Status::Error(
+      "detect MTU: neither the default-route interface nor the interface of "
+      "the private IP is known; pass --mtu explicitly");
 }
 
 }  // namespace kilo::netlink

@@ -18,7 +18,7 @@ namespace kilo::netlink {
 // One address of the host.
 struct HostAddress {
   std::string iface;
-  IPPrefix prefix;  // keeps host bits
+  IPPrefix prefix;                   // keeps host bits
   bool default_route_iface = false;  // iface carries the default route
 };
 
@@ -37,7 +37,7 @@ struct DiscoveryOptions {
 struct DiscoveredIPs {
   std::optional<IPPrefix> internal;  // nullopt: the node has no private IP
   std::string internal_iface;
-  IPPrefix external;                 // always set on success
+  IPPrefix external;  // always set on success
   std::string external_iface;
 };
 

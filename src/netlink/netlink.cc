@@ -84,8 +84,8 @@ bool Rule::Equivalent(const Rule& o) const {
     return p ? std::optional<IPPrefix>(p->Network()) : std::nullopt;
   };
   if (priority && o.priority && priority != o.priority) return false;
-  return family == o.family && net(src) == net(o.src) && net(dst) == net(o.dst) &&
-         iif == o.iif && table == o.table;
+  return family == o.family && net(src) == net(o.src) && net(dst) == net(o.dst) && iif == o.iif &&
+         table == o.table;
 }
 
 Result<Route> ParseRouteLine(const std::string& line) {
@@ -210,8 +210,8 @@ RouteChanges DiffRoutes(const std::vector<Route>& actual, const std::vector<Rout
     if (wanted || !own.Owns(a)) continue;
     // An owned route whose key is desired with other attributes is replaced
     // in place below; deleting it first would open a window without a route.
-    bool replaced = std::any_of(desired.begin(), desired.end(),
-                                [&](const Route& d) { return d.SameKey(a); });
+    bool replaced =
+        std::any_of(desired.begin(), desired.end(), [&](const Route& d) { return d.SameKey(a); });
     if (!replaced) plan.remove.push_back(a);
   }
   for (size_t i = 0; i < desired.size(); ++i) {
@@ -233,7 +233,8 @@ Result<ConvergeCounts> ConvergeRoutes(NetlinkClient& nl, const std::vector<Route
   for (auto& r : want) {
     if (r.dev.empty()) continue;
     auto it = idx->find(r.dev);
-    if (it == idx->end()) return Status::Error("apply routes: " + r.String() + ": no link " + r.dev);
+    if (it == idx->end())
+      return Status::Error("apply routes: " + r.String() + ": no link " + r.dev);
     r.link_index = it->second;
   }
   // Main and kilo tables are all we could own; listing everything keeps the

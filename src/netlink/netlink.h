@@ -69,12 +69,12 @@ struct Route {
 };
 
 struct Rule {
-  int family = 4;                // 4 or 6
-  std::optional<IPPrefix> src;   // FRA_SRC
-  std::optional<IPPrefix> dst;   // FRA_DST
-  std::string iif;               // FRA_IIFNAME
+  int family = 4;               // 4 or 6
+  std::optional<IPPrefix> src;  // FRA_SRC
+  std::optional<IPPrefix> dst;  // FRA_DST
+  std::string iif;              // FRA_IIFNAME
   uint32_t table = kKiloTable;
-  uint32_t priority = 0;         // 0: let the kernel choose; ignored when comparing
+  uint32_t priority = 0;  // 0: let the kernel choose; ignored when comparing
   // "rule [from <src>] [to <dst>] [iif <name>] lookup <table>".
   std::string String() const;
   // Equal selectors and table (networks compared masked; priority compared
@@ -127,7 +127,7 @@ class NetlinkClient {
 };
 
 struct ConvergeCounts {
-  int added = 0;    // incl. replaced in place
+  int added = 0;  // incl. replaced in place
   int removed = 0;
   int writes() const { return added + removed; }
 };

@@ -2,8 +2,6 @@
 
 #include <errno.h>
 #include <libmnl/libmnl.h>
-
-#include "netlink/mnl_util.h"
 #include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
@@ -11,6 +9,8 @@
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "netlink/mnl_util.h"
 
 namespace kilo::netlink {
 namespace rtnl {
@@ -269,8 +269,7 @@ Message BuildNewLink(const LinkSpec& spec, uint16_t flags) {
 
 Result<std::optional<Link>> ParseLink(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type != RTM_NEWLINK) return std::optional<Link>();
-  if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(ifinfomsg))
-    return Status::Error("short link message");
+  if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(ifinfomsg)) return Status::Error("short link message");
   auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
   Link l;
   l.index = ifi->ifi_index;
@@ -288,8 +287,7 @@ Result<std::optional<Link>> ParseLink(const nlmsghdr* nlh) {
       case IFLA_LINKINFO: {
         const nlattr* i;
         KILO_ATTR_FOR_EACH_NESTED(i, a) {
-          if (mnl_attr_get_type(i) == IFLA_INFO_KIND &&
-              mnl_attr_validate(i, MNL_TYPE_STRING) == 0)
+          if (mnl_attr_get_type(i) == IFLA_INFO_KIND && mnl_attr_validate(i, MNL_TYPE_STRING) == 0)
             l.kind = std::string(static_cast<const char*>(mnl_attr_get_payload(i)),
                                  strnlen(static_cast<const char*>(mnl_attr_get_payload(i)),
                                          mnl_attr_get_payload_len(i)));
@@ -530,8 +528,8 @@ Result<std::vector<Route>> RtnlClient::ListRoutes(uint32_t table) {
 
 Status RtnlClient::ReplaceRoute(const Route& r) {
   MutexLock l(&mu_);
-  auto e = Do(rtnl::BuildRoute(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
-                               r));
+  auto e = Do(
+      rtnl::BuildRoute(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, r));
   if (!e.ok()) return e.status().Wrap("add " + r.String());
   if (*e) return Status::Error("add " + r.String() + ": " + strerror(*e));
   return Status::Ok();
@@ -567,8 +565,8 @@ Status RtnlClient::AddRule(const Rule& r) {
   MutexLock l(&mu_);
   // NLM_F_EXCL makes the kernel check for an identical rule (EEXIST) instead
   // of silently adding a duplicate, which rules otherwise allow.
-  auto e = Do(rtnl::BuildRule(RTM_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-                              r));
+  auto e =
+      Do(rtnl::BuildRule(RTM_NEWRULE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, r));
   if (!e.ok()) return e.status().Wrap("add " + r.String());
   if (*e == 0 || *e == EEXIST) return Status::Ok();
   return Status::Error("add " + r.String() + ": " + strerror(*e));

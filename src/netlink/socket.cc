@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <climits>
-
 #include <vector>
 
 namespace kilo::netlink {

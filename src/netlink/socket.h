@@ -16,7 +16,7 @@ namespace kilo::netlink {
 
 // Outcome of one request/reply exchange.
 struct NlReply {
-  int error = 0;               // positive errno from the kernel's NLMSG_ERROR, 0 on success
+  int error = 0;                  // positive errno from the kernel's NLMSG_ERROR, 0 on success
   bool dump_interrupted = false;  // a reply carried NLM_F_DUMP_INTR
 };
 

@@ -3,8 +3,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
-
-#include "netlink/mnl_util.h"
 #include <linux/genetlink.h>
 #include <linux/wireguard.h>
 #include <netinet/in.h>
@@ -12,6 +10,7 @@
 
 #include <cstring>
 
+#include "netlink/mnl_util.h"
 #include "netlink/socket.h"
 
 namespace kilo::wg {
@@ -166,10 +165,9 @@ Result<std::vector<Message>> Build(uint16_t family, uint8_t cmd, uint16_t nlflag
               nlattr* aip = mnl_attr_nest_start_check(nlh, max, 0);
               uint16_t fam = net.addr().is4() ? AF_INET : AF_INET6;
               uint8_t cidr = static_cast<uint8_t>(net.bits());
-              bool aok = aip &&
-                         mnl_attr_put_check(nlh, max, WGALLOWEDIP_A_FAMILY, 2, &fam) &&
-                         mnl_attr_put_check(nlh, max, WGALLOWEDIP_A_IPADDR,
-                                            net.addr().bytelen(), net.addr().data()) &&
+              bool aok = aip && mnl_attr_put_check(nlh, max, WGALLOWEDIP_A_FAMILY, 2, &fam) &&
+                         mnl_attr_put_check(nlh, max, WGALLOWEDIP_A_IPADDR, net.addr().bytelen(),
+                                            net.addr().data()) &&
                          mnl_attr_put_check(nlh, max, WGALLOWEDIP_A_CIDR_MASK, 1, &cidr);
               if (!aok) {
                 if (aip) mnl_attr_nest_cancel(nlh, aip);
@@ -186,8 +184,8 @@ Result<std::vector<Message>> Build(uint16_t family, uint8_t cmd, uint16_t nlflag
       }
       mnl_attr_nest_end(nlh, peers);
       if (pi == start_pi && ai == start_ai && pi < d.peers.size())
-        return Status::Error("wireguard netlink: one peer does not fit in " +
-                             std::to_string(max) + " bytes");
+        return Status::Error("wireguard netlink: one peer does not fit in " + std::to_string(max) +
+                             " bytes");
     }
     buf.resize(nlh->nlmsg_len);
     out.push_back(std::move(buf));
@@ -200,8 +198,7 @@ Result<std::vector<Message>> Build(uint16_t family, uint8_t cmd, uint16_t nlflag
 
 const nlattr* Payload(const uint8_t* msg, size_t len, const nlmsghdr** out) {
   auto* nlh = reinterpret_cast<const nlmsghdr*>(msg);
-  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len > len ||
-      nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
+  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len > len || nlh->nlmsg_len < NLMSG_HDRLEN + GENL_HDRLEN)
     return nullptr;
   *out = nlh;
   return static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, GENL_HDRLEN));
@@ -273,8 +270,7 @@ Status ParsePeer(const nlattr* nest, WirePeer* p) {
             }
           }
           size_t want = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
-          if (!want || !addr || addr_len != want || cidr < 0 ||
-              cidr > static_cast<int>(want * 8))
+          if (!want || !addr || addr_len != want || cidr < 0 || cidr > static_cast<int>(want * 8))
             return Status::Error("malformed allowed IP attribute");
           // A mapped IPv6 prefix shorter than /96 has no IPv4 form: skipped.
           if (auto pfx = IPPrefix::FromBytes(addr, static_cast<int>(want), cidr))
@@ -525,8 +521,9 @@ Status GenlClient::Init() {
   if (r->error == ENOENT || (r->error == 0 && id == 0))
     return Status::Error(
         "wireguard kernel module not available (genetlink family 'wireguard' not found)");
-  if (r->error) return Status::Error(std::string("resolve genetlink family 'wireguard': ") +
-                                     strerror(r->error));
+  if (r->error)
+    return Status::Error(std::string("resolve genetlink family 'wireguard': ") +
+                         strerror(r->error));
   family_ = id;
   return Status::Ok();
 }

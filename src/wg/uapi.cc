@@ -113,8 +113,8 @@ Status ParseErrno(std::string_view reply) {
   });
   if (!s.ok()) return s;
   if (!found) return Status::Error("uapi reply without errno (connection closed early?)");
-  if (err != 0) return Status::Error("uapi error: errno=" + std::to_string(err) + " (" +
-                                     strerror(err) + ")");
+  if (err != 0)
+    return Status::Error("uapi error: errno=" + std::to_string(err) + " (" + strerror(err) + ")");
   return Status::Ok();
 }
 
@@ -263,7 +263,8 @@ Result<std::string> UapiClient::Transact(const std::string& iface, const std::st
   std::string path = SocketPath(iface);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return Status::Error("uapi socket path too long: " + path);
+  if (path.size() >= sizeof(addr.sun_path))
+    return Status::Error("uapi socket path too long: " + path);
   memcpy(addr.sun_path, path.c_str(), path.size() + 1);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::Error(std::string("socket: ") + strerror(errno));
@@ -286,8 +287,9 @@ Result<std::string> UapiClient::Transact(const std::string& iface, const std::st
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK)
-        return Status::Error("write " + path + ": no progress in " + std::to_string(timeout_.count()) +
-                             " ms; is wireguard-go for " + iface + " hung?");
+        return Status::Error("write " + path + ": no progress in " +
+                             std::to_string(timeout_.count()) + " ms; is wireguard-go for " +
+                             iface + " hung?");
       return Status::Error("write " + path + ": " + strerror(errno));
     }
     off += static_cast<size_t>(n);

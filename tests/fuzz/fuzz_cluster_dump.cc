@@ -10,13 +10,13 @@
 #include <cstdint>
 #include <cstring>
 
+#include "../unit/core/dump_recorder.h"
 #include "cli/cluster.h"
 #include "core/objects_json.h"
 #include "core/routes.h"
 #include "core/topology.h"
 #include "core/wgconf.h"
 #include "fuzz_common.h"
-#include "../unit/core/dump_recorder.h"
 
 using namespace kilo;
 

@@ -51,8 +51,8 @@ std::string EncodeBase64(std::string_view in) {
 
 void CheckConfig(const kilo::Result<ClusterConfig>& r) {
   if (!r.ok()) {
-    FUZZ_CHECK(r.error().rfind("kubeconfig " + kPath + ": ", 0) == 0, "error not naming the file: %s",
-               r.error().c_str());
+    FUZZ_CHECK(r.error().rfind("kubeconfig " + kPath + ": ", 0) == 0,
+               "error not naming the file: %s", r.error().c_str());
     return;
   }
   const ClusterConfig& c = *r;
@@ -87,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckConfig(ParseKubeconfig(in, kPath));
   CheckConfig(ParseKubeconfig(in, kPath, "fuzz"));
 
-  for (const char* v : {"client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"}) {
+  for (const char* v :
+       {"client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"}) {
     auto c = ParseExecCredential(in, v, "fuzz-plugin");
     if (c.ok()) {
       FUZZ_CHECK(!c->token.empty() || !c->client_cert_pem.empty(), "credential without token/cert");

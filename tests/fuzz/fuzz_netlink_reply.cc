@@ -46,7 +46,9 @@ const nlmsghdr* Hdr(const std::vector<uint8_t>& m) {
   return reinterpret_cast<const nlmsghdr*>(m.data());
 }
 
-bool InRange(const IPPrefix& p) { return p.valid() && p.bits() >= 0 && p.bits() <= p.addr().bitlen(); }
+bool InRange(const IPPrefix& p) {
+  return p.valid() && p.bits() >= 0 && p.bits() <= p.addr().bitlen();
+}
 
 bool HasSpace(const std::string& s) {
   return s.empty() || std::any_of(s.begin(), s.end(), [](char c) {
@@ -154,7 +156,8 @@ void CheckDiscovery(SnapshotNetlink& nl) {
       if (!host->empty()) o.hostname_ips.push_back(host->back().prefix.addr());
     }
     if (variant == 2) {
-      o.internal_cidrs = {IPPrefix(IPAddr::V4(10, 0, 0, 0), 8), IPPrefix(IPAddr::V4(192, 168, 1, 0), 24)};
+      o.internal_cidrs = {IPPrefix(IPAddr::V4(10, 0, 0, 0), 8),
+                          IPPrefix(IPAddr::V4(192, 168, 1, 0), 24)};
       o.ignore_interfaces = {"kilo0", "tunl0"};
     }
     auto ips = SelectIPs(*host, o);
@@ -169,10 +172,11 @@ void CheckDiscovery(SnapshotNetlink& nl) {
     if (ips->internal) {
       FUZZ_CHECK(given(*ips->internal), "internal IP not a host address");
       FUZZ_CHECK(ips->internal->addr().IsPrivate(), "internal IP not private");
-      FUZZ_CHECK(o.internal_cidrs.empty() ||
-                     std::any_of(o.internal_cidrs.begin(), o.internal_cidrs.end(),
-                                 [&](const IPPrefix& c) { return c.Contains(ips->internal->addr()); }),
-                 "internal IP outside --internal-cidr");
+      FUZZ_CHECK(
+          o.internal_cidrs.empty() ||
+              std::any_of(o.internal_cidrs.begin(), o.internal_cidrs.end(),
+                          [&](const IPPrefix& c) { return c.Contains(ips->internal->addr()); }),
+          "internal IP outside --internal-cidr");
     }
     auto mtu = AutoMTU(nl.links, *def, ips->internal_iface);
     if (mtu.ok()) FUZZ_CHECK(*mtu > 0, "AutoMTU %d", *mtu);
@@ -204,15 +208,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       buf.data(), buf.size(), seq, portid,
       [&](const nlmsghdr* nlh) -> Status {
         ++delivered;
-        FUZZ_CHECK(reinterpret_cast<const uint8_t*>(nlh) + nlh->nlmsg_len <= buf.data() + buf.size(),
-                   "message past the datagram");
+        FUZZ_CHECK(
+            reinterpret_cast<const uint8_t*>(nlh) + nlh->nlmsg_len <= buf.data() + buf.size(),
+            "message past the datagram");
         if (auto l = rtnl::ParseLink(nlh); l.ok() && *l) nl.links.push_back(**l);
         if (auto a = rtnl::ParseAddress(nlh); a.ok() && *a) nl.addrs.push_back(**a);
         if (auto r = rtnl::ParseRoute(nlh); r.ok() && *r) nl.routes.push_back(**r);
         if (auto r = rtnl::ParseRule(nlh); r.ok() && *r) nl.rules.push_back(**r);
         if (dev_ok && nlh->nlmsg_type >= GENL_MIN_ID) {
-          Status s = genl::ParseGetDevice(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len,
-                                          &dev);
+          Status s =
+              genl::ParseGetDevice(reinterpret_cast<const uint8_t*>(nlh), nlh->nlmsg_len, &dev);
           if (s.ok()) dev_any = true;
           dev_ok = s.ok();
         }
@@ -225,9 +230,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!done.ok()) FUZZ_CHECK(!done.error().empty(), "error without a message");
 
   if (getenv("FUZZ_DEBUG"))  // what a seed parses to
-    fprintf(stderr, "delivered=%zu done=%d error=%d links=%zu addrs=%zu routes=%zu rules=%zu "
-            "wg_peers=%zu (ok=%d)\n", delivered, done.ok() && *done, reply.error, nl.links.size(),
-            nl.addrs.size(), nl.routes.size(), nl.rules.size(), dev.peers.size(), dev_ok && dev_any);
+    fprintf(stderr,
+            "delivered=%zu done=%d error=%d links=%zu addrs=%zu routes=%zu rules=%zu "
+            "wg_peers=%zu (ok=%d)\n",
+            delivered, done.ok() && *done, reply.error, nl.links.size(), nl.addrs.size(),
+            nl.routes.size(), nl.rules.size(), dev.peers.size(), dev_ok && dev_any);
   for (const auto& l : nl.links) CheckLink(l);
   for (const auto& a : nl.addrs) CheckAddress(a);
   for (const auto& r : nl.routes) CheckRoute(r);

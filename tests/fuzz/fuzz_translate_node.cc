@@ -15,9 +15,9 @@ using namespace kilo;
 namespace {
 
 const char* const kKeys[] = {
-    kAnnForceEndpoint, kAnnForceInternalIP, kAnnLeader,  kAnnLocation,
-    kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey, kAnnEndpoint,
-    kAnnInternalIP, kAnnLastSeen, kAnnWireGuardIP, kAnnGranularity,
+    kAnnForceEndpoint,       kAnnForceInternalIP,    kAnnLeader,      kAnnLocation,
+    kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,         kAnnEndpoint,
+    kAnnInternalIP,          kAnnLastSeen,           kAnnWireGuardIP, kAnnGranularity,
     kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP};
 
 void Check(const NodeObject& obj) {
@@ -27,10 +27,12 @@ void Check(const NodeObject& obj) {
   for (const auto& w : warnings) {
     std::string line = w.String();
     FUZZ_CHECK(line.find('\n') == std::string::npos, "warning with a newline: %s", line.c_str());
-    FUZZ_CHECK(w.value.size() <= 80 + 32, "warning value not truncated (%zu bytes)", w.value.size());
+    FUZZ_CHECK(w.value.size() <= 80 + 32, "warning value not truncated (%zu bytes)",
+               w.value.size());
   }
   if (n.subnet) FUZZ_CHECK(n.subnet->Network() == *n.subnet, "pod subnet not in network form");
-  for (const auto& ip : n.allowed_location_ips) FUZZ_CHECK(ip.valid(), "invalid allowed-location-ip kept");
+  for (const auto& ip : n.allowed_location_ips)
+    FUZZ_CHECK(ip.valid(), "invalid allowed-location-ip kept");
   FUZZ_CHECK(n.persistent_keepalive >= 0 && n.persistent_keepalive <= 65535, "keepalive %d",
              n.persistent_keepalive);
   (void)n.Ready(1767225600);

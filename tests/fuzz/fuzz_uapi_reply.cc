@@ -75,8 +75,7 @@ void CheckNoKeyEcho(const std::string& msg, std::string_view in) {
       // as an allowed_ip.)
       bool hex = v.size() >= 16 && v.find_first_not_of("0123456789abcdefABCDEF") == v.npos;
       if (hex && in.find(v) == in.rfind(v))
-        FUZZ_CHECK(msg.find(v) == std::string::npos, "error message echoes a key: %s",
-                   msg.c_str());
+        FUZZ_CHECK(msg.find(v) == std::string::npos, "error message echoes a key: %s", msg.c_str());
     }
   }
 }
@@ -107,8 +106,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (u.ok()) {
     std::string req = uapi::FormatSet(*u);
     auto u2 = uapi::ParseSet(req);
-    FUZZ_CHECK(u2.ok(), "FormatSet output does not parse: %s\n%s", u2.error().c_str(),
-               req.c_str());
+    FUZZ_CHECK(u2.ok(), "FormatSet output does not parse: %s\n%s", u2.error().c_str(), req.c_str());
     FUZZ_CHECK(uapi::FormatSet(*u2) == req, "FormatSet not stable:\n%s", req.c_str());
     FUZZ_CHECK(u2->peers.size() == u->peers.size(), "peer count changed");
   } else {

@@ -117,8 +117,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return r < 60 ? 1 + x % 16 : r < 95 ? 1 + x % 512 : 1 + x % 4096;
   });
   FUZZ_CHECK(whole.frames == bytes.frames && whole.frames == chunks.frames,
-             "frames depend on chunking: %zu / %zu / %zu", whole.frames.size(),
-             bytes.frames.size(), chunks.frames.size());
+             "frames depend on chunking: %zu / %zu / %zu", whole.frames.size(), bytes.frames.size(),
+             chunks.frames.size());
   FUZZ_CHECK(whole.pending == bytes.pending && whole.pending == chunks.pending,
              "pending depends on chunking: %zu / %zu / %zu", whole.pending, bytes.pending,
              chunks.pending);

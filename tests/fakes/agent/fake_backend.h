@@ -20,7 +20,8 @@ class FakeBackend : public MeshBackend {
   // The cache survives an outage: Get() keeps returning the last state.
   Snapshot Get() override { return cache_; }
   bool Connected() override { return !unreachable_; }
-  Result<bool> PatchNodeAnnotations(const std::string& name, const AnnotationChanges& changes) override {
+  Result<bool> PatchNodeAnnotations(const std::string& name,
+                                    const AnnotationChanges& changes) override {
     ++patch_calls_;
     if (unreachable_) return Result<bool>::Error("patch node " + name + ": connection refused");
     NodeObject* n = Find(name);
@@ -41,7 +42,8 @@ class FakeBackend : public MeshBackend {
     if (changed) ++patches_;
     return changed;
   }
-  Result<bool> RemoveNodeAnnotations(const std::string& name, const std::vector<std::string>& keys) override {
+  Result<bool> RemoveNodeAnnotations(const std::string& name,
+                                     const std::vector<std::string>& keys) override {
     if (unreachable_) return Result<bool>::Error("patch node " + name + ": connection refused");
     NodeObject* n = Find(name);
     if (!n) return false;
@@ -49,7 +51,8 @@ class FakeBackend : public MeshBackend {
     for (const auto& k : keys) changed |= n->annotations.erase(k) > 0;
     return changed;
   }
-  Status RecordNodeEvent(const std::string& node, const std::string& reason, const std::string& message) override {
+  Status RecordNodeEvent(const std::string& node, const std::string& reason,
+                         const std::string& message) override {
     if (unreachable_) return Status::Error("create event: connection refused");
     events_.push_back(node + " " + reason + " " + message);
     return Status::Ok();
@@ -57,8 +60,10 @@ class FakeBackend : public MeshBackend {
 
   // Test controls (what the API server would hold).
   void SetNode(NodeObject n) {
-    if (NodeObject* cur = Find(n.name)) *cur = std::move(n);
-    else cache_.nodes.push_back(std::move(n));
+    if (NodeObject* cur = Find(n.name))
+      *cur = std::move(n);
+    else
+      cache_.nodes.push_back(std::move(n));
   }
   void DeleteNode(const std::string& name) {
     std::erase_if(cache_.nodes, [&](const NodeObject& n) { return n.name == name; });

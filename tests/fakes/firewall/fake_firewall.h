@@ -10,9 +10,9 @@
 #include <string>
 #include <utility>
 
+#include "core/ruleset.h"
 #include "core/status.h"
 #include "firewall/firewall.h"
-#include "core/ruleset.h"
 
 namespace kilo::fw {
 

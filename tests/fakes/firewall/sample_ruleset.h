@@ -66,15 +66,16 @@ inline RuleSet IPIPRuleSet(std::vector<const char*> nodes = {"10.2.0.1/32", "10.
   rs.AddChain(Family::kIPv4, Table::kFilter, ipip);
   rs.AddChain(Family::kIPv6, Table::kFilter, ipip);
   auto input = [&](Family f, const char* comment, Verdict v) {
-    Rule r = MakeRule(Table::kFilter, "INPUT", {}, {}, comment, v,
-                      v == Verdict::kJump ? ipip : "", f);
+    Rule r =
+        MakeRule(Table::kFilter, "INPUT", {}, {}, comment, v, v == Verdict::kJump ? ipip : "", f);
     r.protocol = kProtoIPIP;
     return r;
   };
   for (Family f : {Family::kIPv4, Family::kIPv6})
     rs.AddRule(input(f, "Kilo: jump to IPIP chain", Verdict::kJump));
   for (const char* n : nodes)
-    rs.AddRule(MakeRule(Table::kFilter, ipip, P(n), {}, "Kilo: allow IPIP traffic", Verdict::kAccept));
+    rs.AddRule(
+        MakeRule(Table::kFilter, ipip, P(n), {}, "Kilo: allow IPIP traffic", Verdict::kAccept));
   for (Family f : {Family::kIPv4, Family::kIPv6})
     rs.AddRule(input(f, "Kilo: reject other IPIP traffic", Verdict::kDrop));
   return rs;

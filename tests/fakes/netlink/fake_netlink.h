@@ -73,9 +73,9 @@ class FakeNetlink : public NetlinkClient {
     if (!fail_.empty()) return Fail();
     int idx = IndexOf(name);
     if (!idx) return Status::Ok();
-    links_.erase(std::remove_if(links_.begin(), links_.end(),
-                                [&](const Link& l) { return l.index == idx; }),
-                 links_.end());
+    links_.erase(
+        std::remove_if(links_.begin(), links_.end(), [&](const Link& l) { return l.index == idx; }),
+        links_.end());
     // The kernel drops a link's addresses and routes with it.
     addrs_.erase(std::remove_if(addrs_.begin(), addrs_.end(),
                                 [&](const Address& a) { return a.link_index == idx; }),
@@ -145,8 +145,8 @@ class FakeNetlink : public NetlinkClient {
       return Status::Error("add " + r.String() + ": No such device");
     r.dev = NameOf(r.link_index);
     r.dst = r.dst.Network();
-    auto it = std::find_if(routes_.begin(), routes_.end(),
-                           [&](const Route& o) { return o.SameKey(r); });
+    auto it =
+        std::find_if(routes_.begin(), routes_.end(), [&](const Route& o) { return o.SameKey(r); });
     if (it != routes_.end())
       *it = r;
     else
@@ -156,8 +156,8 @@ class FakeNetlink : public NetlinkClient {
   }
   Status DeleteRoute(const Route& r) override {
     if (!fail_.empty()) return Fail();
-    auto it = std::find_if(routes_.begin(), routes_.end(),
-                           [&](const Route& o) { return o.SameKey(r); });
+    auto it =
+        std::find_if(routes_.begin(), routes_.end(), [&](const Route& o) { return o.SameKey(r); });
     if (it == routes_.end()) return Status::Ok();  // ESRCH: already gone
     Route gone = *it;
     gone.dev = NameOf(gone.link_index);
@@ -180,8 +180,8 @@ class FakeNetlink : public NetlinkClient {
   }
   Status DeleteRule(const Rule& r) override {
     if (!fail_.empty()) return Fail();
-    auto it = std::find_if(rules_.begin(), rules_.end(),
-                           [&](const Rule& o) { return o.Equivalent(r); });
+    auto it =
+        std::find_if(rules_.begin(), rules_.end(), [&](const Rule& o) { return o.Equivalent(r); });
     if (it == rules_.end()) return Status::Ok();
     rules_.erase(it);
     writes_.push_back("del " + r.String());

@@ -9,12 +9,11 @@
 // kubeconfig and kills it by PID in TearDown.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -34,7 +33,8 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 const std::string kServe = std::string(KILO_SOURCE_DIR) + "/tests/apiserver/serve";
-const std::string kClusterDump = std::string(KILO_SOURCE_DIR) + "/tests/apiserver/testdata/cluster-0127.json";
+const std::string kClusterDump =
+    std::string(KILO_SOURCE_DIR) + "/tests/apiserver/testdata/cluster-0127.json";
 
 bool OnPath(const std::string& prog) {
   return std::system(("command -v " + prog + " >/dev/null 2>&1").c_str()) == 0;
@@ -56,8 +56,9 @@ class Emulator {
     char tmpl[] = "/tmp/kilo-k8s-it-XXXXXX";
     dir_ = mkdtemp(tmpl);
     kubeconfig_ = dir_ + "/kubeconfig";
-    std::vector<std::string> args = {"python3", kServe, "--kubeconfig", kubeconfig_, "--port", "0",
-                                     "--token", "secret-token", "--bookmark-interval", "1"};
+    std::vector<std::string> args = {
+        "python3", kServe,    "--kubeconfig", kubeconfig_,           "--port",
+        "0",       "--token", "secret-token", "--bookmark-interval", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -77,7 +78,8 @@ class Emulator {
         pid_ = 0;
         return Status::Error("serve exited: " + ReadAll(log));
       }
-      if (std::chrono::steady_clock::now() > deadline) return Status::Error("serve did not start: " + ReadAll(log));
+      if (std::chrono::steady_clock::now() > deadline)
+        return Status::Error("serve did not start: " + ReadAll(log));
       std::this_thread::sleep_for(20ms);
     }
     auto cfg = LoadKubeconfigFile(kubeconfig_);
@@ -154,7 +156,10 @@ json NodeBody(const std::string& name, const std::map<std::string, std::string>&
   json md = {{"name", name}};
   if (!anns.empty()) md["annotations"] = anns;
   if (!labels.empty()) md["labels"] = labels;
-  return {{"apiVersion", "v1"}, {"kind", "Node"}, {"metadata", md}, {"spec", {{"podCIDR", "10.99.0.0/24"}}}};
+  return {{"apiVersion", "v1"},
+          {"kind", "Node"},
+          {"metadata", md},
+          {"spec", {{"podCIDR", "10.99.0.0/24"}}}};
 }
 
 class ApiServerTest : public ::testing::Test {
@@ -162,7 +167,8 @@ class ApiServerTest : public ::testing::Test {
   void SetUp() override { StartEmulator({"--load", kClusterDump}); }
 
   void StartEmulator(const std::vector<std::string>& flags) {
-    if (!std::filesystem::exists(kServe)) GTEST_SKIP() << "tests/apiserver/serve is missing: " << kServe;
+    if (!std::filesystem::exists(kServe))
+      GTEST_SKIP() << "tests/apiserver/serve is missing: " << kServe;
     if (!OnPath("python3")) GTEST_SKIP() << "python3 is not installed";
     if (!OnPath("openssl")) GTEST_SKIP() << "openssl is not installed";
     Status s = emu_.Start(flags);
@@ -289,33 +295,37 @@ TEST_F(ApiServerTest, StopIsPrompt) {
 
 TEST_F(ApiServerTest, AnnotationPatchLeavesForeignAnnotationsAndLabels) {
   emu_.Call("POST", "/api/v1/nodes",
-            NodeBody("patched", {{"foreign/a", "1"}, {"kilo.squat.ai/endpoint", "1.1.1.1:51820"},
-                                 {"kilo.squat.ai/key", "old"}},
+            NodeBody("patched",
+                     {{"foreign/a", "1"},
+                      {"kilo.squat.ai/endpoint", "1.1.1.1:51820"},
+                      {"kilo.squat.ai/key", "old"}},
                      {{"topology.kubernetes.io/region", "eu"}}));
   StartInformer();
   KubeClient client(transport_.get());
   client.SetNodeCache(informer_.get());
   json before = emu_.Call("GET", "/api/v1/nodes/patched");
 
-  auto sent = client.PatchNodeAnnotations(
-      "patched", {{"kilo.squat.ai/key", "new"}, {"kilo.squat.ai/endpoint", std::nullopt},
-                  {"kilo.squat.ai/last-seen", "1700000000"}});
+  auto sent = client.PatchNodeAnnotations("patched", {{"kilo.squat.ai/key", "new"},
+                                                      {"kilo.squat.ai/endpoint", std::nullopt},
+                                                      {"kilo.squat.ai/last-seen", "1700000000"}});
   ASSERT_TRUE(sent.ok()) << sent.error();
   EXPECT_TRUE(*sent);
   json after = emu_.Call("GET", "/api/v1/nodes/patched");
-  json want_anns = {{"foreign/a", "1"}, {"kilo.squat.ai/key", "new"}, {"kilo.squat.ai/last-seen", "1700000000"}};
+  json want_anns = {
+      {"foreign/a", "1"}, {"kilo.squat.ai/key", "new"}, {"kilo.squat.ai/last-seen", "1700000000"}};
   EXPECT_EQ(after["metadata"]["annotations"], want_anns);
   EXPECT_EQ(after["metadata"]["labels"], before["metadata"]["labels"]);
   EXPECT_EQ(after["spec"], before["spec"]);
 
   // Once the cache has caught up, the same values send no request.
   ExpectConverges("after patch");
-  sent = client.PatchNodeAnnotations("patched", {{"kilo.squat.ai/key", "new"},
-                                                  {"kilo.squat.ai/endpoint", std::nullopt}});
+  sent = client.PatchNodeAnnotations(
+      "patched", {{"kilo.squat.ai/key", "new"}, {"kilo.squat.ai/endpoint", std::nullopt}});
   ASSERT_TRUE(sent.ok()) << sent.error();
   EXPECT_FALSE(*sent);
 
-  auto removed = client.RemoveNodeAnnotations("patched", {"kilo.squat.ai/key", "kilo.squat.ai/last-seen", "absent/x"});
+  auto removed = client.RemoveNodeAnnotations(
+      "patched", {"kilo.squat.ai/key", "kilo.squat.ai/last-seen", "absent/x"});
   ASSERT_TRUE(removed.ok()) << removed.error();
   EXPECT_TRUE(*removed);
   after = emu_.Call("GET", "/api/v1/nodes/patched");
@@ -395,17 +405,20 @@ TEST_F(ApiServerTest, FiveThousandNodesStaySmall) {
   json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
   for (int i = 0; i < 5000; ++i) {
     std::string n = "bulk-" + std::to_string(i);
-    json node = NodeBody(n,
-                         {{"kilo.squat.ai/key", "GDDJ/4Y1sd+ErDXvIoEVTg5j2dvVh4C3hk7a6qIpTHA="},
-                          {"kilo.squat.ai/endpoint", "203.0.113." + std::to_string(i % 250) + ":51820"},
-                          {"kilo.squat.ai/internal-ip", "10.0." + std::to_string(i / 250) + "." +
-                                                            std::to_string(i % 250) + "/16"},
-                          {"kilo.squat.ai/last-seen", "1700000000"},
-                          {"kilo.squat.ai/wireguard-ip", ""},
-                          {"kilo.squat.ai/granularity", "location"}},
-                         {{"kubernetes.io/hostname", n}, {"topology.kubernetes.io/region", "r" + std::to_string(i % 7)}});
-    node["status"] = {{"addresses", json::array({{{"type", "InternalIP"}, {"address", "10.0.0.1"}}})},
-                      {"nodeInfo", {{"kubeletVersion", "v1.30.0"}, {"osImage", "Debian GNU/Linux 12"}}}};
+    json node =
+        NodeBody(n,
+                 {{"kilo.squat.ai/key", "GDDJ/4Y1sd+ErDXvIoEVTg5j2dvVh4C3hk7a6qIpTHA="},
+                  {"kilo.squat.ai/endpoint", "203.0.113." + std::to_string(i % 250) + ":51820"},
+                  {"kilo.squat.ai/internal-ip",
+                   "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "/16"},
+                  {"kilo.squat.ai/last-seen", "1700000000"},
+                  {"kilo.squat.ai/wireguard-ip", ""},
+                  {"kilo.squat.ai/granularity", "location"}},
+                 {{"kubernetes.io/hostname", n},
+                  {"topology.kubernetes.io/region", "r" + std::to_string(i % 7)}});
+    node["status"] = {
+        {"addresses", json::array({{{"type", "InternalIP"}, {"address", "10.0.0.1"}}})},
+        {"nodeInfo", {{"kubeletVersion", "v1.30.0"}, {"osImage", "Debian GNU/Linux 12"}}}};
     list["items"].push_back(std::move(node));
   }
   long status = 0;
@@ -419,7 +432,8 @@ TEST_F(ApiServerTest, FiveThousandNodesStaySmall) {
   auto t0 = std::chrono::steady_clock::now();
   informer_->Start();
   ASSERT_TRUE(informer_->WaitForSync(120s)) << informer_->last_error();
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto took =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   EXPECT_GE(informer_->size(), 5000u);
   long grew = RssKiB() - before;
   std::fprintf(stderr, "5000 nodes: synced in %lld ms, RSS grew by %ld KiB\n",
@@ -439,8 +453,9 @@ TEST_F(ApiServerTest, WrongTokenIsAClearAuthenticationError) {
   KubeClient client(t->get());
   auto r = client.GetNode("anything");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.error().find("the API server rejected our credentials (401 Unauthorized) for https://"),
-            std::string::npos)
+  EXPECT_NE(
+      r.error().find("the API server rejected our credentials (401 Unauthorized) for https://"),
+      std::string::npos)
       << r.error();
   EXPECT_NE(r.error().find("KUBECONFIG"), std::string::npos) << r.error();
 
@@ -469,7 +484,8 @@ TEST_F(ApiServerTest, ExecPluginIsReRunAfter401) {
   chmod(script.c_str(), 0755);
   ClusterConfig cfg = emu_.config();
   cfg.token.clear();
-  cfg.exec = ExecConfig{"client.authentication.k8s.io/v1", script, {}, {{"STATE", dir + "/plugin.state"}}, "", dir};
+  cfg.exec = ExecConfig{"client.authentication.k8s.io/v1",  script, {},
+                        {{"STATE", dir + "/plugin.state"}}, "",     dir};
   auto t = CurlTransport::Create(cfg);
   ASSERT_TRUE(t.ok());
   KubeClient client(t->get());
@@ -513,7 +529,8 @@ TEST_F(ApiServerTest, PeersCrudAndEvents) {
   EXPECT_EQ((*got)->persistent_keepalive, 10);
 
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (peers.Get("laptop")->allowed_ips.size() != 2 && std::chrono::steady_clock::now() < deadline) {
+  while (peers.Get("laptop")->allowed_ips.size() != 2 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
   EXPECT_EQ(peers.Get("laptop")->allowed_ips.size(), 2u);
@@ -523,8 +540,14 @@ TEST_F(ApiServerTest, PeersCrudAndEvents) {
   EXPECT_FALSE(gone->has_value());
   peers.Stop();
 
-  ASSERT_TRUE(client.CreateEvent({"kilo-0127-a", "", "InvalidAnnotation", "bad force-endpoint", "Warning", ""}).ok());
-  ASSERT_TRUE(client.CreateEvent({"kilo-0127-a", "", "InvalidAnnotation", "bad force-endpoint", "Warning", ""}).ok());
+  ASSERT_TRUE(client
+                  .CreateEvent(
+                      {"kilo-0127-a", "", "InvalidAnnotation", "bad force-endpoint", "Warning", ""})
+                  .ok());
+  ASSERT_TRUE(client
+                  .CreateEvent(
+                      {"kilo-0127-a", "", "InvalidAnnotation", "bad force-endpoint", "Warning", ""})
+                  .ok());
   json events = emu_.Call("GET", "/api/v1/namespaces/default/events");
   ASSERT_EQ(events["items"].size(), 1u) << events.dump();
   EXPECT_EQ(events["items"][0]["reason"], "InvalidAnnotation");
@@ -573,7 +596,8 @@ TEST_F(ApiServerTest, LeaseCreateGetRenewAndConflictingWritersLose) {
   EXPECT_EQ((*got)->holder_identity, "node-a");
   EXPECT_EQ((*got)->renew_time, "2026-12-04T21:00:05.000000Z");
   EXPECT_EQ((*got)->lease_duration_seconds, 15);
-  json raw = emu_.Call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kilo-leader-eu");
+  json raw =
+      emu_.Call("GET", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kilo-leader-eu");
   EXPECT_EQ(raw["spec"]["holderIdentity"], "node-a") << raw.dump();
 
   // Any other failure is an error that names the Lease.
@@ -581,7 +605,8 @@ TEST_F(ApiServerTest, LeaseCreateGetRenewAndConflictingWritersLose) {
   missing_ns.namespace_ = "no-such-namespace";
   auto err = client.CreateLease(missing_ns);
   ASSERT_FALSE(err.ok());
-  EXPECT_NE(err.error().find("create lease no-such-namespace/kilo-leader-eu"), std::string::npos) << err.error();
+  EXPECT_NE(err.error().find("create lease no-such-namespace/kilo-leader-eu"), std::string::npos)
+      << err.error();
 }
 
 class NoCrdTest : public ApiServerTest {

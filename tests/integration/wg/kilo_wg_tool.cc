@@ -45,8 +45,10 @@ Result<WgDeviceConfig> ParseIni(const std::string& path) {
     if (eq == std::string::npos) return Status::Error("bad line: " + line);
     std::string k = Trim(line.substr(0, eq)), v = Trim(line.substr(eq + 1));
     if (!peer) {
-      if (k == "PrivateKey") c.private_key = Key::Parse(v);
-      else if (k == "ListenPort") c.listen_port = std::stoi(v);
+      if (k == "PrivateKey")
+        c.private_key = Key::Parse(v);
+      else if (k == "ListenPort")
+        c.listen_port = std::stoi(v);
       continue;
     }
     if (k == "PublicKey") {
@@ -85,9 +87,12 @@ int main(int argc, char** argv) {
     args.erase(args.begin(), args.begin() + 2);
   }
   std::unique_ptr<WireGuardClient> c;
-  if (backend == "uapi") c = std::make_unique<UapiClient>();
-  else if (backend == "genl") c = std::make_unique<GenlClient>();
-  else c = NewWireGuardClient();
+  if (backend == "uapi")
+    c = std::make_unique<UapiClient>();
+  else if (backend == "genl")
+    c = std::make_unique<GenlClient>();
+  else
+    c = NewWireGuardClient();
 
   if (args.size() == 2 && args[0] == "get") {
     auto d = c->Get(args[1]);

@@ -185,7 +185,8 @@ TEST(AgentCilium, AcceptsIPIPOnlyFromTheNodesOfItsLocation) {
   CiliumEnv plain("n1", "tunl0", Compatibility::kNone);
   plain.agent->Reconcile();
   ASSERT_TRUE(plain.fw.installed().has_value());
-  EXPECT_NE(fw::RenderNft(*plain.fw.installed()).find("ip saddr 10.10.0.2 accept"), std::string::npos);
+  EXPECT_NE(fw::RenderNft(*plain.fw.installed()).find("ip saddr 10.10.0.2 accept"),
+            std::string::npos);
   CiliumEnv flannel("n1", "tunl0", Compatibility::kFlannel);
   flannel.agent->Reconcile();
   ASSERT_TRUE(flannel.fw.installed().has_value());

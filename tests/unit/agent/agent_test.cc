@@ -19,8 +19,9 @@ using fixture::kNow;
 
 Key KeyFor(const std::string& name) { return fixture::KeyFor(name, 0x42); }
 
-NodeObject RemoteNode(const std::string& name, const std::string& location, const std::string& internal,
-                      const std::string& endpoint, const std::string& pod) {
+NodeObject RemoteNode(const std::string& name, const std::string& location,
+                      const std::string& internal, const std::string& endpoint,
+                      const std::string& pod) {
   return fixture::AnnotatedNode(name, location, internal, endpoint, pod, 0x42);
 }
 
@@ -227,7 +228,8 @@ TEST(Agent, BadAnnotationOnOwnNodeIsReportedOnceAndClearedWhenFixed) {
   EXPECT_TRUE(r.applied);  // falls back to the detected endpoint
   ASSERT_EQ(e.backend.events().size(), 1u);
   EXPECT_NE(e.backend.events()[0].find("InvalidAnnotation"), std::string::npos);
-  EXPECT_NE(e.backend.events()[0].find("kilo.squat.ai/force-endpoint=\"nonsense\""), std::string::npos);
+  EXPECT_NE(e.backend.events()[0].find("kilo.squat.ai/force-endpoint=\"nonsense\""),
+            std::string::npos);
   ASSERT_EQ(e.agent->Warnings().size(), 1u);
   e.agent->Reconcile();
   EXPECT_EQ(e.backend.events().size(), 1u);  // deduplicated
@@ -317,7 +319,8 @@ TEST(Agent, ManyWarningsAreReportedBoundedAndOnce) {
   std::string log = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(r.applied);
   size_t lines = 0;
-  for (size_t at = 0; (at = log.find("invalid value ignored", at)) != std::string::npos; ++at) ++lines;
+  for (size_t at = 0; (at = log.find("invalid value ignored", at)) != std::string::npos; ++at)
+    ++lines;
   EXPECT_EQ(lines, 32u) << log;
   EXPECT_NE(log.find("more invalid values ignored, not reported one by one"), std::string::npos);
   EXPECT_NE(log.find("count=28"), std::string::npos) << log;
@@ -377,7 +380,8 @@ TEST(Agent, NATedRemoteIsReachedAtItsDiscoveredEndpoint) {
   e.agent->Reconcile();
   EXPECT_TRUE(e.wg.writes().empty());  // the roamed endpoint is kept, not reset
   EXPECT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints),
-            "{\"" + KeyFor("n3").Public().String() + "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}");
+            "{\"" + KeyFor("n3").Public().String() +
+                "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}");
 }
 
 // A remote without a keepalive (another cluster's NATed leader, registered
@@ -439,8 +443,8 @@ TEST(Agent, LosingLeadershipKeepsPublishingDiscoveredEndpoints) {
   d->peers[0].endpoint = wg::WgEndpoint{*IPAddr::Parse("192.0.2.99"), 40000};
   d->peers[0].last_handshake_unix = kNow;
   e.agent->Reconcile();
-  const std::string discovered =
-      "{\"" + KeyFor("n3").Public().String() + "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}";
+  const std::string discovered = "{\"" + KeyFor("n3").Public().String() +
+                                 "\":{\"IP\":\"192.0.2.99\",\"Port\":40000,\"Zone\":\"\"}}";
   ASSERT_EQ(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints), discovered);
 
   e.backend.Find("n2")->annotations[kAnnLeader] = "true";  // n2 leads location a now
@@ -544,7 +548,8 @@ TEST(Agent, PeersGetWireGuardEntriesAndRoutes) {
   Env e;
   e.backend.SetPeer(MakePeer("laptop", {"10.5.0.1/32"}));
   e.agent->Reconcile();
-  EXPECT_NE(e.Peers().find(KeyFor("laptop").Public().String() + " -> 10.5.0.1/32 ka=0"), std::string::npos);
+  EXPECT_NE(e.Peers().find(KeyFor("laptop").Public().String() + " -> 10.5.0.1/32 ka=0"),
+            std::string::npos);
   EXPECT_NE(e.Routes().find("route 10.5.0.1/32 src 10.10.0.1 dev kilo0\n"), std::string::npos);
   e.backend.DeletePeer("laptop");
   e.agent->Reconcile();
@@ -583,11 +588,11 @@ TEST(Agent, FailingAdaptersAreRetriedAndCounted) {
 TEST(Agent, RandomOrderTransitionsConverge) {
   using Step = std::function<void(FakeBackend&)>;
   std::vector<Step> steps = {
-      [](FakeBackend& b) { b.SetNode(RemoteNode("n4", "c", "10.30.0.1/24", "192.0.2.40:51820", "10.42.4.0/24")); },
-      [](FakeBackend& b) { b.Find("n3")->annotations[kAnnLocation] = "c"; },
       [](FakeBackend& b) {
-        b.SetPeer(MakePeer("phone", {"10.5.0.9/32"}));
+        b.SetNode(RemoteNode("n4", "c", "10.30.0.1/24", "192.0.2.40:51820", "10.42.4.0/24"));
       },
+      [](FakeBackend& b) { b.Find("n3")->annotations[kAnnLocation] = "c"; },
+      [](FakeBackend& b) { b.SetPeer(MakePeer("phone", {"10.5.0.9/32"})); },
       [](FakeBackend& b) { b.Find("n2")->annotations[kAnnAllowedLocationIPs] = "10.10.9.0/24"; },
       [](FakeBackend& b) { b.Find("n3")->annotations[kAnnPersistentKeepalive] = "25"; },
   };
@@ -635,8 +640,9 @@ TEST(Agent, ChurnDoesNotGrowTheHeap) {
   Env e;
   e.agent->Reconcile();
   auto cycle = [&](int i) {
-    PeerObject p = MakePeer("peer-" + std::to_string(i), {"10.5." + std::to_string((i / 250) % 250) + "." +
-                                                          std::to_string(i % 250 + 1) + "/32"});
+    PeerObject p = MakePeer(
+        "peer-" + std::to_string(i),
+        {"10.5." + std::to_string((i / 250) % 250) + "." + std::to_string(i % 250 + 1) + "/32"});
     e.backend.SetPeer(p);
     NodeObject n = RemoteNode("x-" + std::to_string(i), "c", "10.30.0.1/24", "203.0.113.9:51820",
                               "10.42.9.0/24");
@@ -686,8 +692,10 @@ TEST(Agent, DualStackAnnotationsAndIPv6OnlyWithIPv6Input) {
   EXPECT_EQ(ann.at(kAnnWireGuardIP6), "");  // no --subnet6
   EXPECT_EQ(ann.at(kAnnInternalIP6), "fe80::1/64");
   EXPECT_EQ(ann.at(kAnnWireGuardIP), "10.4.0.1/16");
-  EXPECT_EQ(e.Peers(), KeyFor("n3").Public().String() +
-                           " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.2/32 fd42::3:0/112 @203.0.113.3:51820 ka=0\n");
+  EXPECT_EQ(
+      e.Peers(),
+      KeyFor("n3").Public().String() +
+          " -> 10.42.3.0/24 10.20.0.1/32 10.4.0.2/32 fd42::3:0/112 @203.0.113.3:51820 ka=0\n");
   EXPECT_NE(e.Routes().find("route fd42::3:0/112 dev kilo0"), std::string::npos) << e.Routes();
   EXPECT_NE(e.fs.files["/etc/cni/net.d/10-kilo.conflist"].find("[{\"subnet\": \"fd42::1:0/112\"}]"),
             std::string::npos);
@@ -703,7 +711,8 @@ TEST(Agent, DualStackAnnotationsAndIPv6OnlyWithIPv6Input) {
   EXPECT_EQ(r.ipv4_only_segments, std::vector<std::string>{"location:b=n3"});
   EXPECT_EQ(e.metrics.IPv4OnlySegments(), 1);
   ASSERT_EQ(e.backend.events().size(), 1u);
-  EXPECT_NE(e.backend.events()[0].find("DualStackIPv4Only"), std::string::npos) << e.backend.events()[0];
+  EXPECT_NE(e.backend.events()[0].find("DualStackIPv4Only"), std::string::npos)
+      << e.backend.events()[0];
   ASSERT_TRUE(e.agent->CleanUp().ok());
   for (const char* k : {kAnnDualStack, kAnnWireGuardIP6, kAnnInternalIP6})
     EXPECT_EQ(e.backend.Find("n1")->annotations.count(k), 0u) << k;

@@ -5,18 +5,18 @@
 // configuration) is compared with the HostPlan of that host, computed from
 // the same cluster (as the API holds it after kg published its annotations).
 
+#include "core/host_plan.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "agent/agent.h"
 #include "agent_env.h"
-#include "core/host_plan.h"
 #include "core/objects_json.h"
 #include "core/translate.h"
 
@@ -177,7 +177,8 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   auto listed = nl.ListAddresses();
   ASSERT_TRUE(listed.ok()) << listed.error();
   for (const auto& a : *listed)
-    if (a.link_name == "kilo0" || a.link_name == "tunl0") addrs.push_back(a.link_name + " " + a.prefix.String());
+    if (a.link_name == "kilo0" || a.link_name == "tunl0")
+      addrs.push_back(a.link_name + " " + a.prefix.String());
   if (plan.interface_address) want_addrs.push_back("kilo0 " + plan.interface_address->String());
   if (plan.routing.tunnel_address && v.enc != Encapsulation::kNever)
     want_addrs.push_back("tunl0 " + plan.routing.tunnel_address->String());
@@ -195,7 +196,7 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   EXPECT_EQ(Lines(rules), Lines(want_rules));
   ASSERT_TRUE(fw.installed().has_value());
   EXPECT_TRUE(*fw.installed() == plan.firewall) << fw::RenderNft(*fw.installed()) << "\n--- plan\n"
-                                                 << fw::RenderNft(plan.firewall);
+                                                << fw::RenderNft(plan.firewall);
   auto cni = files.files.find(opts.cni_path);
   EXPECT_EQ(cni != files.files.end(), plan.cni_conflist.has_value());
   if (cni != files.files.end() && plan.cni_conflist) {

@@ -3,11 +3,12 @@
 // or from the API server (DecodeListPage / DecodeWatchEvent: kg's informer and
 // kgctl's live commands), and the streaming reader reads them itself.
 
+#include "core/api_json.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "core/api_json.h"
 #include "core/objects_json.h"
 #include "dump_recorder.h"
 
@@ -25,8 +26,9 @@ class Gen {
   bool Coin() { return Below(2) == 0; }
   // A JSON string: plain text, escapes, quotes, unicode, or empty.
   std::string Str() {
-    static const char* kPieces[] = {"10.0.0.1", "a", "\\\"q\\\"", "\\\\", "\\u00e9", "\\n",
-                                    "198.51.100.7:51820", "fsJzeKZhyTUY=", "[x]", "{y}", ""};
+    static const char* kPieces[] = {
+        "10.0.0.1",      "a",   "\\\"q\\\"", "\\\\", "\\u00e9", "\\n", "198.51.100.7:51820",
+        "fsJzeKZhyTUY=", "[x]", "{y}",       ""};
     std::string s = "\"";
     for (size_t i = 0, n = Below(4); i < n; ++i) s += kPieces[Below(std::size(kPieces))];
     return s + "\"";
@@ -60,7 +62,8 @@ class Gen {
     }
     s += "}";
     if (Coin()) s += R"(,"spec":{"podCIDR":)" + Str() + R"(,"podCIDRs":["x"]})";
-    if (Coin()) s += R"(,"status":{"conditions":[{"type":"Ready","message":"ok \"{[\""}],"n":[1,2.5,null]})";
+    if (Coin())
+      s += R"(,"status":{"conditions":[{"type":"Ready","message":"ok \"{[\""}],"n":[1,2.5,null]})";
     return s + "}";
   }
   std::string Peer(int i, bool with_kind) {

@@ -20,19 +20,21 @@ using testutil::DumpRecorder;
 // (strings with escaped quotes, brackets and unicode, nested arrays).
 std::string NodeItem(int i, bool status) {
   std::string name = "node-" + std::to_string(i);
-  std::string s = R"({"apiVersion":"v1","kind":"Node","metadata":{"annotations":{)"
-                  R"("kilo.squat.ai/endpoint":"198.51.100.)" + std::to_string(i % 250 + 1) +
-                  R"(:51820","kilo.squat.ai/internal-ip":"10.0.)" + std::to_string(i / 250) + "." +
-                  std::to_string(i % 250 + 1) +
-                  R"(/16","kilo.squat.ai/key":"fsJzeKZhyTUYfAfk1WNum8PEALJyRLjNOpfxGuZRBwU=",)"
-                  R"("kilo.squat.ai/last-seen":"1767225600","kilo.squat.ai/wireguard-ip":"10.4.0.)" +
-                  std::to_string(i % 250 + 1) + R"(/16"},"labels":{"topology.kubernetes.io/region":"r)" +
-                  std::to_string(i % 3) + R"("},"name":")" + name + R"("},"spec":{"podCIDR":"100.64.)" +
-                  std::to_string(i % 250) + R"(.0/24"})";
+  std::string s =
+      R"({"apiVersion":"v1","kind":"Node","metadata":{"annotations":{)"
+      R"("kilo.squat.ai/endpoint":"198.51.100.)" +
+      std::to_string(i % 250 + 1) + R"(:51820","kilo.squat.ai/internal-ip":"10.0.)" +
+      std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
+      R"(/16","kilo.squat.ai/key":"fsJzeKZhyTUYfAfk1WNum8PEALJyRLjNOpfxGuZRBwU=",)"
+      R"("kilo.squat.ai/last-seen":"1767225600","kilo.squat.ai/wireguard-ip":"10.4.0.)" +
+      std::to_string(i % 250 + 1) + R"(/16"},"labels":{"topology.kubernetes.io/region":"r)" +
+      std::to_string(i % 3) + R"("},"name":")" + name + R"("},"spec":{"podCIDR":"100.64.)" +
+      std::to_string(i % 250) + R"(.0/24"})";
   if (status) {
-    s += R"(,"status":{"conditions":[{"type":"Ready","message":"kubelet is \"posting\" ready [ok] {}",)"
-         R"("reason":"\u00e9t\u00e9 \\ done"}],"images":[{"names":["a/b:1","c/d@sha256:00"],"sizeBytes":12345}],)"
-         R"("nodeInfo":{"kernelVersion":"6.1.0","empty":{},"none":[],"flag":true,"nothing":null}})";
+    s +=
+        R"(,"status":{"conditions":[{"type":"Ready","message":"kubelet is \"posting\" ready [ok] {}",)"
+        R"("reason":"\u00e9t\u00e9 \\ done"}],"images":[{"names":["a/b:1","c/d@sha256:00"],"sizeBytes":12345}],)"
+        R"("nodeInfo":{"kernelVersion":"6.1.0","empty":{},"none":[],"flag":true,"nothing":null}})";
     s += R"(,"managedFields":[{"manager":"kubelet","fieldsV1":{"f:status":{"f:conditions":{".":{},)"
          R"("k:{\"type\":\"Ready\"}":{"f:message":{}}}}}}])";
   }
@@ -41,15 +43,16 @@ std::string NodeItem(int i, bool status) {
 
 std::string PeerItem(int i) {
   return R"({"apiVersion":"kilo.squat.ai/v1alpha1","kind":"Peer","metadata":{"name":"peer-)" +
-         std::to_string(i) +
-         R"("},"spec":{"allowedIPs":["10.5.0.)" + std::to_string(i % 250 + 1) +
+         std::to_string(i) + R"("},"spec":{"allowedIPs":["10.5.0.)" + std::to_string(i % 250 + 1) +
          R"(/32"],"publicKey":"GDqS1kjBf0bbNCu1LhXc+ufFVT2qNVRTFAfFZMa7h1Y=","persistentKeepalive":10}})";
 }
 
 // A List with `n` nodes, every fifth item a Peer, a few items the fast
 // decoder hands to the DOM decoder or skips, and keys around "items".
 std::string List(int n, bool status) {
-  std::string s = "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"resourceVersion\": \"\", \"x\": [1, {\"items\": []}]},\n  \"items\": [\n";
+  std::string s =
+      "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"resourceVersion\": \"\", \"x\": [1, "
+      "{\"items\": []}]},\n  \"items\": [\n";
   for (int i = 0; i < n; ++i) {
     if (i) s += ",\n    ";
     s += NodeItem(i, status);
@@ -57,9 +60,12 @@ std::string List(int n, bool status) {
   }
   // A Node whose kind follows its metadata (decoded by the DOM decoder), an
   // item of another kind, values that are not objects.
-  s += R"(, {"metadata":{"name":"late-kind","annotations":{"kilo.squat.ai/location":"x"}},"kind":"Node"})";
-  s += R"(, {"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"cm"}}, null, "text", [1, 2], {})";
-  s += "\n  ],\n  \"kind\": \"List\",\n  \"items\": [{\"kind\": \"Node\", \"metadata\": {\"name\": \"second-items-key\"}}]\n}\n";
+  s +=
+      R"(, {"metadata":{"name":"late-kind","annotations":{"kilo.squat.ai/location":"x"}},"kind":"Node"})";
+  s +=
+      R"(, {"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"cm"}}, null, "text", [1, 2], {})";
+  s += "\n  ],\n  \"kind\": \"List\",\n  \"items\": [{\"kind\": \"Node\", \"metadata\": {\"name\": "
+       "\"second-items-key\"}}]\n}\n";
   return s;
 }
 
@@ -110,7 +116,8 @@ TEST(ClusterDumpStream, SameCallsAsTheWholeDecoderForEveryPieceAndBatchSize) {
 }
 
 TEST(ClusterDumpStream, EmptyListAndWhitespace) {
-  for (std::string text : {std::string(R"({"items":[]})"), std::string(" \n{ \"kind\" : \"List\" , \"items\" : [ ] } \n"),
+  for (std::string text : {std::string(R"({"items":[]})"),
+                           std::string(" \n{ \"kind\" : \"List\" , \"items\" : [ ] } \n"),
                            std::string(R"({"items":[ {"kind":"Node","metadata":{"name":"a"}} ]})"),
                            // Values Kilo does not read are not checked, by either decoder.
                            std::string(R"({"kind": tru, "items": []})")}) {
@@ -166,8 +173,8 @@ TEST(ClusterDumpStream, HoldsAboutABatchAtATime) {
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(*got, WholeLog(text));
   // A batch, the item that ends it, a piece and the padding; never the input.
-  EXPECT_LT(capacity, size_t{1} << 20) << "held " << capacity << " bytes of a " << text.size()
-                                       << "-byte input";
+  EXPECT_LT(capacity, size_t{1} << 20)
+      << "held " << capacity << " bytes of a " << text.size() << "-byte input";
 }
 
 }  // namespace

@@ -84,10 +84,8 @@ TEST(IPAddrTest, NextWrapsAndKeepsFamily) {
     const char* in;
     const char* want;
   } cases[] = {
-      {"v4 simple", "10.4.0.0", "10.4.0.1"},
-      {"v4 carry", "10.4.0.255", "10.4.1.0"},
-      {"v4 wrap", "255.255.255.255", "0.0.0.0"},
-      {"v6 simple", "fd10:4::", "fd10:4::1"},
+      {"v4 simple", "10.4.0.0", "10.4.0.1"},       {"v4 carry", "10.4.0.255", "10.4.1.0"},
+      {"v4 wrap", "255.255.255.255", "0.0.0.0"},   {"v6 simple", "fd10:4::", "fd10:4::1"},
       {"v6 carry", "fd10:4::ffff", "fd10:4::1:0"},
   };
   for (const auto& c : cases) {

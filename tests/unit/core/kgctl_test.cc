@@ -122,8 +122,10 @@ TEST_F(KgctlTest, ShowConfNodeOnAGoodDump) {
   EXPECT_EQ(r.out,
             "[Interface]\nListenPort = 51820\n"
             "\n[Peer]\nAllowedIPs = 10.10.2.0/24, 10.0.2.1/32, 10.4.0.2/32\n"
-            "Endpoint = 2.2.2.2:51820\nPersistentKeepalive = 0\nPublicKey = " + K(2).String() + "\n"
-            "\n[Peer]\nAllowedIPs = 10.5.0.1/32\nPersistentKeepalive = 0\nPublicKey = " +
+            "Endpoint = 2.2.2.2:51820\nPersistentKeepalive = 0\nPublicKey = " +
+                K(2).String() +
+                "\n"
+                "\n[Peer]\nAllowedIPs = 10.5.0.1/32\nPersistentKeepalive = 0\nPublicKey = " +
                 K(40).String() + "\n");
 }
 
@@ -135,17 +137,21 @@ TEST_F(KgctlTest, Errors) {
     std::string args;
     std::vector<std::string> must_contain;  // in the (single) stderr line
   } cases[] = {
-      {"missing dump file", kGlobal + "--from-file '" + dir_ + "/nope.json' graph",
+      {"missing dump file",
+       kGlobal + "--from-file '" + dir_ + "/nope.json' graph",
        {dir_ + "/nope.json", "kubectl get nodes,peers -o json"}},
       {"unparsable dump", kGlobal + "--from-file '" + bad + "' graph", {bad, "parse"}},
-      {"unknown node", kGlobal + "--from-file '" + good + "' showconf node X",
+      {"unknown node",
+       kGlobal + "--from-file '" + good + "' showconf node X",
        {"did not find any node named \"X\" in the cluster"}},
       {"no ready node (heartbeats stale)",
        "--now 1767229999 --from-file '" + good + "' showconf node n1",
        {"did not find any valid Kilo nodes in the cluster"}},
-      {"no ready node for graph", "--now 1767229999 --from-file '" + good + "' graph",
+      {"no ready node for graph",
+       "--now 1767229999 --from-file '" + good + "' graph",
        {"did not find any valid Kilo nodes in the cluster"}},
-      {"unknown peer", kGlobal + "--from-file '" + good + "' showconf peer nobody",
+      {"unknown peer",
+       kGlobal + "--from-file '" + good + "' showconf peer nobody",
        {"did not find any peer named \"nobody\" in the cluster"}},
   };
   for (const auto& c : cases) {
@@ -207,8 +213,7 @@ TEST_F(KgctlTest, CheckFlagsANodeOfAnotherGranularityInACrossMesh) {
 
 TEST_F(KgctlTest, KeepaliveOutOfRangeWarnsAndIsZero) {
   std::string good = Write("good.json", JsonDump());
-  std::string bad =
-      Write("bad.json", JsonDump(",\"kilo.squat.ai/persistent-keepalive\":\"-5\""));
+  std::string bad = Write("bad.json", JsonDump(",\"kilo.squat.ai/persistent-keepalive\":\"-5\""));
   auto got = Run(kGlobal + "--from-file '" + bad + "' showconf node n1");
   EXPECT_EQ(got.exit, 0);
   EXPECT_EQ(got.out, Run(kGlobal + "--from-file '" + good + "' showconf node n1").out);
@@ -280,12 +285,11 @@ TEST_F(KgctlTest, LargeDumpWithALateOddityDecodesLikeStdin) {
              std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
              ":51820\",\"kilo.squat.ai/internal-ip\":\"10.1." + std::to_string(i / 250) + "." +
              std::to_string(i % 250 + 1) + "/16\",\"kilo.squat.ai/last-seen\":\"1767225590\"" +
-             extra +
-             "}},\"spec\":{\"podCIDR\":\"10." + std::to_string(100 + i / 250) + "." +
+             extra + "}},\"spec\":{\"podCIDR\":\"10." + std::to_string(100 + i / 250) + "." +
              std::to_string(i % 250) + ".0/24\"}}";
   }
-  std::string dump = Write("big.json", "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" +
-                                           items + "]}");
+  std::string dump =
+      Write("big.json", "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[" + items + "]}");
   ASSERT_GT(ReadFile(dump).size(), 1u << 20);  // several release steps
   for (const char* cmd : {"showconf node node-0005", "graph"}) {
     SCOPED_TRACE(cmd);
@@ -328,9 +332,10 @@ TEST_F(KgctlTest, LargeDumpIsStreamedLikeStdin) {
               std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) +
               "/16\",\"kilo.squat.ai/last-seen\":\"1767225590\"" + (i == n - 1 ? last_extra : "") +
               "}},\"spec\":{\"podCIDR\":\"10." + std::to_string(100 + i / 250) + "." +
-              std::to_string(i % 250) + ".0/24\"},\"status\":{\"conditions\":[{\"type\":\"Ready\"," +
-              "\"message\":\"kubelet is posting \\\"ready\\\" status [ok]\"}],\"images\":[" + images +
-              "]}}";
+              std::to_string(i % 250) +
+              ".0/24\"},\"status\":{\"conditions\":[{\"type\":\"Ready\"," +
+              "\"message\":\"kubelet is posting \\\"ready\\\" status [ok]\"}],\"images\":[" +
+              images + "]}}";
     }
     return Write(name, text + "]" + tail);
   };
@@ -341,7 +346,8 @@ TEST_F(KgctlTest, LargeDumpIsStreamedLikeStdin) {
   };
   std::vector<Case> cases = {
       {"clean", dump_with("big.json", "", ",\"metadata\":{\"resourceVersion\":\"\"}}\n"), true},
-      {"late oddity", dump_with("odd.json", ",\"kilo.squat.ai/persistent-keepalive\":10", "}"), false},
+      {"late oddity", dump_with("odd.json", ",\"kilo.squat.ai/persistent-keepalive\":10", "}"),
+       false},
       {"syntax error at the end", dump_with("bad.json", "", "}}"), false},
   };
   for (const auto& c : cases) {
@@ -355,15 +361,17 @@ TEST_F(KgctlTest, LargeDumpIsStreamedLikeStdin) {
         // here would count this test's own memory, which a vfork child shares
         // until exec). Read whole, kgctl holds the 21 MB and more.
         std::string rss = dir_ + "/rss";
-        std::string cmd_line = "/usr/bin/time -f %M -o '" + rss + "' " + KGCTL_PATH + " " + kGlobal +
-                               "--from-file '" + c.path + "' " + cmd + " >/dev/null 2>&1";
+        std::string cmd_line = "/usr/bin/time -f %M -o '" + rss + "' " + KGCTL_PATH + " " +
+                               kGlobal + "--from-file '" + c.path + "' " + cmd + " >/dev/null 2>&1";
         ASSERT_EQ(std::system(cmd_line.c_str()), 0) << cmd_line;
         size_t kib = std::stoul(ReadFile(rss));
         EXPECT_LT(kib * 1024, ReadFile(c.path).size() / 2) << "peak RSS " << kib << " KiB";
       } else if (c.streamed) {
-        std::printf("[  NOTE    ] %s: peak RSS not checked under AddressSanitizer (its shadow "
-                    "memory and quarantine grow every process); output, errors and exit codes are checked\n",
-                    cmd);
+        std::printf(
+            "[  NOTE    ] %s: peak RSS not checked under AddressSanitizer (its shadow "
+            "memory and quarantine grow every process); output, errors and exit codes are "
+            "checked\n",
+            cmd);
       }
       auto from_stdin = Run(kGlobal + "--from-file - " + cmd, c.path);
       if (c.streamed) {
@@ -372,7 +380,8 @@ TEST_F(KgctlTest, LargeDumpIsStreamedLikeStdin) {
       }
       EXPECT_EQ(from_path.out, from_stdin.out);
       std::string err = from_path.err;
-      for (size_t at; (at = err.find(c.path)) != std::string::npos;) err.replace(at, c.path.size(), "-");
+      for (size_t at; (at = err.find(c.path)) != std::string::npos;)
+        err.replace(at, c.path.size(), "-");
       EXPECT_EQ(err, from_stdin.err);
       EXPECT_EQ(from_path.exit, from_stdin.exit);
     }
@@ -380,8 +389,8 @@ TEST_F(KgctlTest, LargeDumpIsStreamedLikeStdin) {
 }
 
 TEST_F(KgctlTest, AsPeerYamlWithDnsEndpoint) {
-  std::string dump = Write(
-      "dns.json", JsonDump(",\"kilo.squat.ai/force-endpoint\":\"kilo.example.com:51820\""));
+  std::string dump =
+      Write("dns.json", JsonDump(",\"kilo.squat.ai/force-endpoint\":\"kilo.example.com:51820\""));
   auto r = Run(kGlobal + "--from-file '" + dump + "' showconf node n1 --as-peer -o yaml");
   EXPECT_EQ(r.exit, 0) << r.err;
   EXPECT_NE(r.out.find("    dnsOrIP:\n      dns: kilo.example.com\n    port: 51820\n"),
@@ -422,10 +431,13 @@ TEST_F(KgctlTest, PeerReusingAMembersKeyMakesItShowAsLeader) {
   EXPECT_EQ(r.out,
             "[Interface]\nListenPort = 51820\n"
             "\n[Peer]\nAllowedIPs = 10.10.2.0/24, 10.0.2.1/32, 10.4.0.2/32\n"
-            "Endpoint = 2.2.2.2:51820\nPersistentKeepalive = 0\nPublicKey = " + K(2).String() + "\n"
-            "\n[Peer]\nAllowedIPs = 10.5.0.1/32\nPersistentKeepalive = 0\nPublicKey = " +
-                K(40).String() + "\n"
-            "\n[Peer]\nAllowedIPs = 10.5.0.2/32\nPersistentKeepalive = 0\nPublicKey = " +
+            "Endpoint = 2.2.2.2:51820\nPersistentKeepalive = 0\nPublicKey = " +
+                K(2).String() +
+                "\n"
+                "\n[Peer]\nAllowedIPs = 10.5.0.1/32\nPersistentKeepalive = 0\nPublicKey = " +
+                K(40).String() +
+                "\n"
+                "\n[Peer]\nAllowedIPs = 10.5.0.2/32\nPersistentKeepalive = 0\nPublicKey = " +
                 K(3).String() + "\n");
   // --as-peer: the member's segment, as Kilo prints it (the leader's key).
   r = Run(kGlobal + "--from-file '" + dump + "' showconf node n3 --as-peer");
@@ -503,9 +515,10 @@ TEST_F(KgctlTest, PlanCiliumUsesCNICompatibilityIPs) {
   };
   auto r = Run(kGlobal + "--from-file '" + dump + "' plan node n1 --compatibility cilium");
   EXPECT_EQ(r.exit, 0) << r.err;
-  EXPECT_EQ(r.err,
-            "warning: node \"n5\": annotation kilo.squat.ai/cni-compatibility-ip=\"10.99.5.5\": not a "
-            "CIDR (e.g. 10.0.1.5/32); ignored\n");
+  EXPECT_EQ(
+      r.err,
+      "warning: node \"n5\": annotation kilo.squat.ai/cni-compatibility-ip=\"10.99.5.5\": not a "
+      "CIDR (e.g. 10.0.1.5/32); ignored\n");
   EXPECT_EQ(section(r.out, "[routes", "[firewall"),
             "[routes compatibility=cilium encapsulate=always local=true]\n"
             "tunnel-address 10.10.1.1/32\n"
@@ -532,16 +545,17 @@ TEST_F(KgctlTest, PlanCiliumUsesCNICompatibilityIPs) {
                     "\t}\n"),
             std::string::npos)
       << fw;
-  EXPECT_NE(fw.find("\tchain input {\n"
-                    "\t\ttype filter hook input priority filter; policy accept;\n"
-                    "\t\tip protocol 4 jump KILO-IPIP comment \"Kilo: jump to IPIP chain\"\n"
-                    "\t\tmeta nfproto ipv6 meta l4proto 4 jump KILO-IPIP comment \"Kilo: jump to IPIP "
-                    "chain\"\n"
-                    "\t\tip protocol 4 drop comment \"Kilo: reject other IPIP traffic\"\n"
-                    "\t\tmeta nfproto ipv6 meta l4proto 4 drop comment \"Kilo: reject other IPIP "
-                    "traffic\"\n"
-                    "\t}\n"),
-            std::string::npos)
+  EXPECT_NE(
+      fw.find("\tchain input {\n"
+              "\t\ttype filter hook input priority filter; policy accept;\n"
+              "\t\tip protocol 4 jump KILO-IPIP comment \"Kilo: jump to IPIP chain\"\n"
+              "\t\tmeta nfproto ipv6 meta l4proto 4 jump KILO-IPIP comment \"Kilo: jump to IPIP "
+              "chain\"\n"
+              "\t\tip protocol 4 drop comment \"Kilo: reject other IPIP traffic\"\n"
+              "\t\tmeta nfproto ipv6 meta l4proto 4 drop comment \"Kilo: reject other IPIP "
+              "traffic\"\n"
+              "\t}\n"),
+      std::string::npos)
       << fw;
   // A non-leader goes to the leader's cni-compatibility-ip.
   auto r3 = Run(kGlobal + "--from-file '" + dump + "' plan node n3 --compatibility cilium");

@@ -23,45 +23,63 @@ TEST(PeerObjectTest, YamlAndJson) {
     std::string want_yaml_spec;  // after "spec:\n"
     std::string want_json_spec;  // inside "spec": {...}
   } cases[] = {
-      {"ip endpoint", WgPeer{K(1), std::nullopt, E("1.2.3.4:51820"), 0, {}},
+      {"ip endpoint",
+       WgPeer{K(1), std::nullopt, E("1.2.3.4:51820"), 0, {}},
        {"10.244.1.0/24", "10.4.0.1/32"},
        "  allowedIPs:\n  - 10.244.1.0/24\n  - 10.4.0.1/32\n  endpoint:\n    dnsOrIP:\n"
-       "      ip: 1.2.3.4\n    port: 51820\n  publicKey: " + k + "\n",
+       "      ip: 1.2.3.4\n    port: 51820\n  publicKey: " +
+           k + "\n",
        "    \"allowedIPs\": [\n      \"10.244.1.0/24\",\n      \"10.4.0.1/32\"\n    ],\n"
        "    \"endpoint\": {\n      \"dnsOrIP\": {\n        \"ip\": \"1.2.3.4\"\n      },\n"
-       "      \"port\": 51820\n    },\n    \"publicKey\": \"" + k + "\"\n"},
-      {"ipv6 endpoint", WgPeer{K(1), std::nullopt, E("[2001:db8::1]:7"), 0, {}}, {"fd00::/64"},
+       "      \"port\": 51820\n    },\n    \"publicKey\": \"" +
+           k + "\"\n"},
+      {"ipv6 endpoint",
+       WgPeer{K(1), std::nullopt, E("[2001:db8::1]:7"), 0, {}},
+       {"fd00::/64"},
        "  allowedIPs:\n  - fd00::/64\n  endpoint:\n    dnsOrIP:\n"
-       "      ip: 2001:db8::1\n    port: 7\n  publicKey: " + k + "\n",
+       "      ip: 2001:db8::1\n    port: 7\n  publicKey: " +
+           k + "\n",
        "    \"allowedIPs\": [\n      \"fd00::/64\"\n    ],\n"
        "    \"endpoint\": {\n      \"dnsOrIP\": {\n        \"ip\": \"2001:db8::1\"\n      },\n"
-       "      \"port\": 7\n    },\n    \"publicKey\": \"" + k + "\"\n"},
+       "      \"port\": 7\n    },\n    \"publicKey\": \"" +
+           k + "\"\n"},
       {"dns endpoint writes dns and no ip (difference 2)",
-       WgPeer{K(1), std::nullopt, E("kilo.example.com:51820"), 0, {}}, {"10.244.1.0/24"},
+       WgPeer{K(1), std::nullopt, E("kilo.example.com:51820"), 0, {}},
+       {"10.244.1.0/24"},
        "  allowedIPs:\n  - 10.244.1.0/24\n  endpoint:\n    dnsOrIP:\n"
-       "      dns: kilo.example.com\n    port: 51820\n  publicKey: " + k + "\n",
+       "      dns: kilo.example.com\n    port: 51820\n  publicKey: " +
+           k + "\n",
        "    \"allowedIPs\": [\n      \"10.244.1.0/24\"\n    ],\n"
-       "    \"endpoint\": {\n      \"dnsOrIP\": {\n        \"dns\": \"kilo.example.com\"\n      },\n"
-       "      \"port\": 51820\n    },\n    \"publicKey\": \"" + k + "\"\n"},
-      {"no endpoint, keepalive and psk", WgPeer{K(1), K(2), std::nullopt, 25, {}}, {"10.5.0.1/32"},
+       "    \"endpoint\": {\n      \"dnsOrIP\": {\n        \"dns\": \"kilo.example.com\"\n      "
+       "},\n"
+       "      \"port\": 51820\n    },\n    \"publicKey\": \"" +
+           k + "\"\n"},
+      {"no endpoint, keepalive and psk",
+       WgPeer{K(1), K(2), std::nullopt, 25, {}},
+       {"10.5.0.1/32"},
        "  allowedIPs:\n  - 10.5.0.1/32\n  persistentKeepalive: 25\n  presharedKey: " + psk +
            "\n  publicKey: " + k + "\n",
        "    \"allowedIPs\": [\n      \"10.5.0.1/32\"\n    ],\n    \"persistentKeepalive\": 25,\n"
-       "    \"presharedKey\": \"" + psk + "\",\n    \"publicKey\": \"" + k + "\"\n"},
-      {"no allowed IPs", WgPeer{K(1), std::nullopt, std::nullopt, 0, {}}, {},
+       "    \"presharedKey\": \"" +
+           psk + "\",\n    \"publicKey\": \"" + k + "\"\n"},
+      {"no allowed IPs",
+       WgPeer{K(1), std::nullopt, std::nullopt, 0, {}},
+       {},
        "  allowedIPs: null\n  publicKey: " + k + "\n",
        "    \"allowedIPs\": null,\n    \"publicKey\": \"" + k + "\"\n"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     std::string yaml = RenderPeerYaml("node-1", c.peer, c.aips);
-    EXPECT_EQ(yaml, "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: node-1\nspec:\n" +
-                        c.want_yaml_spec);
+    EXPECT_EQ(yaml,
+              "apiVersion: kilo.squat.ai/v1alpha1\nkind: Peer\nmetadata:\n  name: node-1\nspec:\n" +
+                  c.want_yaml_spec);
     EXPECT_EQ(yaml.find("<nil>"), std::string::npos);
     std::string json = RenderPeerJson("node-1", c.peer, c.aips);
-    EXPECT_EQ(json, "{\n  \"kind\": \"Peer\",\n  \"apiVersion\": \"kilo.squat.ai/v1alpha1\",\n"
-                    "  \"metadata\": {\n    \"name\": \"node-1\"\n  },\n  \"spec\": {\n" +
-                        c.want_json_spec + "  }\n}\n");
+    EXPECT_EQ(json,
+              "{\n  \"kind\": \"Peer\",\n  \"apiVersion\": \"kilo.squat.ai/v1alpha1\",\n"
+              "  \"metadata\": {\n    \"name\": \"node-1\"\n  },\n  \"spec\": {\n" +
+                  c.want_json_spec + "  }\n}\n");
   }
 }
 

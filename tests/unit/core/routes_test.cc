@@ -81,8 +81,8 @@ TEST(RoutesTest, PlanRoutes) {
        "route 10.0.2.2/32 via 10.10.2.0 src 10.0.1.1 dev tunl table 1107 onlink\n" +
            std::string(kLeaderRemote) + leader_rules},
       {"leader cilium, local=false", "a1", E::kAlways, C::kCilium, false,
-       "route 10.0.2.2/32 via 10.10.2.0 dev tunl table 1107 onlink\n" +
-           std::string(kLeaderRemote) + "rule to 10.0.2.2/32 iif kilo0 lookup 1107\n"},
+       "route 10.0.2.2/32 via 10.10.2.0 dev tunl table 1107 onlink\n" + std::string(kLeaderRemote) +
+           "rule to 10.0.2.2/32 iif kilo0 lookup 1107\n"},
       // Non-leader a2: everything via the leader's private IP.
       {"non-leader never", "a2", E::kNever, C::kNone, true, follower_never},
       {"non-leader crosssubnet (leader inside 10.0.0.0/16)", "a2", E::kCrossSubnet, C::kNone, true,
@@ -283,8 +283,12 @@ TEST(RoutesTest, NoRouteToAPrivateIPThatIsTheEndpoint) {
 }
 
 TEST(RoutesTest, InterfaceNamesAndParsers) {
-  PlannedRoute r{*IPPrefix::Parse("10.0.0.0/8"), IPAddr::Parse("10.4.0.1"), std::nullopt,
-                 RouteDev::kKilo, 0, true};
+  PlannedRoute r{*IPPrefix::Parse("10.0.0.0/8"),
+                 IPAddr::Parse("10.4.0.1"),
+                 std::nullopt,
+                 RouteDev::kKilo,
+                 0,
+                 true};
   DevNames names;
   names.kilo = "wg9";
   EXPECT_EQ(RenderRoute(r, names), "route 10.0.0.0/8 via 10.4.0.1 dev wg9 onlink");
@@ -294,8 +298,11 @@ TEST(RoutesTest, InterfaceNamesAndParsers) {
     const char* name;
     const char* in;
     bool ok;
-  } encs[] = {{"never", "never", true}, {"crosssubnet", "crosssubnet", true},
-              {"always", "always", true}, {"upper", "Always", false}, {"empty", "", false}};
+  } encs[] = {{"never", "never", true},
+              {"crosssubnet", "crosssubnet", true},
+              {"always", "always", true},
+              {"upper", "Always", false},
+              {"empty", "", false}};
   for (const auto& c : encs) {
     SCOPED_TRACE(c.name);
     auto e = ParseEncapsulation(c.in);

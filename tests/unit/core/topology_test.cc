@@ -87,7 +87,8 @@ TEST(TopologyTest, AllowedIPsOrderAndIPv6) {
                      {}, Granularity::kLocation, "fd10:4::/64");
   ASSERT_EQ(m.segments().size(), 1u);
   const Segment& s = m.segments()[0];
-  EXPECT_EQ(Join(s.allowed_ips), "10.244.1.0/24,10.0.0.1/32,fd00:244:2::/64,fd00::2/128,fd10:4::1/128");
+  EXPECT_EQ(Join(s.allowed_ips),
+            "10.244.1.0/24,10.0.0.1/32,fd00:244:2::/64,fd00::2/128,fd10:4::1/128");
   EXPECT_EQ(s.wireguard_ip.String(), "fd10:4::1");
   EXPECT_EQ(s.hostnames[s.leader], "n1");  // both public: first by name
   EXPECT_EQ(s.endpoint->String(), "[2001:db8::1]:51820");
@@ -124,22 +125,30 @@ TEST(TopologyTest, LeaderElection) {
         L("n3", "172.16.0.3:51820", false, 3)},
        "n1"},
       {"tie between annotated public nodes: first by name",
-       {L("nb", "1.1.1.2:51820", true, 2), L("na", "1.1.1.1:51820", true, 1)}, "na"},
+       {L("nb", "1.1.1.2:51820", true, 2), L("na", "1.1.1.1:51820", true, 1)},
+       "na"},
       {"tie between public nodes: first by name (input order irrelevant)",
-       {L("z", "1.1.1.2:51820", false, 2), L("y", "1.1.1.1:51820", false, 1)}, "y"},
+       {L("z", "1.1.1.2:51820", false, 2), L("y", "1.1.1.1:51820", false, 1)},
+       "y"},
       {"dns endpoint is never public",
-       {L("n1", "kilo.example.com:51820", false, 1), L("n2", "1.1.1.2:51820", false, 2)}, "n2"},
+       {L("n1", "kilo.example.com:51820", false, 1), L("n2", "1.1.1.2:51820", false, 2)},
+       "n2"},
       {"annotated dns loses to annotated public",
-       {L("n1", "kilo.example.com:51820", true, 1), L("n2", "1.1.1.2:51820", true, 2)}, "n2"},
+       {L("n1", "kilo.example.com:51820", true, 1), L("n2", "1.1.1.2:51820", true, 2)},
+       "n2"},
       {"annotated dns beats unannotated public (rule 2)",
-       {L("n2", "kilo.example.com:51820", true, 2), L("n1", "1.1.1.1:51820", false, 1)}, "n2"},
+       {L("n2", "kilo.example.com:51820", true, 2), L("n1", "1.1.1.1:51820", false, 1)},
+       "n2"},
       {"172.20 is private for Kilo, 172.5 public",
-       {L("n1", "172.20.0.1:51820", false, 1), L("n2", "172.5.0.2:51820", false, 2)}, "n2"},
+       {L("n1", "172.20.0.1:51820", false, 1), L("n2", "172.5.0.2:51820", false, 2)},
+       "n2"},
       // Go kgctl (Kilo 0.7) elects n1 here: 172.32/11 is public.
       {"172.32 is public for Kilo",
-       {L("n1", "172.32.0.1:51820", false, 1), L("n2", "8.8.8.8:51820", false, 2)}, "n1"},
+       {L("n1", "172.32.0.1:51820", false, 1), L("n2", "8.8.8.8:51820", false, 2)},
+       "n1"},
       {"fd00::/16 private, fd12::1 public",
-       {L("n1", "[fd00::1]:51820", false, 1), L("n2", "[fd12::1]:51820", false, 2)}, "n2"},
+       {L("n1", "[fd00::1]:51820", false, 1), L("n2", "[fd12::1]:51820", false, 2)},
+       "n2"},
       {"single node", {L("only", "10.1.0.1:51820", false, 1)}, "only"},
   };
   for (const auto& c : cases) {
@@ -216,7 +225,8 @@ TEST(TopologyTest, WireGuardIPAllocation) {
     for (const auto& s : m->segments()) got += (got.empty() ? "" : " ") + s.wireguard_ip.String();
     EXPECT_EQ(got, c.want);
     // The WireGuard IP is the last allowed IP of each segment.
-    for (const auto& s : m->segments()) EXPECT_EQ(s.allowed_ips.back(), IPPrefix::Host(s.wireguard_ip));
+    for (const auto& s : m->segments())
+      EXPECT_EQ(s.allowed_ips.back(), IPPrefix::Host(s.wireguard_ip));
   }
 }
 
@@ -365,11 +375,11 @@ TEST(TopologyTest, AllowedLocationIPs) {
 
 TEST(TopologyTest, PeerAllowedIPDeduplication) {
   std::vector<Warning> w;
-  Mesh m = MustBuild({N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.244.1.0/24", 1)},
-                     {MakePeer("zeta", {"10.5.0.1/32", "10.5.0.2/32"}, 41),
-                      MakePeer("alpha", {"10.5.0.2/32", "10.5.0.3/32"}, 42),
-                      MakePeer("mid", {"10.5.0.3/32"}, 43)},
-                     Granularity::kLocation, "10.4.0.0/16", &w);
+  Mesh m = MustBuild(
+      {N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.244.1.0/24", 1)},
+      {MakePeer("zeta", {"10.5.0.1/32", "10.5.0.2/32"}, 41),
+       MakePeer("alpha", {"10.5.0.2/32", "10.5.0.3/32"}, 42), MakePeer("mid", {"10.5.0.3/32"}, 43)},
+      Granularity::kLocation, "10.4.0.0/16", &w);
   ASSERT_EQ(m.peers().size(), 3u);
   EXPECT_EQ(m.peers()[0].name, "alpha");
   EXPECT_EQ(Join(m.peers()[0].allowed_ips), "10.5.0.2/32,10.5.0.3/32");
@@ -392,8 +402,7 @@ TEST(TopologyTest, ConflictsAreWarnedNotActedOn) {
                       N("a1", "a", "1.1.1.1:51820", "10.0.1.1/24", "10.244.1.0/24", 1),
                       N("b1", "b", "2.2.2.2:51820", "10.0.2.1/24", "10.244.2.0/24", 2)},
                      {MakePeer("p1", {"10.244.2.128/25", "10.5.0.1/32"}, 40),
-                      MakePeer("p2", {"10.0.1.0/24"}, 2),
-                      MakePeer("p3", {"10.6.0.1/32"}, 43)},
+                      MakePeer("p2", {"10.0.1.0/24"}, 2), MakePeer("p3", {"10.6.0.1/32"}, 43)},
                      Granularity::kLocation, "10.4.0.0/16", &w);
   EXPECT_EQ(SegmentKeys(m), "location:a[a1] location:b[b1] location:c[c1]");
   ASSERT_EQ(m.peers().size(), 3u);
@@ -499,23 +508,32 @@ TEST(TopologyTest, ConfAsPeerAndPeerConf) {
   EXPECT_EQ(t->persistent_keepalive(), 15);
   const std::string want_conf =
       "[Interface]\n"
-      "PrivateKey = " + K(100).String() + "\n"
+      "PrivateKey = " +
+      K(100).String() +
+      "\n"
       "ListenPort = 51999\n"
       "\n[Peer]\n"
       "AllowedIPs = 10.244.3.0/24, 10.0.2.1/32, 10.4.0.2/32, 192.168.8.0/24\n"
       "Endpoint = b.example.com:51820\n"
       "PersistentKeepalive = 15\n"
-      "PublicKey = " + K(3).String() + "\n"
+      "PublicKey = " +
+      K(3).String() +
+      "\n"
       "\n[Peer]\n"
       "AllowedIPs = 10.5.0.1/32\n"
       "PersistentKeepalive = 15\n"
-      "PresharedKey = " + K(60).String() + "\n"
-      "PublicKey = " + K(40).String() + "\n"
+      "PresharedKey = " +
+      K(60).String() +
+      "\n"
+      "PublicKey = " +
+      K(40).String() +
+      "\n"
       "\n[Peer]\n"
       "AllowedIPs = 10.5.0.2/32\n"
       "Endpoint = [2001:db8::5]:51821\n"
       "PersistentKeepalive = 15\n"
-      "PublicKey = " + K(41).String() + "\n";
+      "PublicKey = " +
+      K(41).String() + "\n";
   EXPECT_EQ(t->Conf().Render(), want_conf);
   // The streamed rendering (kgctl showconf node) is the same bytes.
   std::string streamed;
@@ -531,7 +549,8 @@ TEST(TopologyTest, ConfAsPeerAndPeerConf) {
   ASSERT_TRUE(as_peer.has_value());
   EXPECT_EQ(as_peer->public_key, K(1));
   EXPECT_EQ(as_peer->endpoint->String(), "1.1.1.1:51820");
-  EXPECT_EQ(Join(as_peer->allowed_ips), "10.244.1.0/24,10.0.1.1/32,10.244.2.0/24,10.0.1.2/32,10.4.0.1/32");
+  EXPECT_EQ(Join(as_peer->allowed_ips),
+            "10.244.1.0/24,10.0.1.1/32,10.244.2.0/24,10.0.1.2/32,10.4.0.1/32");
   EXPECT_EQ(as_peer->persistent_keepalive, 0);
   EXPECT_FALSE(as_peer->preshared_key.has_value());
   // A non-leader's --as-peer view is its segment's.
@@ -543,19 +562,28 @@ TEST(TopologyTest, ConfAsPeerAndPeerConf) {
       "AllowedIPs = 10.244.1.0/24, 10.0.1.1/32, 10.244.2.0/24, 10.0.1.2/32, 10.4.0.1/32\n"
       "Endpoint = 1.1.1.1:51820\n"
       "PersistentKeepalive = 5\n"
-      "PresharedKey = " + K(60).String() + "\n"
-      "PublicKey = " + K(1).String() + "\n"
+      "PresharedKey = " +
+      K(60).String() +
+      "\n"
+      "PublicKey = " +
+      K(1).String() +
+      "\n"
       "\n[Peer]\n"
       "AllowedIPs = 10.244.3.0/24, 10.0.2.1/32, 10.4.0.2/32, 192.168.8.0/24\n"
       "Endpoint = b.example.com:51820\n"
       "PersistentKeepalive = 5\n"
-      "PresharedKey = " + K(60).String() + "\n"
-      "PublicKey = " + K(3).String() + "\n"
+      "PresharedKey = " +
+      K(60).String() +
+      "\n"
+      "PublicKey = " +
+      K(3).String() +
+      "\n"
       "\n[Peer]\n"
       "AllowedIPs = 10.5.0.2/32\n"
       "Endpoint = [2001:db8::5]:51821\n"
       "PersistentKeepalive = 5\n"
-      "PublicKey = " + K(41).String() + "\n";
+      "PublicKey = " +
+      K(41).String() + "\n";
   EXPECT_EQ(t->PeerConf("p1").Render(), want_peer_conf);
 }
 
@@ -576,8 +604,8 @@ TEST(TopologyTest, DotEdgesForNamesOfEveryLength) {
                       "10.244." + std::to_string(i) + ".0/24", static_cast<uint8_t>(i + 1)));
     std::string peer = "p" + std::string(lengths[i] - 1, static_cast<char>('a' + i));
     peer_names.push_back(peer);
-    peers.push_back(MakePeer(peer, {"10.5." + std::to_string(i) + ".1/32"},
-                             static_cast<uint8_t>(100 + i)));
+    peers.push_back(
+        MakePeer(peer, {"10.5." + std::to_string(i) + ".1/32"}, static_cast<uint8_t>(100 + i)));
   }
   Mesh m = MustBuild(nodes, peers, Granularity::kFull);
   auto t = Topology::ForHost(m, names[0]);

@@ -247,7 +247,8 @@ TEST(IptablesFirewall, IPIPPlanSavedWithProtocolNamesMatches) {
   RuleSet rs = testing::IPIPRuleSet();
   Install(st, rs);
   for (auto& [k, save] : st.save) {
-    for (size_t at; (at = save.find(" -p 4 ")) != std::string::npos;) save.replace(at, 6, " -p ipencap ");
+    for (size_t at; (at = save.find(" -p 4 ")) != std::string::npos;)
+      save.replace(at, 6, " -p ipencap ");
   }
   ASSERT_NE(st.save["iptables-save filter"].find("-A KILO-INPUT -p ipencap "), std::string::npos);
   IptablesFirewall fw(std::make_unique<FakeCommands>(&st));

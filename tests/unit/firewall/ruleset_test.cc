@@ -10,9 +10,9 @@
 namespace kilo::fw {
 namespace {
 
+using testing::IPIPRuleSet;
 using testing::MakeRule;
 using testing::P;
-using testing::IPIPRuleSet;
 using testing::SampleRuleSet;
 
 constexpr char kSampleNft[] = R"(table inet kilo {
@@ -127,24 +127,25 @@ TEST(RenderNft, IPIPRules) {
 TEST(RenderIptablesRestore, IPIPRules) {
   RuleSet rs = IPIPRuleSet();
   std::string v4 = RenderIptablesRestore(rs, Family::kIPv4);
-  EXPECT_NE(v4.find("*filter\n"
-                    ":KILO-IPIP - [0:0]\n"
-                    ":KILO-FORWARD - [0:0]\n"
-                    ":KILO-INPUT - [0:0]\n"
-                    "-A KILO-FORWARD -s 10.2.1.0/24 -m comment --comment \"Kilo: forward packets "
-                    "from the pod subnet\" -j ACCEPT\n"
-                    "-A KILO-FORWARD -d 10.2.1.0/24 -m comment --comment \"Kilo: forward packets to "
-                    "the pod subnet\" -j ACCEPT\n"
-                    "-A KILO-INPUT -p 4 -m comment --comment \"Kilo: jump to IPIP chain\" -j "
-                    "KILO-IPIP\n"
-                    "-A KILO-IPIP -s 10.2.0.1/32 -m comment --comment \"Kilo: allow IPIP traffic\" "
-                    "-j ACCEPT\n"
-                    "-A KILO-IPIP -s 10.2.0.2/32 -m comment --comment \"Kilo: allow IPIP traffic\" "
-                    "-j ACCEPT\n"
-                    "-A KILO-INPUT -p 4 -m comment --comment \"Kilo: reject other IPIP traffic\" -j "
-                    "DROP\n"
-                    "COMMIT\n"),
-            std::string::npos)
+  EXPECT_NE(
+      v4.find("*filter\n"
+              ":KILO-IPIP - [0:0]\n"
+              ":KILO-FORWARD - [0:0]\n"
+              ":KILO-INPUT - [0:0]\n"
+              "-A KILO-FORWARD -s 10.2.1.0/24 -m comment --comment \"Kilo: forward packets "
+              "from the pod subnet\" -j ACCEPT\n"
+              "-A KILO-FORWARD -d 10.2.1.0/24 -m comment --comment \"Kilo: forward packets to "
+              "the pod subnet\" -j ACCEPT\n"
+              "-A KILO-INPUT -p 4 -m comment --comment \"Kilo: jump to IPIP chain\" -j "
+              "KILO-IPIP\n"
+              "-A KILO-IPIP -s 10.2.0.1/32 -m comment --comment \"Kilo: allow IPIP traffic\" "
+              "-j ACCEPT\n"
+              "-A KILO-IPIP -s 10.2.0.2/32 -m comment --comment \"Kilo: allow IPIP traffic\" "
+              "-j ACCEPT\n"
+              "-A KILO-INPUT -p 4 -m comment --comment \"Kilo: reject other IPIP traffic\" -j "
+              "DROP\n"
+              "COMMIT\n"),
+      std::string::npos)
       << v4;
   std::string v6 = RenderIptablesRestore(rs, Family::kIPv6);
   EXPECT_NE(v6.find("-A KILO-IPIP -s fd00:2::3/128 -m comment --comment \"Kilo: allow IPIP "

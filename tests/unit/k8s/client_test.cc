@@ -23,14 +23,20 @@ TEST(AnnotationMergePatch, OnlyChangedKeys) {
     std::optional<std::string> want;
   } cases[] = {
       {"unchanged value is not sent", {{"kilo.squat.ai/key", "K"}}, std::nullopt},
-      {"changed value", {{"kilo.squat.ai/key", "K2"}, {"kilo.squat.ai/endpoint", "1.2.3.4:51820"}},
+      {"changed value",
+       {{"kilo.squat.ai/key", "K2"}, {"kilo.squat.ai/endpoint", "1.2.3.4:51820"}},
        R"({"metadata":{"annotations":{"kilo.squat.ai/key":"K2"}}})"},
-      {"new key", {{"kilo.squat.ai/last-seen", "100"}},
+      {"new key",
+       {{"kilo.squat.ai/last-seen", "100"}},
        R"({"metadata":{"annotations":{"kilo.squat.ai/last-seen":"100"}}})"},
-      {"removal of a present key is null", {{"kilo.squat.ai/endpoint", std::nullopt}},
+      {"removal of a present key is null",
+       {{"kilo.squat.ai/endpoint", std::nullopt}},
        R"({"metadata":{"annotations":{"kilo.squat.ai/endpoint":null}}})"},
-      {"removal of an absent key is nothing", {{"kilo.squat.ai/leader", std::nullopt}}, std::nullopt},
-      {"empty value differs from absent", {{"kilo.squat.ai/internal-ip", ""}},
+      {"removal of an absent key is nothing",
+       {{"kilo.squat.ai/leader", std::nullopt}},
+       std::nullopt},
+      {"empty value differs from absent",
+       {{"kilo.squat.ai/internal-ip", ""}},
        R"({"metadata":{"annotations":{"kilo.squat.ai/internal-ip":""}}})"},
   };
   for (const auto& c : cases) {
@@ -47,7 +53,8 @@ TEST(AnnotationMergePatch, UnknownCurrentSendsAll) {
 TEST(JsonPatch, EscapesPointer) {
   EXPECT_EQ(EscapeJsonPointer("kilo.squat.ai/key"), "kilo.squat.ai~1key");
   EXPECT_EQ(EscapeJsonPointer("a~b/c"), "a~0b~1c");
-  std::map<std::string, std::string> cur = {{"kilo.squat.ai/key", "K"}, {"x~y", "1"}, {"keep", "k"}};
+  std::map<std::string, std::string> cur = {
+      {"kilo.squat.ai/key", "K"}, {"x~y", "1"}, {"keep", "k"}};
   auto p = BuildRemoveAnnotationsPatch(cur, {"kilo.squat.ai/key", "x~y", "absent"});
   EXPECT_EQ(p, R"([{"op":"remove","path":"/metadata/annotations/kilo.squat.ai~1key"},)"
                R"({"op":"remove","path":"/metadata/annotations/x~0y"}])");
@@ -66,9 +73,9 @@ class ClientWithCache : public ::testing::Test {
   void SetUp() override {
     fake_.do_handler = [this](const HttpRequest& req) -> Result<HttpResponse> {
       if (req.method == "GET" && req.path.rfind("/api/v1/nodes?", 0) == 0) {
-        return Response(200, R"({"metadata":{"resourceVersion":"10"},"items":[)" +
-                                 NodeJson("n1", "5", {{"kilo.squat.ai/key", "K"}, {"foreign", "f"}}) +
-                                 "]}");
+        return Response(
+            200, R"({"metadata":{"resourceVersion":"10"},"items":[)" +
+                     NodeJson("n1", "5", {{"kilo.squat.ai/key", "K"}, {"foreign", "f"}}) + "]}");
       }
       if (req.method == "GET" && req.path == "/api/v1/nodes/n2") {
         return Response(200, NodeJson("n2", "6", {{"kilo.squat.ai/key", "K"}}));
@@ -103,7 +110,8 @@ TEST_F(ClientWithCache, PatchSkipsUnchanged) {
 
 TEST_F(ClientWithCache, PatchSendsOnlyChangedAsMergePatch) {
   auto sent = client_->PatchNodeAnnotations(
-      "n1", {{"kilo.squat.ai/key", "K"}, {"kilo.squat.ai/last-seen", "123"}, {"gone", std::nullopt}});
+      "n1",
+      {{"kilo.squat.ai/key", "K"}, {"kilo.squat.ai/last-seen", "123"}, {"gone", std::nullopt}});
   ASSERT_TRUE(sent.ok()) << sent.error();
   EXPECT_TRUE(*sent);
   auto p = Patches();
@@ -150,7 +158,8 @@ TEST(Client, CheckPeerCRD) {
   FakeTransport fake;
   long status = 404;
   fake.do_handler = [&](const HttpRequest& req) -> Result<HttpResponse> {
-    EXPECT_EQ(req.path, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/peers.kilo.squat.ai");
+    EXPECT_EQ(req.path,
+              "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/peers.kilo.squat.ai");
     return Response(status, "{}");
   };
   KubeClient c(&fake);
@@ -173,7 +182,8 @@ TEST(Client, PeerCrud) {
       stored["metadata"]["labels"] = {{"team", "a"}};
       return Response(201, stored.dump());
     }
-    if (req.method == "GET") return stored.is_null() ? Response(404, "{}") : Response(200, stored.dump());
+    if (req.method == "GET")
+      return stored.is_null() ? Response(404, "{}") : Response(200, stored.dump());
     if (req.method == "PUT") {
       json j = json::parse(req.body);
       if (j["metadata"]["resourceVersion"] != stored["metadata"]["resourceVersion"]) {

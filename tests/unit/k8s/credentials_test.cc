@@ -54,7 +54,10 @@ TEST(ExecCredential, ParseErrors) {
       v1, "p");
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.error().find("apiVersion"), std::string::npos);
-  EXPECT_FALSE(ParseExecCredential(R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"})", v1, "p").ok());
+  EXPECT_FALSE(
+      ParseExecCredential(
+          R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"})", v1, "p")
+          .ok());
   auto badts = ParseExecCredential(
       R"({"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t","expirationTimestamp":"soon"}})",
       v1, "p");
@@ -126,7 +129,7 @@ TEST(CredentialProvider, ExecCachedUntilExpiryAndInvalidate) {
   EXPECT_EQ(c->token, "exec-token-suffix");
   ASSERT_TRUE((*p)->Get().ok());
   EXPECT_EQ(CountLines(dir.path() + "/count"), 1);  // cached
-  now = *ParseRFC3339("2029-12-31T23:59:55Z");       // within the refresh margin
+  now = *ParseRFC3339("2029-12-31T23:59:55Z");      // within the refresh margin
   ASSERT_TRUE((*p)->Get().ok());
   EXPECT_EQ(CountLines(dir.path() + "/count"), 2);
   EXPECT_TRUE((*p)->Invalidate());  // after a 401

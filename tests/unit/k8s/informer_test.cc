@@ -136,8 +136,9 @@ TEST_F(InformerTest, PaginatedListThenWatchFromListVersion) {
   EXPECT_EQ(paths[0], "/api/v1/nodes?limit=2");
   EXPECT_EQ(paths[1], "/api/v1/nodes?limit=2&continue=n%3D2");
   // uniform01 = 0.5 -> 300 + 0.5 * 301 = 450 s.
-  EXPECT_EQ(paths[2],
-            "/api/v1/nodes?watch=true&allowWatchBookmarks=true&resourceVersion=100&timeoutSeconds=450");
+  EXPECT_EQ(
+      paths[2],
+      "/api/v1/nodes?watch=true&allowWatchBookmarks=true&resourceVersion=100&timeoutSeconds=450");
   EXPECT_EQ(informer_->size(), 3u);
   EXPECT_EQ(informer_->Get("b")->pod_cidr, "10.2.0.0/24");
   EXPECT_FALSE(informer_->Get("zz").has_value());
@@ -147,9 +148,10 @@ TEST_F(InformerTest, WatchEventsUpdateCacheAndCallHandlers) {
   Start(TestOptions());
   ASSERT_TRUE(informer_->WaitForSync(5s));
   rec_.Take(3);
-  fake_.PushStream({200,
-                    {Event("ADDED", Node("d", "101")), Event("MODIFIED", Node("a", "102", "10.9.0.0/24")),
-                     Event("DELETED", Node("b", "103")), Bookmark("110")}});
+  fake_.PushStream(
+      {200,
+       {Event("ADDED", Node("d", "101")), Event("MODIFIED", Node("a", "102", "10.9.0.0/24")),
+        Event("DELETED", Node("b", "103")), Bookmark("110")}});
   EXPECT_EQ(rec_.Take(3), (std::vector<std::string>{"add d 101", "update a 1->102", "delete b"}));
   ASSERT_TRUE(fake_.WaitForStreams(2));
   EXPECT_EQ(informer_->Get("a")->pod_cidr, "10.9.0.0/24");
@@ -187,11 +189,14 @@ TEST_F(InformerTest, GoneErrorEventRelistsAndDeliversDiff) {
   rec_.Take(3);
   {
     std::lock_guard<std::mutex> l(list_.mu);
-    list_.items = {Node("a", "1"), Node("b", "250"), Node("e", "251")};  // c deleted, b changed, e new
+    list_.items = {Node("a", "1"), Node("b", "250"),
+                   Node("e", "251")};  // c deleted, b changed, e new
     list_.rv = "300";
   }
   fake_.PushStream({200,
-                    {Event("ERROR", {{"kind", "Status"}, {"code", 410}, {"reason", "Expired"},
+                    {Event("ERROR", {{"kind", "Status"},
+                                     {"code", 410},
+                                     {"reason", "Expired"},
                                      {"message", "too old resource version"}})}});
   auto ev = rec_.Take(3);
   EXPECT_EQ(ev, (std::vector<std::string>{"add e 251", "update b 2->250", "delete c"}));
@@ -263,7 +268,7 @@ TEST_F(InformerTest, BackoffOnFailuresAndResetAfterHealthyWatch) {
   informer_->Stop();
   st = informer_->stats();
   EXPECT_EQ(st.backoffs, (std::vector<std::chrono::milliseconds>{800ms, 1600ms, 3200ms, 6400ms,
-                                                                  12800ms, 800ms}));
+                                                                 12800ms, 800ms}));
 }
 
 TEST_F(InformerTest, RetryAfterOnWatchIsHonoured) {

@@ -15,19 +15,21 @@ using testing::TempDir;
 std::string Kubeconfig(const std::string& cluster_extra, const std::string& user_extra,
                        const std::string& server = "https://10.0.0.1:6443") {
   return "apiVersion: v1\nkind: Config\n"
-         "clusters:\n- name: c1\n  cluster:\n    server: " + server + "\n" + cluster_extra +
-         "contexts:\n- name: ctx1\n  context:\n    cluster: c1\n    user: u1\n    namespace: kube-system\n"
+         "clusters:\n- name: c1\n  cluster:\n    server: " +
+         server + "\n" + cluster_extra +
+         "contexts:\n- name: ctx1\n  context:\n    cluster: c1\n    user: u1\n    namespace: "
+         "kube-system\n"
          "- name: other\n  context:\n    cluster: c1\n    user: u2\n"
          "current-context: ctx1\n"
-         "users:\n- name: u1\n  user:\n" + user_extra +
-         "- name: u2\n  user:\n    token: second-token\n";
+         "users:\n- name: u1\n  user:\n" +
+         user_extra + "- name: u2\n  user:\n    token: second-token\n";
 }
 
 TEST(Kubeconfig, TokenAndInlineCA) {
-  auto cfg = ParseKubeconfig(
-      Kubeconfig("    certificate-authority-data: " + Base64(kFakeCertPem) + "\n",
-                 "    token: abc123\n"),
-      "/tmp/kc");
+  auto cfg =
+      ParseKubeconfig(Kubeconfig("    certificate-authority-data: " + Base64(kFakeCertPem) + "\n",
+                                 "    token: abc123\n"),
+                      "/tmp/kc");
   ASSERT_TRUE(cfg.ok()) << cfg.error();
   EXPECT_EQ(cfg->server, "https://10.0.0.1:6443");
   EXPECT_EQ(cfg->ca_data, kFakeCertPem);
@@ -50,10 +52,10 @@ TEST(Kubeconfig, FilesResolvedRelativeToKubeconfig) {
   dir.Write("pki/ca.crt", kFakeCertPem);
   dir.Write("pki/client.crt", kFakeCertPem);
   dir.Write("pki/client.key", kFakeKeyPem);
-  std::string kc = dir.Write("kubeconfig",
-                             Kubeconfig("    certificate-authority: pki/ca.crt\n",
-                                        "    client-certificate: pki/client.crt\n"
-                                        "    client-key: " + dir.path() + "/pki/client.key\n"));
+  std::string kc = dir.Write("kubeconfig", Kubeconfig("    certificate-authority: pki/ca.crt\n",
+                                                      "    client-certificate: pki/client.crt\n"
+                                                      "    client-key: " +
+                                                          dir.path() + "/pki/client.key\n"));
   auto cfg = LoadKubeconfigFile(kc);
   ASSERT_TRUE(cfg.ok()) << cfg.error();
   EXPECT_EQ(cfg->ca_file, dir.path() + "/pki/ca.crt");
@@ -63,11 +65,14 @@ TEST(Kubeconfig, FilesResolvedRelativeToKubeconfig) {
 }
 
 TEST(Kubeconfig, InlineClientCertificateWinsOverFile) {
-  auto cfg = ParseKubeconfig(
-      Kubeconfig("", "    client-certificate: /nonexistent.crt\n"
-                     "    client-certificate-data: " + Base64(kFakeCertPem) + "\n"
-                     "    client-key-data: " + Base64(kFakeKeyPem) + "\n"),
-      "/tmp/kc");
+  auto cfg = ParseKubeconfig(Kubeconfig("",
+                                        "    client-certificate: /nonexistent.crt\n"
+                                        "    client-certificate-data: " +
+                                            Base64(kFakeCertPem) +
+                                            "\n"
+                                            "    client-key-data: " +
+                                            Base64(kFakeKeyPem) + "\n"),
+                             "/tmp/kc");
   ASSERT_TRUE(cfg.ok()) << cfg.error();
   EXPECT_EQ(cfg->client_cert_data, kFakeCertPem);
   EXPECT_EQ(cfg->client_key_data, kFakeKeyPem);
@@ -101,14 +106,14 @@ TEST(Kubeconfig, ServerWithoutSchemeDefaultsToHTTPS) {
 }
 
 TEST(Kubeconfig, ExecPlugin) {
-  auto cfg = ParseKubeconfig(
-      Kubeconfig("", "    exec:\n"
-                     "      apiVersion: client.authentication.k8s.io/v1\n"
-                     "      command: ./get-token\n"
-                     "      args: [\"--cluster\", \"prod\"]\n"
-                     "      env:\n      - name: FOO\n        value: bar\n"
-                     "      installHint: install get-token\n"),
-      "/etc/kube/kc");
+  auto cfg = ParseKubeconfig(Kubeconfig("",
+                                        "    exec:\n"
+                                        "      apiVersion: client.authentication.k8s.io/v1\n"
+                                        "      command: ./get-token\n"
+                                        "      args: [\"--cluster\", \"prod\"]\n"
+                                        "      env:\n      - name: FOO\n        value: bar\n"
+                                        "      installHint: install get-token\n"),
+                             "/etc/kube/kc");
   ASSERT_TRUE(cfg.ok()) << cfg.error();
   ASSERT_TRUE(cfg->exec.has_value());
   EXPECT_EQ(cfg->exec->command, "./get-token");
@@ -133,7 +138,8 @@ TEST_P(KubeconfigErrors, NamesFileAndField) {
   ASSERT_FALSE(cfg.ok()) << c.name;
   EXPECT_NE(cfg.error().find("/etc/kilo/kubeconfig"), std::string::npos) << cfg.error();
   for (const auto& s : c.must_contain) {
-    EXPECT_NE(cfg.error().find(s), std::string::npos) << "missing \"" << s << "\" in: " << cfg.error();
+    EXPECT_NE(cfg.error().find(s), std::string::npos)
+        << "missing \"" << s << "\" in: " << cfg.error();
   }
 }
 
@@ -143,7 +149,8 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"NotYaml", "clusters: [", {"not valid YAML"}},
         ErrorCase{"NotAMap", "- a\n- b\n", {"not a kubeconfig"}},
         ErrorCase{"NoCurrentContext", "clusters: []\n", {"current-context"}},
-        ErrorCase{"UnknownContext", "current-context: nope\ncontexts: []\n", {"\"nope\"", "contexts"}},
+        ErrorCase{
+            "UnknownContext", "current-context: nope\ncontexts: []\n", {"\"nope\"", "contexts"}},
         ErrorCase{"UnknownCluster",
                   "current-context: a\ncontexts:\n- name: a\n  context: {cluster: x, user: u}\n",
                   {"cluster \"x\"", "clusters"}},
@@ -155,40 +162,47 @@ INSTANTIATE_TEST_SUITE_P(
                   Kubeconfig("    certificate-authority-data: '!!!notbase64'\n", "    token: t\n"),
                   {"certificate-authority-data", "base64"}},
         ErrorCase{"CADataNotPEM",
-                  Kubeconfig("    certificate-authority-data: " + Base64("hello") + "\n", "    token: t\n"),
+                  Kubeconfig("    certificate-authority-data: " + Base64("hello") + "\n",
+                             "    token: t\n"),
                   {"certificate-authority-data", "PEM"}},
         ErrorCase{"MissingCAFile",
                   Kubeconfig("    certificate-authority: /nonexistent/ca.crt\n", "    token: t\n"),
                   {"certificate-authority", "/nonexistent/ca.crt"}},
-        ErrorCase{"InsecureWithCA",
-                  Kubeconfig("    insecure-skip-tls-verify: true\n    certificate-authority-data: " +
-                                 Base64(kFakeCertPem) + "\n",
-                             "    token: t\n"),
-                  {"insecure-skip-tls-verify", "certificate-authority"}},
-        ErrorCase{"InsecureNotBool", Kubeconfig("    insecure-skip-tls-verify: maybe\n", "    token: t\n"),
+        ErrorCase{
+            "InsecureWithCA",
+            Kubeconfig("    insecure-skip-tls-verify: true\n    certificate-authority-data: " +
+                           Base64(kFakeCertPem) + "\n",
+                       "    token: t\n"),
+            {"insecure-skip-tls-verify", "certificate-authority"}},
+        ErrorCase{"InsecureNotBool",
+                  Kubeconfig("    insecure-skip-tls-verify: maybe\n", "    token: t\n"),
                   {"insecure-skip-tls-verify"}},
         ErrorCase{"CertWithoutKey",
                   Kubeconfig("", "    client-certificate-data: " + Base64(kFakeCertPem) + "\n"),
                   {"users[0] \"u1\"", "client-key"}},
-        ErrorCase{"BadClientKeyData", Kubeconfig("", "    client-certificate-data: " +
-                                                         Base64(kFakeCertPem) +
-                                                         "\n    client-key-data: 'a b c %'\n"),
+        ErrorCase{"BadClientKeyData",
+                  Kubeconfig("", "    client-certificate-data: " + Base64(kFakeCertPem) +
+                                     "\n    client-key-data: 'a b c %'\n"),
                   {"client-key-data"}},
-        ErrorCase{"MissingTokenFile", Kubeconfig("", "    tokenFile: /nonexistent/token\n"),
+        ErrorCase{"MissingTokenFile",
+                  Kubeconfig("", "    tokenFile: /nonexistent/token\n"),
                   {"tokenFile", "/nonexistent/token"}},
         ErrorCase{"ExecWithoutCommand",
                   Kubeconfig("", "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"),
                   {"exec.command"}},
         ErrorCase{"ExecAlphaVersion",
-                  Kubeconfig("", "    exec:\n      apiVersion: client.authentication.k8s.io/v1alpha1\n"
-                                 "      command: x\n"),
+                  Kubeconfig("",
+                             "    exec:\n      apiVersion: client.authentication.k8s.io/v1alpha1\n"
+                             "      command: x\n"),
                   {"exec.apiVersion", "client.authentication.k8s.io/v1"}},
-        ErrorCase{"AuthProvider", Kubeconfig("", "    auth-provider:\n      name: gcp\n"),
+        ErrorCase{"AuthProvider",
+                  Kubeconfig("", "    auth-provider:\n      name: gcp\n"),
                   {"auth-provider", "exec"}},
-        ErrorCase{"UnknownUser",
-                  "current-context: a\ncontexts:\n- name: a\n  context: {cluster: c, user: nobody}\n"
-                  "clusters:\n- name: c\n  cluster: {server: 'https://x'}\n",
-                  {"user \"nobody\""}}),
+        ErrorCase{
+            "UnknownUser",
+            "current-context: a\ncontexts:\n- name: a\n  context: {cluster: c, user: nobody}\n"
+            "clusters:\n- name: c\n  cluster: {server: 'https://x'}\n",
+            {"user \"nobody\""}}),
     [](const ::testing::TestParamInfo<ErrorCase>& i) { return std::string(i.param.name); });
 
 TEST(Kubeconfig, MissingFileSaysWhatToDo) {
@@ -272,7 +286,8 @@ class LoadPrecedence : public ::testing::Test {
   std::string Token(const LoadOptions& o) {
     auto cfg = LoadClusterConfig(o);
     if (!cfg.ok()) return "error: " + cfg.error();
-    return cfg->token_file.empty() ? cfg->token : "file:" + cfg->token_file.substr(dir_.path().size());
+    return cfg->token_file.empty() ? cfg->token
+                                   : "file:" + cfg->token_file.substr(dir_.path().size());
   }
   TempDir dir_;
   std::string explicit_, env_;

@@ -46,15 +46,16 @@ TEST(RetryDelay, Table) {
 }
 
 TEST(DescribeHttpError, Authentication) {
-  std::string m = DescribeHttpError(R(401, std::nullopt, R"({"kind":"Status","message":"Unauthorized"})"),
-                                    "GET", "https://10.0.0.1:6443/api/v1/nodes",
-                                    "kubeconfig /root/kc (context \"a\")");
+  std::string m = DescribeHttpError(
+      R(401, std::nullopt, R"({"kind":"Status","message":"Unauthorized"})"), "GET",
+      "https://10.0.0.1:6443/api/v1/nodes", "kubeconfig /root/kc (context \"a\")");
   EXPECT_EQ(m,
             "the API server rejected our credentials (401 Unauthorized) for "
             "https://10.0.0.1:6443/api/v1/nodes: check the token in KUBECONFIG or the "
             "credentials of kubeconfig /root/kc (context \"a\")");
   std::string f = DescribeHttpError(
-      R(403, std::nullopt, R"({"kind":"Status","message":"nodes is forbidden: User \"x\" cannot list"})"),
+      R(403, std::nullopt,
+        R"({"kind":"Status","message":"nodes is forbidden: User \"x\" cannot list"})"),
       "GET", "https://h/api/v1/nodes", "in-cluster service account (/sa)");
   EXPECT_NE(f.find("403 Forbidden"), std::string::npos);
   EXPECT_NE(f.find("cannot list"), std::string::npos);

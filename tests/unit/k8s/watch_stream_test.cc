@@ -23,7 +23,8 @@ std::vector<std::string> Split(const std::vector<std::string>& chunks, size_t* p
   return frames;
 }
 
-const std::string kEv1 = R"({"type":"ADDED","object":{"metadata":{"name":"a","annotations":{"x":"}{\"]"}}}})";
+const std::string kEv1 =
+    R"({"type":"ADDED","object":{"metadata":{"name":"a","annotations":{"x":"}{\"]"}}}})";
 const std::string kEv2 = R"({"type":"DELETED","object":{"metadata":{"name":"b"}}})";
 
 TEST(FrameSplitter, OneFramePerLine) {

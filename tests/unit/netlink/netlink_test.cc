@@ -1,12 +1,11 @@
 // Unit tests: rtnetlink message round trips, text rendering, and the
 // convergers over the in-memory fake.
 
+#include <gtest/gtest.h>
 #include <linux/rtnetlink.h>
 
 #include <algorithm>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "fakes/netlink/fake_netlink.h"
 #include "netlink/rtnl.h"
@@ -32,11 +31,12 @@ class RouteText : public ::testing::TestWithParam<std::string> {};
 TEST_P(RouteText, ParsesAndRendersBack) { EXPECT_EQ(R(GetParam()).String(), GetParam()); }
 INSTANTIATE_TEST_SUITE_P(
     GoldenLines, RouteText,
-    ::testing::Values("route 100.96.253.0/24 via fd10:4::1 dev kilo0 onlink",
-                      "route 100.96.166.0/24 via fd10:4::2 src 10.2.39.13 dev kilo0 onlink",
-                      "route fd05::3/128 dev kilo0", "route 192.168.200.0/24 src 10.2.39.13 dev kilo0",
-                      "route 10.42.180.0/24 via 192.168.54.161 dev priv onlink",
-                      "route 10.0.233.71/32 via 100.96.46.0 src 172.17.193.165 dev tunl table 1107 onlink"));
+    ::testing::Values(
+        "route 100.96.253.0/24 via fd10:4::1 dev kilo0 onlink",
+        "route 100.96.166.0/24 via fd10:4::2 src 10.2.39.13 dev kilo0 onlink",
+        "route fd05::3/128 dev kilo0", "route 192.168.200.0/24 src 10.2.39.13 dev kilo0",
+        "route 10.42.180.0/24 via 192.168.54.161 dev priv onlink",
+        "route 10.0.233.71/32 via 100.96.46.0 src 172.17.193.165 dev tunl table 1107 onlink"));
 
 TEST(RuleText, ParsesAndRendersBack) {
   for (std::string l : {"rule from 10.244.253.0/24 to 192.168.255.177/32 lookup 1107",
@@ -48,9 +48,12 @@ TEST(RuleText, ParsesAndRendersBack) {
 }
 
 TEST(RouteText, RenderList) {
-  std::vector<Route> rs = {R("route 10.4.0.0/16 dev kilo0"), R("route 10.5.0.0/16 dev tunl table 1107")};
-  EXPECT_EQ(RenderRoutes(rs), "route 10.4.0.0/16 dev kilo0\nroute 10.5.0.0/16 dev tunl table 1107\n");
-  EXPECT_EQ(RenderRules({U("rule from 10.0.0.0/24 lookup 1107")}), "rule from 10.0.0.0/24 lookup 1107\n");
+  std::vector<Route> rs = {R("route 10.4.0.0/16 dev kilo0"),
+                           R("route 10.5.0.0/16 dev tunl table 1107")};
+  EXPECT_EQ(RenderRoutes(rs),
+            "route 10.4.0.0/16 dev kilo0\nroute 10.5.0.0/16 dev tunl table 1107\n");
+  EXPECT_EQ(RenderRules({U("rule from 10.0.0.0/24 lookup 1107")}),
+            "rule from 10.0.0.0/24 lookup 1107\n");
 }
 
 // ---- message round trips
@@ -143,8 +146,14 @@ class ConvergeTest : public ::testing::Test {
     nl.AddLinkNow({0, "kilo0", "wireguard", 1420, true, false});
     nl.AddLinkNow({0, "tunl0", "ipip", 1480, true, false});
     // Foreign routes: the default route (boot) and a kernel route on kilo0.
-    nl.AddRouteNow(Route{*IPPrefix::Parse("0.0.0.0/0"), *IPAddr::Parse("192.168.0.1"), {}, 0,
-                         "eth0", kMainTable, false, kProtoBoot});
+    nl.AddRouteNow(Route{*IPPrefix::Parse("0.0.0.0/0"),
+                         *IPAddr::Parse("192.168.0.1"),
+                         {},
+                         0,
+                         "eth0",
+                         kMainTable,
+                         false,
+                         kProtoBoot});
     Route k = R("route 10.4.0.0/16 dev kilo0");
     k.protocol = 2;  // RTPROT_KERNEL
     nl.AddRouteNow(k);
@@ -197,8 +206,9 @@ TEST_F(ConvergeTest, ChangedGatewayIsReplacedInPlace) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->added, 1);
   EXPECT_EQ(c->removed, 0);
-  EXPECT_EQ(nl.writes(), std::vector<std::string>{
-                             "add route 100.96.1.0/24 via 10.4.0.9 src 192.168.0.5 dev kilo0 onlink"});
+  EXPECT_EQ(nl.writes(),
+            std::vector<std::string>{
+                "add route 100.96.1.0/24 via 10.4.0.9 src 192.168.0.5 dev kilo0 onlink"});
 }
 
 TEST_F(ConvergeTest, UnknownDeviceIsAnErrorWithContext) {
@@ -240,7 +250,7 @@ TEST_F(ConvergeTest, RandomTransitionsConverge) {
 }
 
 TEST_F(ConvergeTest, RulesOnlyInKiloTable) {
-  nl.AddRuleNow(U("rule from 10.1.0.0/16 lookup 100"));  // foreign
+  nl.AddRuleNow(U("rule from 10.1.0.0/16 lookup 100"));   // foreign
   nl.AddRuleNow(U("rule from 10.2.0.0/16 lookup 1107"));  // stale, ours
   std::vector<Rule> want = {U("rule from 100.96.0.0/24 to 192.168.0.9/32 lookup 1107"),
                             U("rule iif kilo0 lookup 1107")};

@@ -1,13 +1,12 @@
 // Unit tests: WireGuard generic netlink messages, built into buffers and parsed
 // back (the kernel here has no WireGuard module).
 
+#include "wg/genl.h"
+
+#include <gtest/gtest.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
 #include <linux/wireguard.h>
-
-#include <gtest/gtest.h>
-
-#include "wg/genl.h"
 
 namespace kilo::wg {
 namespace {
@@ -36,7 +35,8 @@ WgDeviceUpdate BigUpdate() {
     p.endpoint = WgEndpoint{IPAddr::V4(192, 0, 2, static_cast<uint8_t>(i)), 51820};
     p.persistent_keepalive = 25;
     uint8_t hi = static_cast<uint8_t>(i >> 8), lo = static_cast<uint8_t>(i);
-    p.allowed_ips = {IPPrefix(IPAddr::V4(10, 4, hi, lo), 32), IPPrefix(IPAddr::V4(100, hi, lo, 0), 24),
+    p.allowed_ips = {IPPrefix(IPAddr::V4(10, 4, hi, lo), 32),
+                     IPPrefix(IPAddr::V4(100, hi, lo, 0), 24),
                      IPPrefix(IPAddr::V4(172, 16, hi, lo), 32),
                      *IPPrefix::Parse("fd00:" + std::to_string(i) + "::/64")};
     u.peers.push_back(std::move(p));
@@ -99,7 +99,8 @@ TEST(GenlSetDevice, OnePeerWithManyAllowedIPsContinues) {
   p.public_key = K(7);
   p.replace_allowed_ips = true;
   for (int i = 0; i < 1000; ++i)
-    p.allowed_ips.emplace_back(IPAddr::V4(10, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), 0), 24);
+    p.allowed_ips.emplace_back(
+        IPAddr::V4(10, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i), 0), 24);
   u.peers = {p};
   auto msgs = genl::BuildSetDevice(kFamily, "kilo0", u);
   ASSERT_TRUE(msgs.ok());
@@ -150,7 +151,9 @@ TEST(GenlGetDevice, CannedMultiPartReplyMerges) {
     p.persistent_keepalive = 25;
     int n = i == 150 ? 400 : 3;  // one peer's allowed IPs span messages
     for (int j = 0; j < n; ++j)
-      p.allowed_ips.emplace_back(IPAddr::V4(10, static_cast<uint8_t>(i), static_cast<uint8_t>(j >> 8), static_cast<uint8_t>(j)), 32);
+      p.allowed_ips.emplace_back(IPAddr::V4(10, static_cast<uint8_t>(i),
+                                            static_cast<uint8_t>(j >> 8), static_cast<uint8_t>(j)),
+                                 32);
     d.peers.push_back(std::move(p));
   }
   auto msgs = genl::BuildGetDeviceReply(kFamily, d);
@@ -178,7 +181,8 @@ TEST(GenlGetDevice, CannedMultiPartReplyMerges) {
   WgDeviceConfig c;
   c.private_key = K(5);
   c.listen_port = 51820;
-  for (const auto& p : d.peers) c.peers.push_back({p.public_key, std::nullopt, p.endpoint, 25, p.allowed_ips});
+  for (const auto& p : d.peers)
+    c.peers.push_back({p.public_key, std::nullopt, p.endpoint, 25, p.allowed_ips});
   EXPECT_TRUE(ComputeUpdate(got, c).empty());
 }
 

@@ -63,8 +63,8 @@ TEST(UapiClient, SilentDaemonTimesOut) {
   auto got = c.Get("wg9");
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.error(), "get wg9: read " + path +
-                             ": no reply in 200 ms; is wireguard-go for wg9 hung?");
+  EXPECT_EQ(got.error(),
+            "get wg9: read " + path + ": no reply in 200 ms; is wireguard-go for wg9 hung?");
   EXPECT_LT(took, std::chrono::seconds(5));
   close(srv);
   unlink(path.c_str());
@@ -106,15 +106,19 @@ TEST(Uapi, FormatSetExactText) {
   EXPECT_EQ(uapi::FormatSet(u),
             "set=1\n"
             "listen_port=51820\n"
-            "public_key=" + uapi::KeyToHex(K(1)) + "\n"
-            "remove=true\n"
-            "public_key=" + uapi::KeyToHex(K(2)) + "\n"
-            "update_only=true\n"
-            "persistent_keepalive_interval=0\n"
-            "replace_allowed_ips=true\n"
-            "allowed_ip=10.1.0.0/24\n"
-            "allowed_ip=fd00::1/128\n"
-            "\n");
+            "public_key=" +
+                uapi::KeyToHex(K(1)) +
+                "\n"
+                "remove=true\n"
+                "public_key=" +
+                uapi::KeyToHex(K(2)) +
+                "\n"
+                "update_only=true\n"
+                "persistent_keepalive_interval=0\n"
+                "replace_allowed_ips=true\n"
+                "allowed_ip=10.1.0.0/24\n"
+                "allowed_ip=fd00::1/128\n"
+                "\n");
 }
 
 TEST(Uapi, SetRoundTrip) {
@@ -126,10 +130,13 @@ TEST(Uapi, SetRoundTrip) {
 
 TEST(Uapi, ParseGetCannedWireguardGoReply) {
   const std::string reply =
-      "private_key=" + uapi::KeyToHex(K(1)) + "\n"
+      "private_key=" + uapi::KeyToHex(K(1)) +
+      "\n"
       "listen_port=51820\n"
       "fwmark=0\n"
-      "public_key=" + uapi::KeyToHex(K(10)) + "\n"
+      "public_key=" +
+      uapi::KeyToHex(K(10)) +
+      "\n"
       "preshared_key=0000000000000000000000000000000000000000000000000000000000000000\n"
       "protocol_version=1\n"
       "endpoint=192.0.2.1:51820\n"
@@ -140,7 +147,9 @@ TEST(Uapi, ParseGetCannedWireguardGoReply) {
       "persistent_keepalive_interval=25\n"
       "allowed_ip=10.4.0.1/32\n"
       "allowed_ip=100.96.1.0/24\n"
-      "public_key=" + uapi::KeyToHex(K(20)) + "\n"
+      "public_key=" +
+      uapi::KeyToHex(K(20)) +
+      "\n"
       "endpoint=[2001:db8::1]:4500\n"
       "allowed_ip=fd00:1::/64\n"
       "errno=0\n\n";
@@ -273,8 +282,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "[10 update ka=0] "},
         DiffCase{"psk_removed", [](WgDeviceConfig& c) { c.peers[1].preshared_key.reset(); },
                  "[20 update psk] "},
-        DiffCase{"psk_zero_equals_none", [](WgDeviceConfig& c) { c.peers[0].preshared_key = Key(); },
-                 ""},
+        DiffCase{"psk_zero_equals_none",
+                 [](WgDeviceConfig& c) { c.peers[0].preshared_key = Key(); }, ""},
         DiffCase{"replace_all_peers",
                  [](WgDeviceConfig& c) {
                    c.peers[0].public_key = K(50);
