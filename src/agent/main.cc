@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -87,16 +86,17 @@ int Fatal(const std::string& msg) {
 }
 
 std::atomic<bool> g_stop{false};
-std::mutex g_mu;
-std::condition_variable g_cv;
-bool g_dirty = false;
+// The reconcile loop's wake-up: watch events and the signal thread set g_dirty.
+Mutex g_mu;
+CondVar g_cv;
+bool g_dirty GUARDED_BY(g_mu) = false;
 
-void Notify() {
+void Notify() EXCLUDES(g_mu) {
   {
-    std::lock_guard<std::mutex> lock(g_mu);
+    MutexLock lock(&g_mu);
     g_dirty = true;
   }
-  g_cv.notify_all();
+  g_cv.NotifyAll();
 }
 
 // Blocks SIGTERM and SIGINT in every thread; one thread waits for them and
@@ -188,7 +188,8 @@ Status SetUpInterfaces(netlink::NetlinkClient& nl, wg::WireGuardClient& wg, Agen
 
 // Reconciles until SIGTERM/SIGINT: on every watch event (bursts coalesced)
 // and at least every resync period (at most the check-in period).
-void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatchdog& watchdog) {
+void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatchdog& watchdog)
+    EXCLUDES(g_mu) {
   using Clock = std::chrono::steady_clock;
   auto next_resync = Clock::now();
   // The resync runs on its own schedule, however many watch events come in
@@ -200,7 +201,7 @@ void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatc
   HeapTrimmer trimmer(std::chrono::seconds(30));
   while (!g_stop) {
     {
-      std::lock_guard<std::mutex> lock(g_mu);
+      MutexLock lock(&g_mu);
       g_dirty = false;
     }
     const bool resync_due = Clock::now() >= next_resync;
@@ -230,13 +231,14 @@ void ReconcileLoop(Agent& agent, std::chrono::milliseconds resync, ReconcileWatc
       const int64_t in = std::max<int64_t>(1, *deadline - static_cast<int64_t>(::time(nullptr)));
       wake = std::min(wake, Clock::now() + std::chrono::seconds(in));
     }
-    std::unique_lock<std::mutex> lock(g_mu);
-    g_cv.wait_until(lock, wake, [] { return g_dirty || g_stop.load(); });
-    if (g_dirty && !g_stop) {
-      // Coalesce bursts of watch events into one reconcile.
-      lock.unlock();
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bool woken_by_change;
+    {
+      MutexLock lock(&g_mu);
+      while (!g_dirty && !g_stop && Clock::now() < wake) g_cv.WaitFor(&g_mu, wake - Clock::now());
+      woken_by_change = g_dirty && !g_stop;
     }
+    // Coalesce bursts of watch events into one reconcile.
+    if (woken_by_change) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
