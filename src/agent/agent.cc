@@ -101,10 +101,25 @@ void Agent::KeepRoamedEndpoint(wg::WgPeerConfig* pc,
   (*written)[pc->public_key] = declared;
   auto w = written_endpoints_.find(pc->public_key);
   // A new declaration wins; the device a restarted kg finds counts as written.
-  if (adopted_device_ && (w == written_endpoints_.end() || w->second != declared)) return;
+  if (adopted_device_ && w != written_endpoints_.end() && w->second != declared) {
+    superseded_endpoints_[pc->public_key] = w->second;
+    return;
+  }
+  if (adopted_device_ && w == written_endpoints_.end()) {
+    superseded_endpoints_.erase(pc->public_key);
+    return;
+  }
   auto d = live.find(pc->public_key);
   if (d == live.end()) return;
   const wg::WgPeerStatus& dp = *d->second;
+  // The endpoint a previous declaration wrote is not a roam: an authenticated
+  // packet the remote sent from its old address (e.g. a force-endpoint port it
+  // listened on until its kg moved it back) takes the device there again, and
+  // keeping it would cut the peer off until its handshake ages out.
+  if (auto s = superseded_endpoints_.find(pc->public_key);
+      s != superseded_endpoints_.end() && dp.endpoint && *dp.endpoint == s->second) {
+    return;
+  }
   // WireGuard roams only on an authenticated packet; a handshake within
   // REJECT_AFTER_TIME (180 s) means the roamed address is the live one. (A
   // NATed remote that declares a keepalive is covered by the discovered
@@ -576,6 +591,8 @@ void Agent::ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t
     dev.peers.push_back(std::move(pc));
   }
   written_endpoints_ = std::move(written);
+  std::erase_if(superseded_endpoints_,
+                [this](const auto& kv) { return !written_endpoints_.count(kv.first); });
   // A kg stopped with --clean-up (a rolling update) took its annotations off
   // its node, so every other agent dropped this node's peer and re-creates it
   // without the sessions our device still holds: our packets on those are

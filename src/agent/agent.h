@@ -291,6 +291,9 @@ class Agent {
   // roamed (WireGuard learnt a new source address from an authenticated
   // handshake) is left where it roamed to instead of being reset every resync.
   std::map<Key, wg::WgEndpoint> written_endpoints_;
+  // Per peer: the endpoint of its declaration before the current one (never
+  // taken for a roam, see KeepRoamedEndpoint).
+  mutable std::map<Key, wg::WgEndpoint> superseded_endpoints_;
   // Until the first reconcile has written the device, its endpoints are taken
   // as written by the previous kg on this node: a restart keeps roamed peers
   // where they roamed instead of resetting them to their declared endpoints.

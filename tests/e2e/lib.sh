@@ -617,7 +617,21 @@ ping_matrix() {
   rm -rf "$out"
   return $fail
 }
-node_matrix() { PING_TARGETS=node ping_matrix; }
+# node_matrix: every node pings every other node's private IP; failed pairs are tried
+# again for up to NODE_MATRIX_WAIT seconds (default 15) after the pods first reach each
+# other (cluster_up waits for the pods only; a node address may take a reconcile more).
+node_matrix() {
+  local end=$((SECONDS + ${NODE_MATRIX_WAIT:-15}))
+  until PING_TARGETS=node PING_VERBOSE= ping_matrix 2>/dev/null; do
+    if ((SECONDS >= end)); then
+      PING_TARGETS=node ping_matrix
+      return
+    fi
+    sleep 1
+  done
+  if [ -n "${PING_VERBOSE:-}" ]; then cat "$KGE_STATE/last-ping-matrix" >&2; fi
+  return 0
+}
 
 # wait_mesh [SECONDS]: until every pod pings every other pod; prints the matrix and the
 # agents' state on failure.

@@ -430,6 +430,42 @@ TEST(Agent, RoamedRemoteWithoutKeepaliveIsNotResetEveryResync) {
   EXPECT_EQ(endpoint_of(), "203.0.113.77:51820");
 }
 
+// e2e annotations.bats found it: a remote whose declared endpoint changed back
+// (force-endpoint removed: its listen port moves back too) still sends a last
+// authenticated packet from the old address; WireGuard roams there, and taking
+// that for a live roam would cut the peer off until its handshake aged out.
+TEST(Agent, ARoamBackToTheSupersededDeclarationIsNotKept) {
+  Env e;
+  PeerObject p = MakePeer("c2-leader", {"10.52.1.0/24"});
+  p.has_endpoint = true;
+  p.endpoint_ip = "203.0.113.21";
+  p.endpoint_port = 51821;  // forced for a while
+  e.backend.SetPeer(p);
+  const Key k = KeyFor("c2-leader").Public();
+  auto device_peer = [&]() -> wg::WgPeerStatus* {
+    for (auto& dp : e.wg.Device("kilo0")->peers)
+      if (dp.public_key == k) return &dp;
+    return nullptr;
+  };
+  e.agent->Reconcile();
+  ASSERT_EQ(device_peer()->endpoint->String(), "203.0.113.21:51821");
+  p.endpoint_port = 51820;  // the force is removed
+  e.backend.SetPeer(p);
+  e.agent->Reconcile();
+  ASSERT_EQ(device_peer()->endpoint->String(), "203.0.113.21:51820");
+  // Its last packet from the old port: the device roams back there.
+  device_peer()->endpoint = wg::WgEndpoint{*IPAddr::Parse("203.0.113.21"), 51821};
+  device_peer()->last_handshake_unix = kNow - 1;
+  e.agent->Reconcile();
+  EXPECT_EQ(device_peer()->endpoint->String(), "203.0.113.21:51820")
+      << "the old declaration is not a roam";
+  // A roam to an address never declared is still kept.
+  device_peer()->endpoint = wg::WgEndpoint{*IPAddr::Parse("198.51.100.13"), 4475};
+  device_peer()->last_handshake_unix = kNow - 1;
+  e.agent->Reconcile();
+  EXPECT_EQ(device_peer()->endpoint->String(), "198.51.100.13:4475");
+}
+
 // Issue 13 item 3: a kg leader that loses leadership goes on publishing the NAT
 // endpoints it discovered, as a Go agent does (its device keeps them): the Go
 // leaders of other locations fall back on them for a NATed remote they have
