@@ -128,6 +128,11 @@ lease_holder_is() { [ "$(kctl get lease -n kube-system "$1" -o jsonpath='{.spec.
   kctl annotate node gcp-1 kilo.squat.ai/leader=pinned --overwrite
   on_teardown kctl annotate node gcp-1 kilo.squat.ai/leader-
   wait_for 60 "gcp-1 to lead (pinned)" leads gcp-1
+  # A path detector starts over when its leader changes and counts a path lost only
+  # once it has answered (core/failover.h): let traffic flow through gcp-1 and the
+  # members' probes (one a second, proven after 2 answers) prove it before the fault.
+  wait_mesh 60
+  sleep 4
   nft_fault gcp-1 'table inet kgefault { chain kfwd { type filter hook forward priority -400; policy accept; drop; }; }'
   wait_for 60 "a PinnedLeaderBroken Event" event_seen gcp-1 PinnedLeaderBroken
   wait_for 30 "kilo_pinned_leader_broken 1" series_is gcp-2 'kilo_pinned_leader_broken{location="location:gcp"}' 1
