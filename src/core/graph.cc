@@ -147,6 +147,36 @@ void WriteEdges(const std::vector<Segment>& segs, const EdgeTails& tails, bool t
   WriteEdgeGrid<0, 0>(segs, hw, tails, triangle, keep, write);
 }
 
+// The statement of node j of segment s, labelled "<prefix>\n<name>\n<pod CIDR>...";
+// a leader's label adds its WireGuard IP(s) and endpoint.
+void AppendNodeStatement(const Segment& s, size_t j, const std::string& prefix, std::string* out) {
+  std::string label = prefix + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
+  AppendExtraSubnets(*s.nodes[j], &label);
+  if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
+  bool leader = static_cast<int>(j) == s.leader;
+  if (leader) {
+    label += "\\n" + s.wireguard_ip.String();
+    if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
+    if (s.endpoint) label += "\\n" + s.endpoint->String();
+  }
+  out->append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);
+  out->append(leader ? "\", rank=1, shape=ellipse ];\n" : "\", shape=ellipse ];\n");
+}
+
+// The peers' subgraph and the end of the graph.
+void AppendPeersAndClose(const std::vector<Peer>& peers, PieceWriter* pieces) {
+  std::string& out = pieces->out;
+  out += "\tsubgraph \"cluster_peers\" {\n\tlabel=\"peers\";\n\tstyle=\"dashed,rounded\";\n";
+  for (const Peer& p : peers) {
+    std::string ep = p.endpoint ? p.endpoint->String() : "";
+    out.append("\t\"").append(p.name).append("\" [ label=\"").append(p.name).append("\\n");
+    out.append(ep).append("\n\", shape=ellipse ];\n");
+    pieces->Flush();
+  }
+  out += "\n}\n;\n\n}\n";
+  pieces->Flush(/*force=*/true);
+}
+
 }  // namespace
 
 std::string Topology::Dot() const {
@@ -231,31 +261,13 @@ void Topology::DotCross(const std::function<void(std::string_view)>& write) cons
       const Segment& s = segs[si];
       // Every node leads its own segment: its WireGuard IP and endpoint shown.
       for (size_t j = 0; j < s.hostnames.size(); ++j) {
-        std::string label = key + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
-        AppendExtraSubnets(*s.nodes[j], &label);
-        if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
-        bool leader = static_cast<int>(j) == s.leader;
-        if (leader) {
-          label += "\\n" + s.wireguard_ip.String();
-          if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
-          if (s.endpoint) label += "\\n" + s.endpoint->String();
-        }
-        out.append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);
-        out.append(leader ? "\", rank=1, shape=ellipse ];\n" : "\", shape=ellipse ];\n");
+        AppendNodeStatement(s, j, key, &out);
         pieces.Flush();
       }
     }
     out += "\n}\n;\n";
   }
-  out += "\tsubgraph \"cluster_peers\" {\n\tlabel=\"peers\";\n\tstyle=\"dashed,rounded\";\n";
-  for (const Peer& p : peers) {
-    std::string ep = p.endpoint ? p.endpoint->String() : "";
-    out.append("\t\"").append(p.name).append("\" [ label=\"").append(p.name).append("\\n");
-    out.append(ep).append("\n\", shape=ellipse ];\n");
-    pieces.Flush();
-  }
-  out += "\n}\n;\n\n}\n";
-  pieces.Flush(/*force=*/true);
+  AppendPeersAndClose(peers, &pieces);
 }
 
 void Topology::Dot(const std::function<void(std::string_view)>& write) const {
@@ -292,30 +304,12 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     out += "\tlabel=" + Quote(s.location) + ";\n";
     out += "\tstyle=\"dashed,rounded\";\n";
     for (size_t j = 0; j < s.hostnames.size(); ++j) {
-      std::string label = s.location + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
-      AppendExtraSubnets(*s.nodes[j], &label);
-      if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
-      bool leader = static_cast<int>(j) == s.leader;
-      if (leader) {
-        label += "\\n" + s.wireguard_ip.String();
-        if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
-        if (s.endpoint) label += "\\n" + s.endpoint->String();
-      }
-      out.append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);
-      out.append(leader ? "\", rank=1, shape=ellipse ];\n" : "\", shape=ellipse ];\n");
+      AppendNodeStatement(s, j, s.location, &out);
       pieces.Flush();
     }
     out += "\n}\n;\n";
   }
-  out += "\tsubgraph \"cluster_peers\" {\n\tlabel=\"peers\";\n\tstyle=\"dashed,rounded\";\n";
-  for (const Peer& p : peers) {
-    std::string ep = p.endpoint ? p.endpoint->String() : "";
-    out.append("\t\"").append(p.name).append("\" [ label=\"").append(p.name).append("\\n");
-    out.append(ep).append("\n\", shape=ellipse ];\n");
-    pieces.Flush();
-  }
-  out += "\n}\n;\n\n}\n";
-  pieces.Flush(/*force=*/true);
+  AppendPeersAndClose(peers, &pieces);
 }
 
 }  // namespace kilo
