@@ -19,10 +19,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
+#include "core/ip.h"
 #include "k8s/http1.h"
 
 namespace kilo::k8s {
@@ -39,6 +42,54 @@ std::string MbedError(int rc) {
 // The system's CA bundle (Debian's ca-certificates), used when the kubeconfig
 // names no certificate-authority, as libcurl did.
 constexpr const char* kSystemCaBundle = "/etc/ssl/certs/ca-certificates.crt";
+
+std::string Base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  size_t olen = 0;
+  mbedtls_base64_encode(reinterpret_cast<unsigned char*>(out.data()), out.size(), &olen,
+                        reinterpret_cast<const unsigned char*>(in.data()), in.size());
+  out.resize(olen);
+  return out;
+}
+
+std::string PercentDecode(std::string_view in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
+std::string Lower(std::string_view in) {
+  std::string out(in);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string Env(const char* upper, const char* lower) {
+  if (const char* v = std::getenv(upper); v && *v) return v;
+  if (const char* v = std::getenv(lower); v && *v) return v;
+  return "";
+}
+
+// Splits "host[:port]" (IPv6 in brackets); `port` keeps its value without one.
+void SplitHostPort(std::string_view hostport, std::string* host, std::string* port) {
+  size_t colon = hostport.rfind(':');
+  size_t bracket = hostport.rfind(']');
+  if (colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket)) {
+    *port = std::string(hostport.substr(colon + 1));
+    hostport = hostport.substr(0, colon);
+  }
+  if (hostport.size() >= 2 && hostport.front() == '[' && hostport.back() == ']')
+    hostport = hostport.substr(1, hostport.size() - 2);
+  *host = std::string(hostport);
+}
 
 }  // namespace
 
@@ -294,6 +345,42 @@ class HttpTransport::Conn {
   int errno_ = 0;
 };
 
+bool NoProxyMatches(std::string_view no_proxy, std::string_view host_in) {
+  const std::string host = Lower(host_in);
+  auto ip = IPAddr::Parse(host);
+  if (host == "localhost" || (ip && ip->IsLoopback())) return true;
+  while (!no_proxy.empty()) {
+    size_t comma = no_proxy.find(',');
+    std::string_view entry = no_proxy.substr(0, comma);
+    no_proxy.remove_prefix(comma == std::string_view::npos ? no_proxy.size() : comma + 1);
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.front())))
+      entry.remove_prefix(1);
+    while (!entry.empty() && std::isspace(static_cast<unsigned char>(entry.back())))
+      entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    if (entry == "*") return true;
+    if (entry.find('/') != std::string_view::npos) {
+      auto prefix = IPPrefix::Parse(entry);
+      if (prefix && ip && prefix->Contains(*ip)) return true;
+      continue;
+    }
+    std::string name, port;
+    SplitHostPort(entry, &name, &port);
+    name = Lower(name);
+    if (auto eip = IPAddr::Parse(name)) {
+      if (ip && *eip == *ip) return true;
+      continue;
+    }
+    if (ip) continue;
+    if (name.front() == '.') name.erase(0, 1);
+    if (host == name || (host.size() > name.size() &&
+                         host.compare(host.size() - name.size(), name.size(), name) == 0 &&
+                         host[host.size() - name.size() - 1] == '.'))
+      return true;
+  }
+  return false;
+}
+
 Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(ClusterConfig config,
                                                              HttpTransportOptions options) {
   using R = Result<std::unique_ptr<HttpTransport>>;
@@ -308,6 +395,14 @@ Result<std::unique_ptr<HttpTransport>> HttpTransport::Create(ClusterConfig confi
   if (t->host_.empty()) {
     return R::Error("server " + t->config_.server + " (from " + t->config_.source +
                     ") has no host");
+  }
+  if (t->https_) {
+    const auto& o = t->options_;
+    std::string proxy = o.https_proxy ? *o.https_proxy : Env("HTTPS_PROXY", "https_proxy");
+    std::string no_proxy = o.no_proxy ? *o.no_proxy : Env("NO_PROXY", "no_proxy");
+    if (!proxy.empty() && !NoProxyMatches(no_proxy, t->host_)) {
+      if (Status s = t->SetProxy(proxy); !s.ok()) return R(s);
+    }
   }
   return R(std::move(t));
 }
@@ -347,6 +442,77 @@ HttpTransport::HttpTransport(ClusterConfig config, HttpTransportOptions options,
 }
 
 HttpTransport::~HttpTransport() = default;
+
+Status HttpTransport::SetProxy(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return Status::Error("HTTPS_PROXY " + url + ": " + why +
+                         " (want http://[user:password@]host:port; exempt the API server " + host_ +
+                         " with NO_PROXY, or unset HTTPS_PROXY)");
+  };
+  std::string_view rest = url;
+  size_t scheme_end = rest.find("://");
+  if (scheme_end != std::string_view::npos) {
+    if (Lower(rest.substr(0, scheme_end)) != "http")
+      return bad("only http:// proxies are supported");
+    rest.remove_prefix(scheme_end + 3);
+  }
+  rest = rest.substr(0, rest.find('/'));
+  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = rest.substr(0, at);
+    size_t colon = userinfo.find(':');
+    std::string user = PercentDecode(userinfo.substr(0, colon));
+    std::string pass =
+        colon == std::string_view::npos ? "" : PercentDecode(userinfo.substr(colon + 1));
+    proxy_auth_ = Base64(user + ":" + pass);
+    rest.remove_prefix(at + 1);
+  }
+  proxy_port_ = "80";
+  SplitHostPort(rest, &proxy_host_, &proxy_port_);
+  if (proxy_host_.empty() || proxy_port_.empty()) return bad("no host");
+  proxy_url_ = "http://" + std::string(rest);
+  return Status::Ok();
+}
+
+std::optional<HttpTransport::Failure> HttpTransport::ProxyConnect(Conn& conn, const Io& io,
+                                                                  Clock::time_point until) {
+  const std::string target =
+      (host_.find(':') != std::string::npos ? "[" + host_ + "]" : host_) + ":" + port_;
+  std::string req = "CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n";
+  if (!proxy_auth_.empty()) req += "Proxy-Authorization: Basic " + proxy_auth_ + "\r\n";
+  req += "User-Agent: " + options_.user_agent + "\r\n\r\n";
+  Io connect_io = io;
+  connect_io.deadline = until;
+  const std::string via = "through the proxy " + proxy_url_ + " (HTTPS_PROXY)";
+  if (auto f = conn.WriteAll(req, connect_io)) {
+    if (f->kind == Failure::kIo) f->kind = Failure::kConnect;
+    f->detail += " " + via;
+    return f;
+  }
+  // The reply's head, read a byte at a time: what follows is the server's.
+  std::string head;
+  while (head.size() < 16384 && head.find("\r\n\r\n") == std::string::npos) {
+    char c;
+    size_t n = 0;
+    if (auto f = conn.Read(&c, 1, &n, connect_io)) {
+      if (f->kind == Failure::kIo) f->kind = Failure::kConnect;
+      f->detail += " " + via;
+      return f;
+    }
+    if (n == 0) return Failure{Failure::kConnect, "the proxy closed the connection " + via};
+    head.push_back(c);
+  }
+  std::string line = head.substr(0, head.find("\r\n"));
+  size_t sp = line.find(' ');
+  std::string code = sp == std::string::npos ? "" : line.substr(sp + 1, 3);
+  if (line.rfind("HTTP/1.", 0) != 0 || code.empty() || code[0] != '2') {
+    return Failure{Failure::kConnect,
+                   "CONNECT " + target + " " + via + " answered \"" + line + "\"" +
+                       (code == "407" ? ": set the proxy's credentials in "
+                                        "HTTPS_PROXY (http://user:password@host:port)"
+                                      : "")};
+  }
+  return std::nullopt;
+}
 
 void HttpTransport::Sleep(std::chrono::milliseconds d, CancelToken* cancel) {
   if (options_.sleep) {
@@ -486,9 +652,13 @@ std::unique_ptr<HttpTransport::Conn> HttpTransport::Dial(const std::shared_ptr<T
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_ADDRCONFIG;
   addrinfo* res = nullptr;
-  int gai = getaddrinfo(host_.c_str(), port_.c_str(), &hints, &res);
+  const bool proxied = !proxy_host_.empty();
+  const std::string& dial_host = proxied ? proxy_host_ : host_;
+  const std::string& dial_port = proxied ? proxy_port_ : port_;
+  int gai = getaddrinfo(dial_host.c_str(), dial_port.c_str(), &hints, &res);
   if (gai != 0)
-    return fail({Failure::kConnect, "cannot resolve " + host_ + ": " + gai_strerror(gai)});
+    return fail({Failure::kConnect, "cannot resolve " + dial_host + ": " + gai_strerror(gai) +
+                                        (proxied ? " (the proxy of HTTPS_PROXY)" : "")});
   std::unique_ptr<addrinfo, void (*)(addrinfo*)> res_guard(res, freeaddrinfo);
   auto until = std::min(io.deadline, Clock::now() + options_.connect_timeout);
   std::string last = "no address";
@@ -534,10 +704,14 @@ std::unique_ptr<HttpTransport::Conn> HttpTransport::Dial(const std::shared_ptr<T
     }
     opened_.fetch_add(1, std::memory_order_relaxed);
     auto conn = std::make_unique<Conn>(fd, tls);
+    if (proxied) {
+      if (auto f = ProxyConnect(*conn, io, until)) return fail(*f);
+    }
     if (auto f = conn->Handshake(io, until)) return fail(*f);
     return conn;
   }
-  return fail({Failure::kConnect, last});
+  return fail({Failure::kConnect,
+               proxied ? last + " (the proxy " + proxy_url_ + " of HTTPS_PROXY)" : last});
 }
 
 std::unique_ptr<HttpTransport::Conn> HttpTransport::TakeIdle(const Tls* tls) {
@@ -644,13 +818,8 @@ Result<HttpResponse> HttpTransport::Perform(const HttpRequest& req, const ChunkC
   if (!creds->token.empty()) {
     hr.headers.emplace_back("Authorization", "Bearer " + creds->token);
   } else if (!creds->username.empty()) {
-    std::string up = creds->username + ":" + creds->password;
-    std::string b64(4 * ((up.size() + 2) / 3) + 1, '\0');
-    size_t olen = 0;
-    mbedtls_base64_encode(reinterpret_cast<unsigned char*>(b64.data()), b64.size(), &olen,
-                          reinterpret_cast<const unsigned char*>(up.data()), up.size());
-    b64.resize(olen);
-    hr.headers.emplace_back("Authorization", "Basic " + b64);
+    hr.headers.emplace_back("Authorization",
+                            "Basic " + Base64(creds->username + ":" + creds->password));
   }
   if (!req.content_type.empty()) hr.headers.emplace_back("Content-Type", req.content_type);
   hr.body = req.body;

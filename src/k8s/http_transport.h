@@ -8,7 +8,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -33,15 +35,30 @@ struct HttpTransportOptions {
   // Idle keep-alive connections kept for Do(); more concurrent requests open
   // more connections, closed after use.
   int max_idle_connections = 4;
+  // The proxy that https servers are reached through with CONNECT, as curl
+  // and client-go read it: nullopt = $HTTPS_PROXY, else $https_proxy; "" =
+  // none. Only http:// proxies ("http://[user:pass@]host:port").
+  std::optional<std::string> https_proxy;
+  // Hosts reached directly: nullopt = $NO_PROXY, else $no_proxy (see
+  // NoProxyMatches).
+  std::optional<std::string> no_proxy;
 };
+
+// Whether `host` (a name or an IP address, without brackets or port) is
+// exempt from the proxy by `no_proxy`, a comma-separated list as Go's
+// net/http reads it: "*" (everything), an IP address, a CIDR, or a domain
+// ("example.com" and ".example.com" both match example.com's subdomains, the
+// former also example.com itself); an entry's ":port" is ignored. Loopback
+// addresses and "localhost" are always exempt, as in Go.
+bool NoProxyMatches(std::string_view no_proxy, std::string_view host);
 
 // HTTP/1.1 to one API server. TLS (1.2) verifies the peer's chain against the
 // kubeconfig's certificate-authority (or the system store) and its name
 // (tls-server-name, else the server's host name or IP address) unless the
 // kubeconfig says insecure-skip-tls-verify. Do() reuses keep-alive
 // connections from a small pool; Stream() opens its own connection and closes
-// it at the end. HTTP(S)_PROXY is not supported: the API server is dialled
-// directly.
+// it at the end. An https server is reached through HTTPS_PROXY (CONNECT)
+// unless NO_PROXY exempts it; an http:// server is always dialled directly.
 // Thread-safe.
 class HttpTransport final : public Transport {
  public:
@@ -78,6 +95,11 @@ class HttpTransport final : public Transport {
   // Connects (TCP, then TLS for https). Returns nullptr and sets *failure on
   // failure.
   std::unique_ptr<Conn> Dial(const std::shared_ptr<Tls>& tls, const Io& io, Failure* failure);
+  // Parses the proxy URL into proxy_*_.
+  Status SetProxy(const std::string& url);
+  // Opens the tunnel to the API server on a connection to the proxy.
+  std::optional<Failure> ProxyConnect(Conn& conn, const Io& io,
+                                      std::chrono::steady_clock::time_point until);
   std::unique_ptr<Conn> TakeIdle(const Tls* tls);
   void PutIdle(std::unique_ptr<Conn> conn);
   std::string Describe(const Failure& f, const std::string& what) const;
@@ -91,6 +113,8 @@ class HttpTransport final : public Transport {
   std::string prefix_;       // a path prefix of the server URL, "" usually
   std::string host_header_;  // "name[:port]": tls-server-name when set
   std::string base_url_;     // for messages, as curl showed it
+  // The CONNECT proxy, when one is used.
+  std::string proxy_host_, proxy_port_, proxy_auth_, proxy_url_;
   std::atomic<int> opened_{0};
 
   Mutex tls_mu_;

@@ -12,6 +12,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -143,6 +144,9 @@ class ServerConn {
   int fd_;
   std::unique_ptr<mbedtls_ssl_context> ssl_;
   std::string buf_;
+
+ public:
+  int fd() const { return fd_; }
 };
 
 // A server on 127.0.0.1 that runs `handler` for every accepted connection, on
@@ -584,6 +588,130 @@ TEST_F(HttpTransportTls, UnreadableCaFileIsNamed) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("TLS verification of the API server"), std::string::npos) << r.error();
   EXPECT_NE(r.error().find("missing.crt"), std::string::npos) << r.error();
+}
+
+TEST(NoProxyMatches, Table) {
+  struct Case {
+    const char* no_proxy;
+    const char* host;
+    bool want;
+  };
+  const std::vector<Case> cases = {
+      {"", "10.96.0.1", false},
+      {"", "127.0.0.1", true},  // loopback never goes through a proxy (Go)
+      {"", "::1", true},
+      {"", "localhost", true},
+      {"*", "api.example.com", true},
+      {"10.0.0.0/8", "10.96.0.1", true},
+      {"10.0.0.0/8", "192.168.1.1", false},
+      {"fd00::/8", "fd00::1", true},
+      {"10.96.0.1", "10.96.0.1", true},
+      {"10.96.0.1:443", "10.96.0.1", true},
+      {"example.com", "example.com", true},
+      {"example.com", "api.example.com", true},
+      {".example.com", "api.example.com", true},
+      {".example.com", "example.com", true},
+      {"example.com", "notexample.com", false},
+      {" foo.test , Example.COM ", "api.example.com", true},
+      {"example.com", "10.0.0.1", false},
+  };
+  for (const auto& c : cases)
+    EXPECT_EQ(NoProxyMatches(c.no_proxy, c.host), c.want) << c.no_proxy << " / " << c.host;
+}
+
+// Relays bytes between two sockets until one side closes.
+void Relay(int a, int b) {
+  char buf[16384];
+  for (;;) {
+    pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+    if (::poll(p, 2, 5000) <= 0) return;
+    for (int i = 0; i < 2; ++i) {
+      if (!p[i].revents) continue;
+      ssize_t n = ::recv(p[i].fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      if (::send(p[1 - i].fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;
+    }
+  }
+}
+
+TEST_F(HttpTransportTls, ThroughAConnectProxy) {
+  TestServer api(Serve, certs_.dir());
+  std::mutex mu;
+  std::string connect_req;
+  // A CONNECT proxy that sends every tunnel to the API server on loopback.
+  TestServer proxy([&](ServerConn& c) {
+    std::string req = c.ReadRequest();
+    {
+      std::lock_guard<std::mutex> l(mu);
+      connect_req = req;
+    }
+    int up = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(api.port()));
+    if (::connect(up, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    c.Write("HTTP/1.1 200 Connection established\r\n\r\n");
+    Relay(c.fd(), up);
+    ::close(up);
+  });
+  // A name only the proxy knows (the certificate names api.test): the
+  // transport must not resolve it.
+  ClusterConfig cfg = TlsConfig(api);
+  cfg.server = "https://api.test:" + std::to_string(api.port());
+  HttpTransportOptions o;
+  o.https_proxy = "http://u%40x:p@127.0.0.1:" + std::to_string(proxy.port());
+  o.no_proxy = "10.0.0.0/8,.cluster.local";
+  auto t = MakeTransport(cfg, o);
+  for (int i = 0; i < 2; ++i) {
+    auto r = t->Do(Get("/version"));
+    ASSERT_TRUE(r.ok()) << r.error();
+    EXPECT_EQ(r->body, "{\"tls\":true}");
+  }
+  EXPECT_EQ(proxy.accepted(), 1);
+  std::lock_guard<std::mutex> l(mu);
+  const std::string target = "api.test:" + std::to_string(api.port());
+  EXPECT_EQ(connect_req.rfind("CONNECT " + target + " HTTP/1.1\r\nHost: " + target + "\r\n", 0), 0u)
+      << connect_req;
+  // base64("u@x:p")
+  EXPECT_NE(connect_req.find("\r\nProxy-Authorization: Basic dUB4OnA=\r\n"), std::string::npos)
+      << connect_req;
+}
+
+TEST_F(HttpTransportTls, ProxyRefusalIsNamed) {
+  TestServer proxy([](ServerConn& c) {
+    c.ReadRequest();
+    c.Write("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+  });
+  ClusterConfig cfg = Config("https://api.test:6443");
+  cfg.ca_file = certs_.dir() + "/ca.crt";
+  HttpTransportOptions o;
+  o.https_proxy = "127.0.0.1:" + std::to_string(proxy.port());
+  o.no_proxy = "";
+  auto r = MakeTransport(cfg, o)->Do(Get("/version"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("cannot connect to the API server https://api.test:6443: CONNECT "
+                           "api.test:6443 through the proxy http://127.0.0.1:"),
+            std::string::npos)
+      << r.error();
+  EXPECT_NE(r.error().find("407"), std::string::npos) << r.error();
+  // NO_PROXY exempts the host: dialled directly (and not resolvable here).
+  o.no_proxy = "api.test";
+  r = MakeTransport(cfg, o)->Do(Get("/version"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().find("proxy"), std::string::npos) << r.error();
+  EXPECT_EQ(proxy.accepted(), 1);
+}
+
+TEST(HttpTransport, UnsupportedProxySchemeIsAnError) {
+  HttpTransportOptions o;
+  o.https_proxy = "socks5://127.0.0.1:1080";
+  o.no_proxy = "";
+  auto t = HttpTransport::Create(Config("https://10.96.0.1:443"), o);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.error().find("HTTPS_PROXY socks5://127.0.0.1:1080: only http:// proxies"),
+            std::string::npos)
+      << t.error();
 }
 
 }  // namespace
