@@ -1,6 +1,7 @@
 #include "k8s/http1.h"
 
 #include <http_parser.h>
+#include <zlib.h>
 
 #include <cctype>
 
@@ -32,6 +33,12 @@ std::string SerializeRequest(const Http1Request& req) {
 struct ResponseParser::Impl {
   http_parser parser;
   http_parser_settings settings;
+  // A gzip or deflate body (Content-Encoding) is inflated as it arrives.
+  bool inflating = false;
+  z_stream zs{};
+  ~Impl() {
+    if (inflating) inflateEnd(&zs);
+  }
 };
 
 namespace {
@@ -58,6 +65,8 @@ struct ResponseParserCallbacks {
       s->resp_.retry_after = ParseRetryAfter(value);
     } else if (name == "content-type") {
       s->resp_.content_type = std::string(value);
+    } else if (name == "content-encoding") {
+      s->encoding_ = Lower(std::string(value));
     }
     s->field_.clear();
     s->value_.clear();
@@ -80,10 +89,23 @@ struct ResponseParserCallbacks {
     EndHeader(s);
     s->resp_.status = p->status_code;
     s->headers_done_ = true;
+    const std::string& enc = s->encoding_;
+    if (enc == "gzip" || enc == "x-gzip" || enc == "deflate") {
+      ResponseParser::Impl& impl = *s->impl_;
+      // 32 + MAX_WBITS: a gzip or zlib header, detected.
+      if (inflateInit2(&impl.zs, 32 + MAX_WBITS) != Z_OK) {
+        s->body_error_ = "inflate: out of memory";
+        return 1;
+      }
+      impl.inflating = true;
+    } else if (!enc.empty() && enc != "identity") {
+      s->body_error_ = "unsupported Content-Encoding \"" + enc + "\"";
+      return 1;
+    }
     return 0;
   }
-  static int OnBody(http_parser* p, const char* at, size_t len) {
-    ResponseParser* s = Self(p);
+  // Hands decoded body bytes to the stream callback or the response.
+  static int Deliver(ResponseParser* s, const char* at, size_t len) {
     if (s->stream_ && s->resp_.status >= 200 && s->resp_.status < 300) {
       if (!(*s->stream_)(std::string_view(at, len))) {
         s->stopped_ = true;
@@ -92,6 +114,29 @@ struct ResponseParserCallbacks {
       return 0;
     }
     s->resp_.body.append(at, len);
+    return 0;
+  }
+  static int OnBody(http_parser* p, const char* at, size_t len) {
+    ResponseParser* s = Self(p);
+    ResponseParser::Impl& impl = *s->impl_;
+    if (!impl.inflating) return Deliver(s, at, len);
+    impl.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(at));
+    impl.zs.avail_in = static_cast<uInt>(len);
+    char out[16384];
+    while (impl.zs.avail_in > 0) {
+      impl.zs.next_out = reinterpret_cast<Bytef*>(out);
+      impl.zs.avail_out = sizeof out;
+      int rc = inflate(&impl.zs, Z_NO_FLUSH);
+      size_t n = sizeof out - impl.zs.avail_out;
+      if (n > 0 && Deliver(s, out, n) != 0) return 1;
+      if (rc == Z_STREAM_END) break;  // anything after the stream is ignored
+      if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        s->body_error_ = std::string("malformed compressed body: ") +
+                         (impl.zs.msg ? impl.zs.msg : "inflate error " + std::to_string(rc));
+        return 1;
+      }
+      if (rc == Z_BUF_ERROR && n == 0) break;  // needs more input
+    }
     return 0;
   }
   static int OnMessageComplete(http_parser* p) {
@@ -132,6 +177,7 @@ Status ResponseParser::Feed(std::string_view data) {
   }
   started_ = true;
   size_t n = http_parser_execute(&impl_->parser, &impl_->settings, data.data(), data.size());
+  if (!body_error_.empty()) return Status::Error(body_error_);
   if (stopped_) return Status::Ok();
   auto err = static_cast<http_errno>(impl_->parser.http_errno);
   if (complete_) {

@@ -2,7 +2,8 @@
 // HTTP/1.1 on a byte stream, the parts the API server client needs: writing a
 // request, and an incremental response parser. The parsing itself (status
 // line, headers, Content-Length, chunked and close-delimited bodies) is
-// nodejs' http-parser; this adds what the transport keeps of a response.
+// nodejs' http-parser, inflating a gzip body is zlib's; this adds what the
+// transport keeps of a response.
 
 #include <functional>
 #include <memory>
@@ -36,7 +37,8 @@ class ResponseParser {
  public:
   // `stream`: when set, the body of a 2xx response is handed to it as it
   // arrives instead of being collected; when it returns false, parsing stops
-  // (stopped() is true). The body of any other status is collected.
+  // (stopped() is true). The body of any other status is collected. A gzip
+  // or deflate Content-Encoding is decoded in both cases.
   explicit ResponseParser(const ChunkCallback* stream = nullptr);
   ~ResponseParser();
   ResponseParser(const ResponseParser&) = delete;
@@ -71,6 +73,8 @@ class ResponseParser {
   const ChunkCallback* stream_;
   HttpResponse resp_;
   std::string field_, value_;
+  std::string encoding_;    // Content-Encoding, lower case
+  std::string body_error_;  // a body that cannot be decoded
   bool in_value_ = false;
   bool headers_done_ = false;
   bool complete_ = false;

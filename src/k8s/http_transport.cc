@@ -815,6 +815,9 @@ Result<HttpResponse> HttpTransport::Perform(const HttpRequest& req, const ChunkC
   hr.host = host_header_;
   hr.headers.emplace_back("User-Agent", options_.user_agent);
   hr.headers.emplace_back("Accept", "application/json");
+  // The API server compresses large responses (a LIST of 5,000 Nodes: ~10x),
+  // as it did for libcurl.
+  hr.headers.emplace_back("Accept-Encoding", "gzip");
   if (!creds->token.empty()) {
     hr.headers.emplace_back("Authorization", "Bearer " + creds->token);
   } else if (!creds->username.empty()) {

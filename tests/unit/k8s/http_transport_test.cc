@@ -286,6 +286,7 @@ TEST(HttpTransport, KeepAliveServesManyRequestsOnOneConnection) {
   ASSERT_EQ(seen.size(), 5u);
   EXPECT_EQ(seen[3].rfind("GET /api/v1/nodes/n3 HTTP/1.1\r\nHost: 127.0.0.1:", 0), 0u) << seen[3];
   EXPECT_NE(seen[3].find("\r\nAuthorization: Bearer t0k3n\r\n"), std::string::npos) << seen[3];
+  EXPECT_NE(seen[3].find("\r\nAccept-Encoding: gzip\r\n"), std::string::npos) << seen[3];
 }
 
 TEST(HttpTransport, BodyFramings) {
