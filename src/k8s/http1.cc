@@ -90,17 +90,22 @@ struct ResponseParserCallbacks {
     s->resp_.status = p->status_code;
     s->headers_done_ = true;
     const std::string& enc = s->encoding_;
+    ResponseParser::Impl& impl = *s->impl_;
+    if (impl.inflating) {  // the headers of an interim (1xx) response came first
+      inflateEnd(&impl.zs);
+      impl.zs = z_stream{};
+      impl.inflating = false;
+    }
     if (enc == "gzip" || enc == "x-gzip" || enc == "deflate") {
-      ResponseParser::Impl& impl = *s->impl_;
       // 32 + MAX_WBITS: a gzip or zlib header, detected.
       if (inflateInit2(&impl.zs, 32 + MAX_WBITS) != Z_OK) {
         s->body_error_ = "inflate: out of memory";
-        return 1;
+        return -1;  // an error (1 would mean "no body")
       }
       impl.inflating = true;
     } else if (!enc.empty() && enc != "identity") {
       s->body_error_ = "unsupported Content-Encoding \"" + enc + "\"";
-      return 1;
+      return -1;  // an error (1 would mean "no body")
     }
     return 0;
   }
@@ -144,6 +149,7 @@ struct ResponseParserCallbacks {
     if (p->status_code >= 100 && p->status_code < 200) {
       // An interim response (100 Continue): the real one follows.
       s->resp_ = HttpResponse{};
+      s->encoding_.clear();
       s->headers_done_ = false;
       return 0;
     }
