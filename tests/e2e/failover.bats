@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Leader failover (issue 15, SPEC 11.1) in the virtual cluster: location granularity, 6
 # nodes, every kg started with --leader-failover. The faults hit location gcp, whose two
-# nodes are both public, so either can lead:
+# nodes are both public, so either can lead; aws-2 is public too, so that every location
+# can hand over in the rolling restart (e):
 #
 #        aws-1 (leader)  aws-2            lab-1 (leader)  lab-2        (behind NAT)
 #              \                                /
@@ -18,6 +19,7 @@ load common
 
 setup_file() {
   export KGE_GRANULARITY=location KGE_NODES=6 KGE_KG_EXTRA="--leader-failover"
+  export KGE_PUBLIC="aws-1 aws-2 gcp-1 gcp-2"
   e2e_setup_file
 }
 teardown_file() { e2e_teardown_file; }
@@ -27,42 +29,19 @@ teardown() {
   e2e_undo
 }
 
-PINGLOSS="$E2E_DIR/../interop/pingloss.py"
+# shellcheck source=pingers.bash
+. "$E2E_DIR/pingers.bash"
 
-# pingers_start NAME NODES: every ordered pair of the NODES' pods pings every 200 ms into
-# $KGE_STATE/ping-NAME/SRC.DST (as tests/interop/interop.bash).
-pingers_start() {
-  local name=$1 nodes=$2 dir s d
-  dir="$KGE_STATE/ping-$name"
-  mkdir -p "$dir"
-  for s in $nodes; do
-    for d in $nodes; do
-      [ "$s" = "$d" ] && continue
-      ip netns exec "$(pod_ns "$s")" ping -n -D -O -i 0.2 -W 1 "$(node_pod_ip "$d")" \
-        >"$dir/$s.$d" 2>&1 </dev/null 3>&- &
-      echo $! >"$KGE_STATE/pids/ping-$name-$s.$d.bg"
-    done
-  done
-}
-pingers_stop_all() {
-  local f pid
-  for f in "$KGE_STATE"/pids/ping-*.bg; do
-    [ -e "$f" ] || continue
-    pid=$(cat "$f")
-    if pid_is "$pid" ping; then kill -INT "$pid" 2>/dev/null || true; fi
-    rm -f "$f"
-  done
-}
 # quiet_for NAME T0 SECONDS: no ping of NAME lost in the last SECONDS (and some sent).
 quiet_for() {
   local q
-  q=$(python3 "$PINGLOSS" "$KGE_STATE/ping-$1" "$2" now --quiet 2>/dev/null) || return 1
+  q=$(pingloss "$1" "$2" now --quiet 2>/dev/null) || return 1
   python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= float(sys.argv[2]) else 1)' "$q" "$3"
 }
 # restored_after NAME T0 T1: seconds from T0 to the send time of the last lost ping of any
 # pair (0: none). pingloss.py prints "SRC.DST sent N lost N longest Xs first S last S".
 restored_after() {
-  python3 "$PINGLOSS" "$KGE_STATE/ping-$1" "$2" "$3" |
+  pingloss "$1" "$2" "$3" |
     awk '$11 != "-" && $11 + 0 > m {m = $11 + 0} END {printf "%.1f\n", m + 0}'
 }
 # ann NODE KEY: the annotation's value, or <absent>.
@@ -193,8 +172,67 @@ marker_older_than() {
   t1=$(date +%s.%N)
   pingers_stop_all
   secs=$(restored_after d "$t0" "$t1")
-  longest=$(python3 "$PINGLOSS" "$KGE_STATE/ping-d" "$t0" "$t1" | awk '$7 + 0 > m {m = $7 + 0} END {printf "%.1f\n", m + 0}')
+  longest=$(pingloss d "$t0" "$t1" | awk '$7 + 0 > m {m = $7 + 0} END {printf "%.1f\n", m + 0}')
   echo "fault (d) SIGTERM to the leader $leader's kg: longest outage of a pair $longest s (last lost ping $secs s after the signal)" | report
   [[ "$(ann "$other" kg.kilo.squat.ai/leader-by)" == "$leader handover "* ]]
   grep -q 'msg="leadership handed over"' "$KGE_STATE/logs/$leader.kg.log"
+}
+
+# loc_leader LOC: the node that leads LOC (leads).
+loc_leader() {
+  local n
+  for n in $(node_names); do
+    [ "$(node_loc "$n")" = "$1" ] && leads "$n" && { echo "$n"; return 0; }
+  done
+  return 1
+}
+# led_by_other LOC NODE: LOC has a leader and it is not NODE.
+led_by_other() { local l; l=$(loc_leader "$1") && [ "$l" != "$2" ]; }
+# kgs_healthy_in LOC: every kg of LOC answers /health and publishes its path health.
+kgs_healthy_in() {
+  local n
+  for n in $(node_names); do
+    [ "$(node_loc "$n")" = "$1" ] || continue
+    kg_healthy_node "$n" && has_health "$n" || return 1
+  done
+}
+
+# worst_loss LEADER [own]: from pingloss lines on stdin, the most pings a pair lost and the
+# longest outage of a pair ("N S PAIR"), over the pairs that do not involve LEADER's own pod
+# (traffic through the location), or with "own" over those that do.
+worst_loss() {
+  awk -v l="$1" -v own="${2:-}" '{split($1, p, "."); mine = (p[1] == l || p[2] == l)}
+    (own != "") == mine && $5 + 0 >= n {n = $5 + 0; pair = $1} (own != "") == mine && $7 + 0 > s {s = $7 + 0}
+    END {printf "%d %.1f %s\n", n, s, pair}'
+}
+
+@test "failover (e): a rolling restart of every location's leader: each hands over, at most 2 s of loss per restart" {
+  local loc leader t0 t1 out through own
+  wait_mesh 60
+  # Every ordered pair of the 6 pods pings every 200 ms for the whole rolling update.
+  pingers_start e "$(node_names)"
+  sleep 2
+  for loc in aws gcp lab; do
+    wait_for 60 "every kg of $loc healthy" kgs_healthy_in "$loc"
+    wait_for 60 "one leader of $loc" loc_leader "$loc"
+    leader=$(loc_leader "$loc")
+    t0=$(date +%s.%N)
+    kg_stop "$leader" TERM # returns once kg exited: hand-over first, then clean-up
+    on_teardown kg_ensure "$leader"
+    kg_start "$leader" # at once, as a DaemonSet's new pod would
+    wait_for 30 "another node of $loc to lead" led_by_other "$loc" "$leader"
+    wait_for 60 "kg on $leader" kg_healthy_node "$leader"
+    wait_for 60 "3 s without a lost ping after restarting $leader" quiet_for e "$t0" 3
+    t1=$(date +%s.%N)
+    out=$(pingloss e "$t0" "$t1")
+    through=$(worst_loss "$leader" <<<"$out")
+    own=$(worst_loss "$leader" own <<<"$out")
+    echo "rolling restart of $leader ($loc, now led by $(loc_leader "$loc")): through the location at most ${through%% *} pings lost by a pair (200 ms each; longest outage $(cut -d' ' -f2 <<<"$through") s, $(cut -d' ' -f3 <<<"$through")); $leader's own pod (its kg down and cleaned up for the restart): at most ${own%% *} pings, longest outage $(cut -d' ' -f2 <<<"$own") s" | report
+    [[ "$(ann "$(loc_leader "$loc")" kg.kilo.squat.ai/leader-by)" == "$leader handover "* ]]
+    # At most 2 s of loss, 10 pings at 200 ms, for every pair whose traffic crosses the
+    # location but not the restarted node's own pod.
+    [ "${through%% *}" -le 10 ] || { echo "$out"; false; }
+    awk -v l="$leader" '{split($1, p, ".")} p[1] != l && p[2] != l && $7 + 0 > 2.0 {print "too long: " $0; bad = 1} END {exit bad}' <<<"$out"
+  done
+  pingers_stop_all
 }
