@@ -236,3 +236,26 @@ worst_loss() {
   done
   pingers_stop_all
 }
+
+@test "failover (f): a leader whose forwarding is broken from the moment it leads (its member never saw a path work) is moved" {
+  local leader other
+  wait_for 60 "one gcp leader" gcp_leader
+  leader=$(gcp_leader)
+  other=gcp-1
+  [ "$leader" = gcp-1 ] && other=gcp-2
+  wait_for 60 "kg on $other" kg_healthy_node "$other"
+  wait_mesh 60
+  # $other drops every forwarded packet, then becomes the leader by an annotation as kg
+  # writes it (marked, 2 minutes old: no rate limit): its member $leader's path detectors
+  # start over and never see a path answer.
+  nft_fault "$other" 'table inet kgefault { chain kfwd { type filter hook forward priority -400; policy accept; drop; }; }'
+  kctl annotate node "$other" kilo.squat.ai/leader= "kg.kilo.squat.ai/leader-by=e2e forwarding $(($(date +%s) - 120))" --overwrite
+  kctl annotate node "$leader" kilo.squat.ai/leader- kg.kilo.squat.ai/leader-by-
+  wait_for 30 "$other to lead (broken)" leads "$other"
+  t0=$(date +%s)
+  wait_for 90 "$leader to lead again, moved by kg" kg_marked "$leader"
+  echo "fault (f) $other led with forwarding broken from its start: moved back to $leader after $(($(date +%s) - t0)) s" | report
+  [[ "$(ann "$leader" kg.kilo.squat.ai/leader-by)" == "$leader forwarding "* ]]
+  [ "$(ann "$other" kilo.squat.ai/leader)" = "<absent>" ]
+  grep -q 'msg="leadership moved".*reason=forwarding' "$KGE_STATE/logs/$leader.kg.log"
+}

@@ -42,6 +42,19 @@ last_loss() {
 leads_wg() { [ -n "$(node_annotation "$1" wireguard-ip)" ]; }
 wg_has_peer() { wg_dump "$1" | awk -v k="$2" 'NR > 1 && $1 == k {f = 1} END {exit !f}'; }
 via_gcp2() { node_exec gcp-3 ip -4 route get "$(node_pod_ip aws-2)" | grep -q "via 10.20.0.12 "; }
+# go_leaders_kept: aws and lab, led by Go agents (which publish no health report), keep
+# their leaders: the kg members under them (aws-2, aws-3, lab-2, lab-3) reach the other
+# locations through the Go leader and report nothing lost (a path that never answers is
+# lost after 30 s, core/failover.h, and would move a Go leader as "vanished").
+go_leaders_kept() {
+  local n h
+  leads_wg aws-1 && leads_wg lab-1
+  for n in aws-2 aws-3 lab-2 lab-3; do
+    [ "$(ann "$n" kg.kilo.squat.ai/leader-by)" = "<absent>" ] || { echo "$n: kg moved leadership here"; return 1; }
+    h=$(ann "$n" kg.kilo.squat.ai/path-health)
+    [[ "$h" == *" lost=" ]] || { echo "$n: $h"; return 1; }
+  done
+}
 
 @test "interop failover (a): kg moves gcp's leadership; the Go agents follow the new leader" {
   wait_for 60 "gcp-1 to lead" leads_wg gcp-1
@@ -59,6 +72,7 @@ via_gcp2() { node_exec gcp-3 ip -4 route get "$(node_pod_ip aws-2)" | grep -q "v
   pingers_stop a
   echo "kg decides, Go agents follow: forwarding dropped on gcp-1, last lost ping $(last_loss a "$t0" "$t1") s after the fault" | report
   ! wg_has_peer aws-1 "$(node_pubkey gcp-1)"
+  go_leaders_kept
 }
 
 # all_gcp_go: every gcp node runs the Go agent (Kilo alone: no failover); gcp-1 leads.
@@ -93,6 +107,7 @@ all_gcp_go() {
   frac=$(pingloss ka "$t0" "$t1" --json | python3 -c 'import json,sys; r = json.load(sys.stdin)["gcp-3.aws-2"]; print("%.2f" % (r["lost"] / max(1, r["sent"])))')
   echo "Kilo, forwarding dropped on the Go leader gcp-1: gcp-3's pod lost $frac of its pings to aws-2 over 60 s (never repaired)" | report
   python3 -c "import sys; sys.exit(0 if float('$frac') > 0.95 else 1)"
+  go_leaders_kept # more than a minute later
 }
 
 @test "Kilo alone (Go agents in gcp), fault (b): the leader's agent killed and its node cut off" {
