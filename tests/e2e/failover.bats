@@ -227,12 +227,12 @@ worst_loss() {
     out=$(pingloss e "$t0" "$t1")
     through=$(worst_loss "$leader" <<<"$out")
     own=$(worst_loss "$leader" own <<<"$out")
-    echo "rolling restart of $leader ($loc, now led by $(loc_leader "$loc")): through the location at most ${through%% *} pings lost by a pair (200 ms each; longest outage $(cut -d' ' -f2 <<<"$through") s, $(cut -d' ' -f3 <<<"$through")); $leader's own pod (its kg down and cleaned up for the restart): at most ${own%% *} pings, longest outage $(cut -d' ' -f2 <<<"$own") s" | report
+    echo "rolling restart of $leader ($loc, now led by $(loc_leader "$loc")): through the location at most ${through%% *} pings lost by a pair (200 ms each; longest outage $(cut -d' ' -f2 <<<"$through") s, $(cut -d' ' -f3 <<<"$through")); $leader's own pod (its kg restarted): at most ${own%% *} pings, longest outage $(cut -d' ' -f2 <<<"$own") s" | report
     [[ "$(ann "$(loc_leader "$loc")" kg.kilo.squat.ai/leader-by)" == "$leader handover "* ]]
-    # At most 2 s of loss, 10 pings at 200 ms, for every pair whose traffic crosses the
-    # location but not the restarted node's own pod.
-    [ "${through%% *}" -le 10 ] || { echo "$out"; false; }
-    awk -v l="$leader" '{split($1, p, ".")} p[1] != l && p[2] != l && $7 + 0 > 2.0 {print "too long: " $0; bad = 1} END {exit bad}' <<<"$out"
+    # At most 2 s of loss, 10 pings at 200 ms, for every pair: through the location and
+    # the restarted node's own pod (kg follows the move before its clean-up and restarts
+    # at once: main.cc HandOverLeadership and Run).
+    awk '$5 + 0 > 10 || $7 + 0 > 2.0 {print "too much loss: " $0; bad = 1} END {exit bad}' <<<"$out"
   done
   pingers_stop_all
 }
