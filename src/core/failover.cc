@@ -289,6 +289,21 @@ Assessment Assess(const std::vector<MemberView>& nodes, int64_t now) {
                std::to_string(reporting) + " members lost " + where;
     return a;
   }
+  // A leader that has never published a report (Kilo's Go agent, or a kg
+  // without --leader-failover) can be judged neither way: whether it still
+  // reaches the location is unknown, and its silence is its normal state, not
+  // a sign that it vanished (kg's leaders refresh theirs every 5 s). Seen in
+  // tests/interop: a Go leader that resets a NATed remote leader's endpoint
+  // (README) cuts its members off for up to a keepalive, which read as
+  // "vanished" and moved the other location's Go leader away. Kilo's own
+  // heartbeat (kilo.squat.ai/last-seen) still replaces it if it dies.
+  if (!leader->health) {
+    a.unconfirmed = true;
+    a.detail = std::to_string(lost_count) + " of " + std::to_string(reporting) + " members lost " +
+               where + " through the leader " + leader->name +
+               ", which publishes no health report (not kg with --leader-failover): not judged";
+    return a;
+  }
   // A lone member (a location of two nodes) has no second witness: its own
   // fault (its link to the leader, its kg) looks like the leader's. Its view
   // moves the leader only when the leader also looks gone (vanished), or
@@ -310,8 +325,7 @@ Assessment Assess(const std::vector<MemberView>& nodes, int64_t now) {
              where + " through the leader " + leader->name +
              (leader_fresh ? ", which reaches it itself: it does not forward"
                            : ", which has published no health report for " +
-                                 (leader->health ? std::to_string(now - leader->health->time) + " s"
-                                                 : std::string("ever")));
+                                 std::to_string(now - leader->health->time) + " s");
   return a;
 }
 

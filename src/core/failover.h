@@ -168,7 +168,9 @@ struct Decision {
 // members lost the same location and the leader either reports that it
 // reaches the location itself ("forwarding") or has published nothing for
 // kLeaderReportMaxAge ("vanished"). If the leader lost it too, the problem is
-// the remote location's (remote_problem). With exactly one reporting member
+// the remote location's (remote_problem). A leader that never published a
+// report (a Go agent) is not judged (unconfirmed): its silence is normal, and
+// whether it reaches the location is unknown. With exactly one reporting member
 // (a location of two nodes) there is no second witness, and that member's own
 // fault (its LAN link to the leader, its kg) looks like the leader's: its
 // view alone counts for "vanished", and for "forwarding" only when it lost

@@ -180,6 +180,22 @@ TEST(Decide, ALeaderWithoutARecentReportHasVanished) {
   EXPECT_EQ(d.to, "b");  // none reaches everything: public first, then by name
 }
 
+TEST(Decide, ALeaderThatNeverPublishedAReportIsNotJudged) {
+  // A Go agent leads: its members lost a location through it, which kg cannot
+  // tell from a remote problem; its silence is no sign that it vanished.
+  auto nodes = Eu();
+  nodes[0].health.reset();
+  nodes[1].health = LostAll();
+  nodes[2].health = LostAll();
+  nodes[3].health = LostAll();
+  auto d = Decide(nodes, "b", kT, {}, {});
+  EXPECT_EQ(d.verdict, Verdict::kUnconfirmed) << d.detail;
+  EXPECT_TRUE(d.changes.empty());
+  // The same leader once it has published (kg), now silent for 13 s: vanished.
+  nodes[0].health = Ok(kT - kLeaderReportMaxAge - 1);
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).reason, "vanished");
+}
+
 TEST(Decide, OldMemberReportsAndReportsOfNodesThatAreNotReadyDoNotVote) {
   auto nodes = Eu();
   nodes[1].health = LostUs(kT - kMemberReportMaxAge - 1);
