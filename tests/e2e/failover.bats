@@ -107,20 +107,25 @@ lease_holder_is() { [ "$(kctl get lease -n kube-system "$1" -o jsonpath='{.spec.
   kctl annotate node gcp-1 kilo.squat.ai/leader=pinned --overwrite
   on_teardown kctl annotate node gcp-1 kilo.squat.ai/leader-
   wait_for 60 "gcp-1 to lead (pinned)" leads gcp-1
-  # A path detector starts over when its leader changes and counts a path lost only
-  # once it has answered (core/failover.h): let traffic flow through gcp-1 and the
-  # members' probes (one a second, proven after 2 answers) prove it before the fault.
+  # A path detector starts over when its leader changes and counts a path lost after 6
+  # failures once it has answered, 30 before (core/failover.h): let traffic flow through
+  # gcp-1 and the members' probes (one a second) prove it, so that the fault counts at 6.
   wait_mesh 60
   sleep 4
   nft_fault gcp-1 'table inet kgefault { chain kfwd { type filter hook forward priority -400; policy accept; drop; }; }'
   wait_for 60 "a PinnedLeaderBroken Event" event_seen gcp-1 PinnedLeaderBroken
   wait_for 30 "kilo_pinned_leader_broken 1" series_is gcp-2 'kilo_pinned_leader_broken{location="location:gcp"}' 1
+  # kgctl graph marks the leader: pinned, and failing (the members' reports), drawn red.
+  wait_for 30 "kgctl graph to mark gcp-1 pinned and failing" graph_marks gcp-1 'pinned\nfailing: forwarding'
   sleep 10 # more decisions: the pin stays
   [ "$(ann gcp-1 kilo.squat.ai/leader)" = "pinned" ]
   [ "$(ann gcp-1 kg.kilo.squat.ai/leader-by)" = "<absent>" ]
   leads gcp-1
 }
 
+# graph_marks NODE TEXT: NODE's statement in `kgctl graph` (live) is red and its label
+# contains TEXT (as written in DOT, e.g. 'pinned\nfailing: forwarding').
+graph_marks() { kgctl_live graph | grep -F "\"$1\" [ color=red, label=" | grep -qF "$2"; }
 kg_marked() { [ "$(ann "$1" kilo.squat.ai/leader)" = "" ] && [ "$(ann "$1" kg.kilo.squat.ai/leader-by)" != "<absent>" ]; }
 # marker_older_than NODE SECONDS: kg's move recorded in NODE's marker is older (rate limit: 60 s). since kg's move recorded in NODE's marker (rate limit: 60 s).
 marker_older_than() {
