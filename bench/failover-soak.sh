@@ -12,31 +12,9 @@
 # Last line: failover-soak: D s at 2 % loss per link, N leader changes
 set -uo pipefail
 DURATION=${1:-3600}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-[ "$(id -u)" = 0 ] || { echo "failover-soak.sh: needs root (network namespaces)" >&2; exit 2; }
-STATE=$(mktemp -d /tmp/kilo-failover-soak.XXXXXX)
-mkdir -p "$STATE/bin"
-for b in kg kgctl; do
-  src=$(eval echo "\${${b^^}:-$REPO/build/bin/$b}")
-  [ -x "$src" ] || { echo "failover-soak.sh: $src not built" >&2; exit 2; }
-  cp "$src" "$STATE/bin/$b"
-done
-export KG="$STATE/bin/kg" KGCTL="$STATE/bin/kgctl" REPO
-export KGE_STATE="$STATE/cluster" KGE_PREFIX="kgk$$-" KGE_NODES=6 KGE_GRANULARITY=location
-export KGE_KG_EXTRA="--leader-failover"
-# shellcheck source=../tests/e2e/lib.sh
-. "$REPO/tests/e2e/lib.sh"
-log() { printf '[failover-soak %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-cleanup() {
-  trap - INT TERM EXIT
-  cluster_down >/dev/null 2>&1
-  log "torn down (logs in $STATE)"
-}
-trap 'exit 130' INT TERM
-trap cleanup EXIT
-
-log "cluster up (state $STATE)"
-cluster_up >"$STATE/cluster-up.log" 2>&1 || { cat "$STATE/cluster-up.log" >&2; exit 1; }
+# shellcheck source=failover-common.sh
+. "$(dirname "$0")/failover-common.sh"
+failover_bench_up failover-soak kgk
 for n in $(node_names); do
   printf 'table inet kgesoak { chain pre { type filter hook prerouting priority -400; policy accept; iifname != { "lo", "kilo0" } numgen random mod 100 < 2 drop; }; }\n' |
     node_exec "$n" nft -f - || exit 1

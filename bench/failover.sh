@@ -13,35 +13,17 @@
 #   failover: N trials, p50 X s, p95 Y s, max Z s
 set -uo pipefail
 N=${1:-10}
-REPO=$(cd "$(dirname "$0")/.." && pwd)
-[ "$(id -u)" = 0 ] || { echo "failover.sh: needs root (network namespaces)" >&2; exit 2; }
-STATE=$(mktemp -d /tmp/kilo-failover-bench.XXXXXX)
-mkdir -p "$STATE/bin"
-for b in kg kgctl; do
-  src=$(eval echo "\${${b^^}:-$REPO/build/bin/$b}")
-  [ -x "$src" ] || { echo "failover.sh: $src not built (cmake --build build --target kg kgctl)" >&2; exit 2; }
-  cp "$src" "$STATE/bin/$b"
-done
-export KG="$STATE/bin/kg" KGCTL="$STATE/bin/kgctl" REPO
-export KGE_STATE="$STATE/cluster" KGE_PREFIX="kgf$$-" KGE_NODES=6 KGE_GRANULARITY=location
-export KGE_KG_EXTRA="--leader-failover"
-# shellcheck source=../tests/e2e/lib.sh
-. "$REPO/tests/e2e/lib.sh"
-PINGLOSS="$REPO/tests/interop/pingloss.py"
-log() { printf '[failover %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-
+# shellcheck source=failover-common.sh
+. "$(dirname "$0")/failover-common.sh"
 PING_PIDS=()
 FAULTED=""
-cleanup() {
-  trap - INT TERM EXIT
+failover_bench_cleanup() {
   local p
   for p in "${PING_PIDS[@]}"; do pid_is "$p" ping && kill -INT "$p" 2>/dev/null; done
   [ -n "$FAULTED" ] && node_exec "$FAULTED" nft delete table inet kgefault 2>/dev/null
-  cluster_down >/dev/null 2>&1
-  log "torn down (logs in $STATE)"
 }
-trap 'exit 130' INT TERM
-trap cleanup EXIT
+failover_bench_up failover-bench kgf
+PINGLOSS="$REPO/tests/interop/pingloss.py"
 
 ann() {
   kctl get node "$1" -o json | python3 -c 'import json,sys; a = json.load(sys.stdin)["metadata"].get("annotations", {}); print(a.get(sys.argv[1], "<absent>"))' "$2"
@@ -60,8 +42,6 @@ moved_before() { # NODE SECONDS: kg's last move (marker on NODE) is older than S
   [ "$m" = "<absent>" ] || [ $(($(date +%s) - ${m##* })) -gt "$2" ]
 }
 
-log "cluster up (state $STATE)"
-cluster_up >"$STATE/cluster-up.log" 2>&1 || { cat "$STATE/cluster-up.log" >&2; exit 1; }
 results=()
 leader=gcp-1 other=gcp-2
 for ((i = 1; i <= N; i++)); do

@@ -341,6 +341,7 @@ void FailoverController::Apply(const fo::Decision& d, const std::string& locatio
   switch (d.verdict) {
     case fo::Verdict::kHealthy:
     case fo::Verdict::kRemoteProblem:
+    case fo::Verdict::kUnconfirmed:
       return;
     case fo::Verdict::kRateLimited:
     case fo::Verdict::kNoCandidate:

@@ -179,6 +179,7 @@ int Graph(const GlobalOptions& g, const std::string& format, const std::string& 
   Mesh mesh = BuildMesh(c, c.subnet);
   HostOptions ho;
   ho.port = g.port;
+  ho.now = c.now;  // a failing leader is marked as of now (or --now)
   auto t = Topology::ForHost(mesh, host, ho);
   if (format == "dot") {
     t->Dot([](std::string_view piece) { std::cout << piece; });

@@ -83,7 +83,8 @@ bool PathDetector::Record(bool ok) {
     if (lost_ && ++successes_ >= kRecoveredAfter) lost_ = false;
   } else {
     successes_ = 0;
-    if (++failures_ >= kLostAfter && proven_) lost_ = true;
+    ++failures_;
+    if (failures_ >= (proven_ ? kLostAfter : kUnprovenLostAfter)) lost_ = true;
   }
   if (!lost_) successes_ = 0;
   return was != lost_;
@@ -147,6 +148,8 @@ const char* VerdictName(Verdict v) {
       return "healthy";
     case Verdict::kRemoteProblem:
       return "remote-problem";
+    case Verdict::kUnconfirmed:
+      return "unconfirmed";
     case Verdict::kMove:
       return "move";
     case Verdict::kPinnedBroken:
@@ -250,20 +253,21 @@ std::vector<const MemberView*> ReadySorted(const std::vector<MemberView>& nodes)
 
 }  // namespace
 
-Decision Decide(const std::vector<MemberView>& nodes, const std::string& self, int64_t now,
-                const LocationHistory& history, const DecideOptions& opts) {
-  Decision d;
+Assessment Assess(const std::vector<MemberView>& nodes, int64_t now) {
+  Assessment a;
   std::vector<const MemberView*> ready = ReadySorted(nodes);
   const MemberView* leader = Elect(ready);
-  if (!leader) return d;
-  d.leader = leader->name;
+  if (!leader) return a;
+  a.leader = leader->name;
   // Members with a current report (Go agents and kg without probes have
   // none: they neither count nor vote).
   std::map<std::string, int> lost_by;  // remote location -> members that lost it
   int reporting = 0;
+  const HealthReport* lone = nullptr;  // the report when exactly one member reports
   for (const MemberView* m : ready) {
     if (m == leader || !m->health || now - m->health->time > kMemberReportMaxAge) continue;
     ++reporting;
+    lone = &*m->health;
     for (const auto& loc : m->health->lost) ++lost_by[loc];
   }
   // The location most members lost (more than half of those reporting).
@@ -275,23 +279,70 @@ Decision Decide(const std::vector<MemberView>& nodes, const std::string& self, i
       lost_count = n;
     }
   }
-  if (!lost) return d;
+  if (!lost) return a;
   const std::string& lost_loc = *lost;
   const bool leader_fresh = leader->health && now - leader->health->time <= kLeaderReportMaxAge;
   const std::string where = "location " + (lost_loc.empty() ? std::string("\"\"") : lost_loc);
   if (leader_fresh && leader->health->lost.count(lost_loc)) {
-    d.verdict = Verdict::kRemoteProblem;
-    d.detail = "the leader " + leader->name + " and " + std::to_string(lost_count) + " of " +
+    a.remote_problem = true;
+    a.detail = "the leader " + leader->name + " and " + std::to_string(lost_count) + " of " +
                std::to_string(reporting) + " members lost " + where;
-    return d;
+    return a;
   }
-  d.reason = leader_fresh ? "forwarding" : "vanished";
-  d.detail = std::to_string(lost_count) + " of " + std::to_string(reporting) + " members lost " +
+  // A leader that has never published a report (Kilo's Go agent, or a kg
+  // without --leader-failover) can be judged neither way: whether it still
+  // reaches the location is unknown, and its silence is its normal state, not
+  // a sign that it vanished (kg's leaders refresh theirs every 5 s). Seen in
+  // tests/interop: a Go leader that resets a NATed remote leader's endpoint
+  // (README) cuts its members off for up to a keepalive, which read as
+  // "vanished" and moved the other location's Go leader away. Kilo's own
+  // heartbeat (kilo.squat.ai/last-seen) still replaces it if it dies.
+  if (!leader->health) {
+    a.unconfirmed = true;
+    a.detail = std::to_string(lost_count) + " of " + std::to_string(reporting) + " members lost " +
+               where + " through the leader " + leader->name +
+               ", which publishes no health report (not kg with --leader-failover): not judged";
+    return a;
+  }
+  // A lone member (a location of two nodes) has no second witness: its own
+  // fault (its link to the leader, its kg) looks like the leader's. Its view
+  // moves the leader only when the leader also looks gone (vanished), or
+  // when it lost every location the leader reaches, #489's signature (a
+  // leader that forwards nothing); one location lost alone is left.
+  if (reporting == 1 && leader_fresh) {
+    bool all = !leader->health->ok.empty();
+    for (const auto& loc : leader->health->ok) all &= lone->lost.count(loc) > 0;
+    if (!all) {
+      a.unconfirmed = true;
+      a.detail = "the only reporting member lost " + where + " through the leader " + leader->name +
+                 ", but not every location the leader reaches: not enough";
+      return a;
+    }
+  }
+  a.failing = true;
+  a.reason = leader_fresh ? "forwarding" : "vanished";
+  a.detail = std::to_string(lost_count) + " of " + std::to_string(reporting) + " members lost " +
              where + " through the leader " + leader->name +
              (leader_fresh ? ", which reaches it itself: it does not forward"
                            : ", which has published no health report for " +
-                                 (leader->health ? std::to_string(now - leader->health->time) + " s"
-                                                 : std::string("ever")));
+                                 std::to_string(now - leader->health->time) + " s");
+  return a;
+}
+
+Decision Decide(const std::vector<MemberView>& nodes, const std::string& self, int64_t now,
+                const LocationHistory& history, const DecideOptions& opts) {
+  Decision d;
+  Assessment a = Assess(nodes, now);
+  d.leader = a.leader;
+  d.detail = a.detail;
+  if (a.remote_problem) d.verdict = Verdict::kRemoteProblem;
+  if (a.unconfirmed) d.verdict = Verdict::kUnconfirmed;
+  if (!a.failing) return d;
+  std::vector<const MemberView*> ready = ReadySorted(nodes);
+  const MemberView* leader = nullptr;
+  for (const MemberView* m : ready)
+    if (m->name == a.leader) leader = m;
+  d.reason = a.reason;
   if (leader->leader_annotation && !leader->marked && !opts.override_pins) {
     d.verdict = Verdict::kPinnedBroken;  // reported whatever the rate limit
     return d;

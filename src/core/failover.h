@@ -25,14 +25,12 @@
 
 namespace kilo::failover {
 
-// kOwnAnnotationPrefix (core/model.h) is this project's own annotation prefix
-// (SPEC section 11); Go agents never read these keys.
-// Written beside kilo.squat.ai/leader by the kg that decided the move: the
-// value is "<deciding node> <reason> <unix seconds>". Its presence marks the
-// leader annotation as kg's.
-inline constexpr const char* kAnnLeaderBy = "kg.kilo.squat.ai/leader-by";
-// A kg's health summary of its paths to the other locations (FormatHealth).
-inline constexpr const char* kAnnPathHealth = "kg.kilo.squat.ai/path-health";
+// The annotations (core/model.h; kOwnAnnotationPrefix, which Go agents
+// never read): kAnnLeaderBy, "<deciding node> <reason> <unix seconds>",
+// written beside kilo.squat.ai/leader by the kg that decided the move, and
+// kAnnPathHealth, a kg's summary of its paths (FormatHealth).
+using kilo::kAnnLeaderBy;
+using kilo::kAnnPathHealth;
 
 // Probe cadence and thresholds.
 //
@@ -44,8 +42,10 @@ inline constexpr const char* kAnnPathHealth = "kg.kilo.squat.ai/path-health";
 // 3,600 probes an hour: 8e-4 per path per hour for one member. A move
 // needs more than half of the location's reporting members to lose the
 // same location at once (two members: both, about (2.2e-7)^2 per second)
-// while the leader does not; the one case a single streak can decide is a
-// location with exactly one member: 8e-4 per remote location per hour.
+// while the leader does not; the one case a single member's streaks can
+// decide is a location with exactly one member, which must lose every
+// location the leader reaches at once (Assess): with two other locations
+// (2.2e-7)^2 per second.
 // And a real fault (every probe lost) is detected 6 s after it starts, so
 // the move lands within the 10 s budget (report ~1 s, decision and
 // annotations ~1 s, reconciles ~1 s).
@@ -62,10 +62,22 @@ inline constexpr int64_t kLeaderReportMaxAge = 12;
 // At most one move per location per this many seconds.
 inline constexpr int64_t kMinMoveInterval = 60;
 
+// A path that never answered since its detector started (this kg's start,
+// or its location's leader changed) is lost only after this many probes in
+// a row failed: a leader whose forwarding is broken from the moment it
+// became leader must be noticed too, while a mesh coming up (a kg starts,
+// its routes and its leader's handshakes follow within a few seconds) must
+// not read as a leader that stopped forwarding. 30 s is well above a
+// start-up (e2e: paths answer 2-8 s after kg starts) and random loss cannot
+// produce it (no success in 30 probes at 7.8 %: 9e-34). A path lost this way
+// moves a leader only as any lost path does (Assess): the leader must reach
+// the location itself, and most members, or a lone member every location,
+// must have lost it.
+inline constexpr int kUnprovenLostAfter = 30;
+
 // The state of one path (to one remote location), fed one probe result per
-// second. A path that never answered is not lost, only unproven: while a
-// mesh comes up (or a location is configured wrongly) its probes fail, and
-// that must not read as a leader that stopped forwarding.
+// second: lost after kLostAfter failures in a row once it has answered,
+// after kUnprovenLostAfter while it never has.
 class PathDetector {
  public:
   // Records one probe. Returns true when Lost() changed.
@@ -126,6 +138,7 @@ struct DecideOptions {
 enum class Verdict {
   kHealthy,        // nothing to do
   kRemoteProblem,  // members lose a location and so does the leader: not ours
+  kUnconfirmed,    // a lone member lost some, not every location: not enough
   kMove,           // changes below make `to` the leader
   kPinnedBroken,   // the failing leader is a person's pin: report, leave it
   kRateLimited,    // failing, but the last move was under a minute ago
@@ -147,10 +160,37 @@ struct Decision {
   std::map<std::string, std::map<std::string, std::optional<std::string>>> changes;
 };
 
+// Whether a location's leader fails, from the health reports alone (no pins,
+// no rate limit: Decide adds those; `kgctl graph` shows this).
+//
+// The rule: a member's report counts while fresh (kMemberReportMaxAge) and
+// its node ready; the leader fails when more than half of the reporting
+// members lost the same location and the leader either reports that it
+// reaches the location itself ("forwarding") or has published nothing for
+// kLeaderReportMaxAge ("vanished"). If the leader lost it too, the problem is
+// the remote location's (remote_problem). A leader that never published a
+// report (a Go agent) is not judged (unconfirmed): its silence is normal, and
+// whether it reaches the location is unknown. With exactly one reporting member
+// (a location of two nodes) there is no second witness, and that member's own
+// fault (its LAN link to the leader, its kg) looks like the leader's: its
+// view alone counts for "vanished", and for "forwarding" only when it lost
+// every location the leader reaches (a leader that forwards nothing, #489);
+// otherwise `unconfirmed`.
+struct Assessment {
+  std::string leader;  // the leader Kilo elects now ("" when none is ready)
+  bool failing = false;
+  bool remote_problem = false;
+  bool unconfirmed = false;
+  std::string reason;  // failing: "forwarding" or "vanished"
+  std::string detail;  // one line for the log, the Events and the graph
+};
+Assessment Assess(const std::vector<MemberView>& nodes, int64_t now);
+
 // Returns the time of a kAnnLeaderBy value, nullopt when it has none.
 std::optional<int64_t> MarkerTime(std::string_view value);
 
-// Decides for one location. `nodes`: every node of the location (any
+// Decides for one location: Assess, then the pin rule, the rate limit and
+// the choice of the new leader. `nodes`: every node of the location (any
 // order; the not-ready ones are ignored, as findLeader ignores them).
 // `self`: the deciding node's name (written into the marker).
 Decision Decide(const std::vector<MemberView>& nodes, const std::string& self, int64_t now,

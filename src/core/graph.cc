@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/failover.h"
+#include "core/leader.h"
 #include "core/pieces.h"
 #include "core/topology.h"
 
@@ -147,9 +149,48 @@ void WriteEdges(const std::vector<Segment>& segs, const EdgeTails& tails, bool t
   WriteEdgeGrid<0, 0>(segs, hw, tails, triangle, keep, write);
 }
 
+// What the graph says of a location's leader beyond Kilo's label, when kg's
+// leader failover runs there (a node of the segment carries
+// kg.kilo.squat.ai/path-health or leader-by; otherwise nothing, and the graph
+// is Go Kilo's byte for byte): "pinned" when its kilo.squat.ai/leader is a
+// person's (no kg.kilo.squat.ai/leader-by), "failing: <reason>" when the
+// members' health reports say so at `now` (failover::Assess).
+struct LeaderMarks {
+  bool pinned = false;
+  std::string failing;  // the reason, "" when not failing
+};
+
+LeaderMarks MarksOf(const Segment& s, std::optional<int64_t> now) {
+  LeaderMarks m;
+  if (s.location.rfind("location:", 0) != 0 || s.nodes.empty()) return m;
+  bool failover = false;
+  for (const Node* n : s.nodes) failover |= n->leader_by_kg || !n->path_health.empty();
+  if (!failover) return m;
+  const Node& leader = *s.nodes[s.leader];
+  m.pinned = leader.leader && !leader.leader_by_kg;
+  if (!now) return m;
+  std::vector<failover::MemberView> views;
+  views.reserve(s.nodes.size());
+  for (const Node* n : s.nodes) {
+    failover::MemberView v;
+    v.name = n->name;
+    v.ready = true;  // a mesh holds ready nodes only
+    v.public_endpoint = EndpointIsKiloPublic(n->endpoint);
+    v.leader_annotation = n->leader;
+    v.marked = n->leader_by_kg;
+    if (!n->path_health.empty()) v.health = failover::ParseHealth(n->path_health, nullptr);
+    views.push_back(std::move(v));
+  }
+  failover::Assessment a = failover::Assess(views, *now);
+  if (a.failing && a.leader == leader.name) m.failing = a.reason;
+  return m;
+}
+
 // The statement of node j of segment s, labelled "<prefix>\n<name>\n<pod CIDR>...";
-// a leader's label adds its WireGuard IP(s) and endpoint.
-void AppendNodeStatement(const Segment& s, size_t j, const std::string& prefix, std::string* out) {
+// a leader's label adds its WireGuard IP(s) and endpoint, and `marks` (a
+// failing leader is drawn red).
+void AppendNodeStatement(const Segment& s, size_t j, const std::string& prefix, std::string* out,
+                         const LeaderMarks& marks = {}) {
   std::string label = prefix + "\\n" + s.hostnames[j] + "\\n" + s.cidrs[j].String();
   AppendExtraSubnets(*s.nodes[j], &label);
   if (!s.private_ips.empty()) label += "\\n" + s.private_ips[j].String();
@@ -158,8 +199,12 @@ void AppendNodeStatement(const Segment& s, size_t j, const std::string& prefix, 
     label += "\\n" + s.wireguard_ip.String();
     if (s.wireguard_ip6) label += "\\n" + s.wireguard_ip6->String();
     if (s.endpoint) label += "\\n" + s.endpoint->String();
+    if (marks.pinned) label += "\\npinned";
+    if (!marks.failing.empty()) label += "\\nfailing: " + marks.failing;
   }
-  out->append("\t\"").append(s.hostnames[j]).append("\" [ label=\"").append(label);
+  out->append("\t\"").append(s.hostnames[j]).append("\" [ ");
+  if (leader && !marks.failing.empty()) out->append("color=red, ");
+  out->append("label=\"").append(label);
   out->append(leader ? "\", rank=1, shape=ellipse ];\n" : "\", shape=ellipse ];\n");
 }
 
@@ -303,8 +348,9 @@ void Topology::Dot(const std::function<void(std::string_view)>& write) const {
     out += "\tsubgraph " + Quote("cluster_location_" + s.location) + " {\n";
     out += "\tlabel=" + Quote(s.location) + ";\n";
     out += "\tstyle=\"dashed,rounded\";\n";
+    const LeaderMarks marks = MarksOf(s, now_);
     for (size_t j = 0; j < s.hostnames.size(); ++j) {
-      AppendNodeStatement(s, j, s.location, &out);
+      AppendNodeStatement(s, j, s.location, &out, marks);
       pieces.Flush();
     }
     out += "\n}\n;\n";

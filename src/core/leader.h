@@ -3,9 +3,11 @@
 // planner (failover.h) can ask "whom would every agent, Go or C++, elect if
 // these annotations were written?" without building a whole Mesh.
 //
-// Mesh::Build (topology.cc) elects with the same rules; the property test
-// (leader_test.cc) checks that both agree with a model of Kilo's findLeader
-// on random clusters.
+// FindKiloLeader is the one implementation of findLeader: Mesh::Build
+// (topology.cc) elects each segment's leader through it too. The property
+// test (leader_test.cc) checks both paths, ElectLeaders and Mesh::Build,
+// against an independent brute-force model of Kilo's rules written from each
+// random node's meaning, not from kg's parsed fields.
 
 #include <cstdint>
 #include <map>

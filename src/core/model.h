@@ -51,6 +51,14 @@ inline constexpr const char* kAnnDualStack = "kg.kilo.squat.ai/dual-stack";
 // has no other; CIDR form): the gateway the nodes of its location use for IPv6
 // towards it, since the IPv4 underlay (IPIP included) cannot carry IPv6.
 inline constexpr const char* kAnnInternalIP6 = "kg.kilo.squat.ai/internal-ip6";
+// Leader failover (SPEC 11.1, core/failover.h). Written beside
+// kilo.squat.ai/leader by the kg that moved leadership: "<deciding node>
+// <reason> <unix seconds>"; its presence marks the leader annotation as kg's
+// (without it, the annotation is a person's pin).
+inline constexpr const char* kAnnLeaderBy = "kg.kilo.squat.ai/leader-by";
+// A kg's health summary of its paths to the other locations
+// (failover::FormatHealth).
+inline constexpr const char* kAnnPathHealth = "kg.kilo.squat.ai/path-health";
 // Returns whether `key` is Kilo's or kg's (prefix kilo.squat.ai/ or
 // kg.kilo.squat.ai/): the annotations a Node translation may read, kept
 // wherever Node annotations are decoded or cached.
@@ -72,6 +80,11 @@ struct Node {
   Key key;                              // zero when absent or invalid
   int64_t last_seen = 0;
   bool leader = false;
+  // kg.kilo.squat.ai/leader-by present: kg wrote kilo.squat.ai/leader (not a pin).
+  bool leader_by_kg = false;
+  // kg.kilo.squat.ai/path-health as published ("" when absent): read only by
+  // `kgctl graph` to mark a failing leader; never by the mesh.
+  std::string path_health;
   std::string location;
   int persistent_keepalive = 0;    // seconds
   std::optional<IPPrefix> subnet;  // the pod CIDR (network form)

@@ -12,9 +12,12 @@ bool SameContent(const NodeObject& a, const NodeObject& b) {
 
 namespace {
 
-// An annotation the mesh reads, other than the heartbeat.
+// An annotation the mesh reads, other than the heartbeat. kg's failover
+// annotations are translated only for `kgctl graph`'s marks: a health report
+// (every 5 s from a leader) builds no mesh.
 bool MeshReads(const std::string& key) {
-  return key != kAnnLastSeen && NodeAnnotationIndex(key) >= 0;
+  return key != kAnnLastSeen && key != kAnnPathHealth && key != kAnnLeaderBy &&
+         NodeAnnotationIndex(key) >= 0;
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ inline constexpr const char* kNodeAnnotationKeys[] = {
     kAnnPersistentKeepalive, kAnnAllowedLocationIPs, kAnnKey,          kAnnEndpoint,
     kAnnInternalIP,          kAnnLastSeen,           kAnnWireGuardIP,  kAnnGranularity,
     kAnnDiscoveredEndpoints, kAnnCNICompatibilityIP, kAnnWireGuardIP6, kAnnDualStack,
-    kAnnInternalIP6};
+    kAnnInternalIP6,         kAnnLeaderBy,           kAnnPathHealth};
 inline constexpr size_t kNumNodeAnnotations =
     sizeof(kNodeAnnotationKeys) / sizeof(kNodeAnnotationKeys[0]);
 // Returns the index of `key` (a full annotation key) in kNodeAnnotationKeys,

@@ -4,31 +4,19 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/leader.h"
 #include "core/pieces.h"
 
 namespace kilo {
 namespace {
 
-bool EndpointIsPublic(const std::optional<Endpoint>& e) {
-  // A DNS endpoint is never public (Kilo looks at the unresolved IP).
-  return e && e->has_ip() && !e->has_dns() && e->ip().IsKiloPublic();
-}
-
-// Kilo's findLeader: the first annotated node with a public IP; else the
-// first annotated node; else the first node with a public IP; else the first.
+// Kilo's findLeader, the one implementation (core/leader.h), over the
+// segment's nodes sorted by name.
 int FindLeader(const std::vector<const Node*>& nodes) {
-  int first_leader = -1, first_public = -1;
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    bool pub = EndpointIsPublic(nodes[i]->endpoint);
-    if (nodes[i]->leader) {
-      if (pub) return static_cast<int>(i);
-      if (first_leader < 0) first_leader = static_cast<int>(i);
-    }
-    if (pub && first_public < 0) first_public = static_cast<int>(i);
-  }
-  if (first_leader >= 0) return first_leader;
-  if (first_public >= 0) return first_public;
-  return 0;
+  std::vector<LeaderCandidate> c;
+  c.reserve(nodes.size());
+  for (const Node* n : nodes) c.push_back({n->name, n->leader, EndpointIsKiloPublic(n->endpoint)});
+  return std::max(FindKiloLeader(c), 0);
 }
 
 // The segment of `members` (one location, or one node), keyed
@@ -477,6 +465,7 @@ std::optional<Topology> Topology::ForHost(const Mesh& mesh, const std::string& h
   t.private_ip_ = n->internal_ip;
   t.subnet_ = n->subnet;
   t.port_ = opts.port;
+  t.now_ = opts.now;
   t.private_key_ = opts.private_key;
   t.keepalive_ = opts.persistent_keepalive.value_or(n->persistent_keepalive);
   if (auto it = mesh.node_discovered_by_key_.find(n); it != mesh.node_discovered_by_key_.end())

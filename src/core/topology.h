@@ -135,6 +135,10 @@ struct HostOptions {
   // Keepalive the host uses towards its peers; defaults to its node's
   // persistent-keepalive annotation.
   std::optional<int> persistent_keepalive;
+  // The time (unix seconds) at which Dot judges kg's failover health reports
+  // (kg.kilo.squat.ai/path-health) to mark a failing leader; none: no
+  // leader is marked failing (a pinned one still is).
+  std::optional<int64_t> now;
 };
 
 // One host's view. REQUIRES: the Mesh outlives it.
@@ -217,6 +221,7 @@ class Topology {
   std::optional<Key> private_key_;
   int keepalive_ = 0;
   const std::map<Key, Endpoint>* host_discovered_ = nullptr;  // may be null
+  std::optional<int64_t> now_;                                // HostOptions::now
 };
 
 }  // namespace kilo

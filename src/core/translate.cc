@@ -289,6 +289,8 @@ void TranslateNodeFields(const NodeFields& f, Node* out, std::vector<Warning>* w
   }
   TranslatePodCIDRs(f, &n, warnings);
   n.leader = KILO_ANN(kAnnLeader) != nullptr;
+  n.leader_by_kg = KILO_ANN(kAnnLeaderBy) != nullptr;
+  if (const auto* h = KILO_ANN(kAnnPathHealth)) n.path_health = *h;
   if (const auto* loc = KILO_ANN(kAnnLocation)) {
     n.location = *loc;
   } else if (f.topology_label) {

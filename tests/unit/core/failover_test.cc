@@ -14,13 +14,17 @@ namespace {
 
 constexpr int64_t kT = 1767225600;
 
-TEST(PathDetector, APathThatNeverAnsweredIsNotLost) {
+TEST(PathDetector, APathThatNeverAnsweredIsLostOnlyAfterThirtyProbes) {
   PathDetector d;
-  for (int i = 0; i < 100; ++i) EXPECT_FALSE(d.Record(false));
+  for (int i = 0; i < kUnprovenLostAfter - 1; ++i) EXPECT_FALSE(d.Record(false)) << i;
   EXPECT_FALSE(d.Proven());
+  EXPECT_TRUE(d.Record(false));  // broken since it started: lost too
+  EXPECT_TRUE(d.Lost());
   d.Record(true);
+  EXPECT_TRUE(d.Record(true));  // recovers as any lost path
+  EXPECT_TRUE(d.Proven());
   for (int i = 0; i < kLostAfter - 1; ++i) d.Record(false);
-  EXPECT_TRUE(d.Record(false));
+  EXPECT_TRUE(d.Record(false));  // proven: six are enough
 }
 
 TEST(PathDetector, LosesAPathAfterSixFailuresInARowAndRecoversAfterTwoSuccesses) {
@@ -106,6 +110,7 @@ MemberView M(const std::string& name, bool pub = true) {
 }
 HealthReport Ok(int64_t t = kT) { return {t, {"ap", "us"}, {}}; }
 HealthReport LostUs(int64_t t = kT) { return {t, {"ap"}, {"us"}}; }
+HealthReport LostAll(int64_t t = kT) { return {t, {}, {"ap", "us"}}; }
 
 std::vector<MemberView> Eu() {
   std::vector<MemberView> v = {M("a"), M("b"), M("c"), M("d", false)};
@@ -143,7 +148,7 @@ TEST(Decide, MostMembersLosingALocationTheLeaderReachesMovesLeadershipByAnnotati
 TEST(Decide, APublicLeaderIsNeverReplacedByANodeWithoutAPublicEndpoint) {
   std::vector<MemberView> nodes = {M("a"), M("b", false)};
   nodes[0].health = Ok();
-  nodes[1].health = LostUs();
+  nodes[1].health = LostAll();
   EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kNoCandidate);
   nodes[0].public_endpoint = false;  // a location behind NAT: any node will do
   EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kMove);
@@ -175,6 +180,22 @@ TEST(Decide, ALeaderWithoutARecentReportHasVanished) {
   EXPECT_EQ(d.to, "b");  // none reaches everything: public first, then by name
 }
 
+TEST(Decide, ALeaderThatNeverPublishedAReportIsNotJudged) {
+  // A Go agent leads: its members lost a location through it, which kg cannot
+  // tell from a remote problem; its silence is no sign that it vanished.
+  auto nodes = Eu();
+  nodes[0].health.reset();
+  nodes[1].health = LostAll();
+  nodes[2].health = LostAll();
+  nodes[3].health = LostAll();
+  auto d = Decide(nodes, "b", kT, {}, {});
+  EXPECT_EQ(d.verdict, Verdict::kUnconfirmed) << d.detail;
+  EXPECT_TRUE(d.changes.empty());
+  // The same leader once it has published (kg), now silent for 13 s: vanished.
+  nodes[0].health = Ok(kT - kLeaderReportMaxAge - 1);
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).reason, "vanished");
+}
+
 TEST(Decide, OldMemberReportsAndReportsOfNodesThatAreNotReadyDoNotVote) {
   auto nodes = Eu();
   nodes[1].health = LostUs(kT - kMemberReportMaxAge - 1);
@@ -184,9 +205,10 @@ TEST(Decide, OldMemberReportsAndReportsOfNodesThatAreNotReadyDoNotVote) {
 }
 
 TEST(Decide, MembersWithoutReportsNeitherCountNorVote) {
-  // Go agents publish no report: b (kg) alone decides among the reporters.
+  // Go agents publish no report: b (kg) alone decides among the reporters,
+  // with the rule of a lone member (it lost every location).
   auto nodes = Eu();
-  nodes[1].health = LostUs();
+  nodes[1].health = LostAll();
   nodes[2].health.reset();
   nodes[3].health.reset();
   EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kMove);
@@ -271,15 +293,109 @@ TEST(Decide, AMoveByAnotherDeciderCountsForTheRateLimitThroughItsMarker) {
   EXPECT_EQ(MarkerTime("a handover x1"), std::nullopt);
 }
 
-TEST(Decide, ASingleMemberIsAMajorityAndANodeThatIsNotReadyIsNone) {
+// Gap 3 of issue 15: a location of two nodes has one member, no second
+// witness. Its view moves the leader when it lost every location the leader
+// reaches (#489: the leader forwards nothing) or when the leader vanished;
+// one location lost alone could be the member's own fault and is left.
+TEST(Decide, ALoneMemberMovesTheLeaderOnlyWhenItLostEveryLocationOrTheLeaderVanished) {
   std::vector<MemberView> nodes = {M("a"), M("b")};
-  nodes[1].health = LostUs();
-  nodes[1].ready = true;
   nodes[0].health = Ok();
+  nodes[1].health = LostUs();
   auto d = Decide(nodes, "b", kT, {}, {});
-  ASSERT_EQ(d.verdict, Verdict::kMove);
-  nodes[1].ready = false;
+  EXPECT_EQ(d.verdict, Verdict::kUnconfirmed) << d.detail;
+  EXPECT_TRUE(d.changes.empty());
+  EXPECT_FALSE(Assess(nodes, kT).failing);
+
+  nodes[1].health = LostAll();
+  d = Decide(nodes, "b", kT, {}, {});
+  ASSERT_EQ(d.verdict, Verdict::kMove) << d.detail;
+  EXPECT_EQ(d.reason, "forwarding");
+  EXPECT_EQ(d.to, "b");
+
+  // The leader reaches only ap (it lost us itself): b losing ap is all the
+  // leader reaches; us is the remote side's problem.
+  nodes[0].health = LostUs();
+  nodes[1].health = HealthReport{kT, {"us"}, {"ap"}};
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kMove);
+
+  // The leader vanished: one location lost is enough.
+  nodes[0].health = Ok(kT - kLeaderReportMaxAge - 1);
+  nodes[1].health = LostUs();
+  d = Decide(nodes, "b", kT, {}, {});
+  ASSERT_EQ(d.verdict, Verdict::kMove) << d.detail;
+  EXPECT_EQ(d.reason, "vanished");
+
+  nodes[1].ready = false;  // a node that is not ready is no member
   EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kHealthy);
+}
+
+TEST(Decide, TwoMembersLosingOneLocationAreEnough) {
+  std::vector<MemberView> nodes = {M("a"), M("b"), M("c")};
+  nodes[0].health = Ok();
+  nodes[1].health = LostUs();
+  nodes[2].health = LostUs();
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kMove);
+  nodes[2].health = Ok();  // one of two: no majority
+  EXPECT_EQ(Decide(nodes, "b", kT, {}, {}).verdict, Verdict::kHealthy);
+}
+
+// Gap 2 of issue 15: a leader whose forwarding is broken from the moment it
+// became leader (its members' probes never answered) is moved too, once the
+// members' unproven paths have failed kUnprovenLostAfter probes; a slow start
+// (paths answering after 20 s) and random loss move nothing. The members'
+// detectors run second by second and publish what the agent publishes
+// (failover.cc: ok unless Lost()).
+struct LocationSim {
+  std::map<std::string, std::map<std::string, PathDetector>> det;  // member -> location
+  std::vector<MemberView> nodes = {M("a"), M("b"), M("c")};
+
+  // One second: every member probes ap and us, `answers(member, second)`.
+  template <typename Answers>
+  Decision Second(int64_t t, const Answers& answers) {
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      HealthReport r{kT + t, {}, {}};
+      for (const char* loc : {"ap", "us"}) {
+        auto& d = det[nodes[i].name][loc];
+        d.Record(answers(nodes[i].name, t));
+        (d.Lost() ? r.lost : r.ok).insert(loc);
+      }
+      nodes[i].health = r;
+    }
+    nodes[0].health = Ok(kT + t);  // the leader reaches both itself
+    return Decide(nodes, "b", kT + t, {}, {});
+  }
+};
+
+TEST(Decide, ALeaderBrokenFromItsStartIsMovedAfterThirtySeconds) {
+  for (int members : {1, 2}) {
+    LocationSim sim;
+    sim.nodes.resize(1 + members);
+    int64_t moved = -1;
+    for (int64_t t = 0; t < 120 && moved < 0; ++t) {
+      if (sim.Second(t, [](const std::string&, int64_t) { return false; }).verdict ==
+          Verdict::kMove)
+        moved = t;
+    }
+    EXPECT_EQ(moved, kUnprovenLostAfter - 1) << members << " members";
+  }
+}
+
+TEST(Decide, ASlowStartAndRandomLossFromTheStartMoveNothing) {
+  std::mt19937_64 rng(7);
+  std::bernoulli_distribution lost(1 - 0.98 * 0.98 * 0.98 * 0.98);
+  for (int members : {1, 2}) {
+    for (int64_t slow : {0, 20, 25}) {
+      LocationSim sim;
+      sim.nodes.resize(1 + members);
+      int moves = 0;
+      for (int64_t t = 0; t < 6 * 3600; ++t) {
+        auto v =
+            sim.Second(t, [&](const std::string&, int64_t s) { return s >= slow && !lost(rng); });
+        moves += v.verdict == Verdict::kMove;
+      }
+      EXPECT_EQ(moves, 0) << members << " members, paths answering after " << slow << " s";
+    }
+  }
 }
 
 TEST(HandOver, AStoppingLeaderHandsOverToTheBestOtherNode) {
