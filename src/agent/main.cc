@@ -15,6 +15,7 @@
 #include "agent/encapsulation.h"
 #include "agent/failover.h"
 #include "agent/flags.h"
+#include "agent/graph_render.h"
 #include "agent/heap.h"
 #include "agent/http.h"
 #include "agent/k8s_backend.h"
@@ -331,6 +332,14 @@ int Run(KgOptions k) {
   HttpHandlers hh;
   hh.dot = [&agent] { return agent.Dot(); };
   hh.healthy = [&synced, &watchdog] { return synced.load() && !watchdog.Stuck(); };
+  // /graph?format=svg runs Graphviz's dot (as Kilo's kg does); a layout of a
+  // large mesh may take seconds, one that hangs is killed.
+  DotProgramRenderer graph_renderer(
+      std::make_unique<fw::SystemCommandRunner>(std::chrono::seconds(30)));
+  hh.render = [&graph_renderer](const std::string& dot, const std::string& format,
+                                const std::string& layout) {
+    return graph_renderer.Render(dot, format, layout);
+  };
   auto http = HttpServer::Start(k.listen, &metrics, hh);
   if (!http.ok()) return Fatal(http.error());
 
