@@ -417,6 +417,7 @@ int Main(int argc, char** argv) {
   // Before any thread starts: kg's threads mostly wait; two arenas are plenty
   // and keep the heap's free pages in fewer places (heap.h).
   LimitMallocArenas(2);
+  FixMallocThresholds();
   // `kg webhook ...`: the Peer-validation admission webhook.
   if (argc > 1 && std::string(argv[1]) == "webhook") return webhook::RunWebhook(argc - 1, argv + 1);
   auto flags = ParseFlags(argc, argv, Hostname());
