@@ -239,7 +239,8 @@ int main(int argc, char** argv) {
     req.path = "/api/v1/nodes?limit=1";
     auto r = (*t)->Do(req);
     if (!r.ok() || r->status != 200) {
-      std::fprintf(stderr, "GET: %s\n", r.ok() ? std::to_string(r->status).c_str() : r.error().c_str());
+      std::fprintf(stderr, "GET: %s\n",
+                   r.ok() ? std::to_string(r->status).c_str() : r.error().c_str());
       return 1;
     }
     r = Result<k8s::HttpResponse>(k8s::HttpResponse{});

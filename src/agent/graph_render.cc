@@ -27,8 +27,7 @@ std::string FirstLine(std::string_view s) {
 
 }  // namespace
 
-std::optional<std::string> FindProgram(const std::string& program,
-                                       const std::string& search_path) {
+std::optional<std::string> FindProgram(const std::string& program, const std::string& search_path) {
   if (program.find('/') != std::string::npos) {
     if (IsExecutableFile(program)) return program;
     return std::nullopt;

@@ -213,11 +213,12 @@ TEST_F(GraphHttp, MissingDotIs500NamingThePackage) {
   Response r = Get("/graph?format=svg");
   EXPECT_EQ(r.code, 500);
   EXPECT_EQ(r.content_type, "text/plain");
-  EXPECT_EQ(r.body, "render the graph as svg: Graphviz's `dot` program is not installed (not found "
-                    "in PATH=" +
-                        dir.path() +
-                        "); install it (Debian, Ubuntu: apt-get install graphviz; Alpine: apk add "
-                        "graphviz) where kg runs, or ask for format=dot and render it elsewhere\n");
+  EXPECT_EQ(r.body,
+            "render the graph as svg: Graphviz's `dot` program is not installed (not found "
+            "in PATH=" +
+                dir.path() +
+                "); install it (Debian, Ubuntu: apt-get install graphviz; Alpine: apk add "
+                "graphviz) where kg runs, or ask for format=dot and render it elsewhere\n");
 }
 
 }  // namespace
