@@ -19,7 +19,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
-      libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev \
+      libmbedtls-dev libhttp-parser-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev \
       libmnl-dev libnftables-dev prometheus-cpp-dev libcivetweb-dev \
       libspdlog-dev libfmt-dev libcli11-dev libsimdjson-dev libgraphviz-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -49,7 +49,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
-      libcurl4 libssl3 libsodium23 libmnl0 libnftables1 libyaml-cpp0.7 \
+      libsodium23 libmnl0 libnftables1 libyaml-cpp0.7 \
       libprometheus-cpp-core1.0 libcivetweb1 libgvc6 libspdlog1.10 libfmt9 libsimdjson14 \
       iproute2 nftables iptables wireguard-tools wireguard-go containernetworking-plugins \
       graphviz \

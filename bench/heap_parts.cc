@@ -12,9 +12,8 @@
 // where kg would talk to the kernel or the network, and prints the heap each
 // part holds afterwards: the growth of mallinfo2()'s in-use bytes (arena
 // chunks + mmapped chunks) across its construction. With KUBECONFIG (the API
-// emulator, tests/apiserver/serve), also the libcurl/TLS state of one
-// connection. Last line: "heap_parts: NODES=a metrics+http=b informers=c ..."
-// (bytes).
+// emulator, tests/apiserver/serve), also the TLS state of one connection. Last line: "heap_parts:
+// NODES=a metrics+http=b informers=c ..." (bytes).
 
 #include <malloc.h>
 
@@ -38,8 +37,8 @@
 #include "fakes/k8s/fake_transport.h"
 #include "fakes/netlink/fake_netlink.h"
 #include "fakes/wg/fake_wireguard.h"
+#include "k8s/http_transport.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/transport.h"
 
 using namespace kilo;
 
@@ -218,7 +217,7 @@ int main(int argc, char** argv) {
   note("agent", t6 - t5);
   note("mesh_plan", t8 - t7);
 
-  // 5. libcurl and OpenSSL: the transport and one HTTPS connection kept alive
+  // 5. The HTTPS transport: the transport and one connection kept alive
   // (kg holds three: its client and the two watches).
   if (argc > 5) {
     k8s::LoadOptions lo;
@@ -229,7 +228,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     int64_t c0 = InUse();
-    auto t = k8s::CurlTransport::Create(*cfg);
+    auto t = k8s::HttpTransport::Create(*cfg);
     if (!t.ok()) {
       std::fprintf(stderr, "transport: %s\n", t.error().c_str());
       return 1;
@@ -245,10 +244,10 @@ int main(int argc, char** argv) {
     }
     r = Result<k8s::HttpResponse>(k8s::HttpResponse{});
     int64_t c2 = InUse();
-    Row("libcurl/OpenSSL: the transport (CA, credentials)", c1 - c0);
-    Row("libcurl/OpenSSL: one HTTPS connection kept alive", c2 - c1);
-    note("curl_transport", c1 - c0);
-    note("curl_connection", c2 - c1);
+    Row("HTTPS transport (mbedTLS): the transport (CA, credentials)", c1 - c0);
+    Row("HTTPS transport (mbedTLS): one connection kept alive", c2 - c1);
+    note("tls_transport", c1 - c0);
+    note("tls_connection", c2 - c1);
   }
   backend.Stop();
   std::printf("heap_parts:%s\n", summary.c_str());

@@ -8,7 +8,7 @@
 # bench/agent_footprint.sh, all but 6 Nodes lose their endpoint annotations (agent-less
 # realistic Nodes: never ready). heap_parts (bench/heap_parts.cc) builds kg's parts on it
 # and prints each part's heap (mallinfo2 deltas). The API emulator (tests/apiserver/serve,
-# HTTPS) is started once for the libcurl/OpenSSL rows. Exit 0 printed, 2 could not run.
+# HTTPS) is started once for the HTTPS transport rows. Exit 0 printed, 2 could not run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -26,7 +26,7 @@ emu=$!
 for _ in $(seq 100); do [ -s "$tmp/kubeconfig" ] && break; sleep 0.1; done
 kubeconfig=""
 if [ -s "$tmp/kubeconfig" ]; then kubeconfig="$tmp/kubeconfig"; else
-  echo "heap_parts: the API emulator did not start (no libcurl rows):"; tail -3 "$tmp/emu.log"
+  echo "heap_parts: the API emulator did not start (no HTTPS transport rows):"; tail -3 "$tmp/emu.log"
 fi
 
 for size in 6 1006 5006; do

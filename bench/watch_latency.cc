@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "k8s/client.h"
+#include "k8s/http_transport.h"
 #include "k8s/informer.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/transport.h"
 
 using namespace kilo;
 using Clock = std::chrono::steady_clock;
@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", cfg.error().c_str());
     return 1;
   }
-  auto t = k8s::CurlTransport::Create(*cfg);
+  auto t = k8s::HttpTransport::Create(*cfg);
   if (!t.ok()) {
     std::fprintf(stderr, "%s\n", t.error().c_str());
     return 1;

@@ -576,6 +576,10 @@ HostPlanOptions Agent::PlanOptions() const {
   o.service_cidrs = opts_.service_cidrs;
   o.mtu = mtu_.value_or(1420);
   o.private_interface = !deps_.internal_iface.empty();
+  if (last_device_) {
+    for (const auto& dp : last_device_->peers)
+      if (dp.endpoint) o.live_endpoints.push_back(dp.endpoint->ip);
+  }
   return o;
 }
 

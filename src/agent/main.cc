@@ -25,8 +25,8 @@
 #include "agent/probe.h"
 #include "agent/watchdog.h"
 #include "core/thread_annotations.h"
+#include "k8s/http_transport.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/transport.h"
 #include "netlink/discovery.h"
 #include "netlink/rtnl.h"
 #include "webhook/server.h"
@@ -288,7 +288,7 @@ int Run(KgOptions k) {
   lo.master_url = k.master;
   auto cfg = k8s::LoadClusterConfig(lo);
   if (!cfg.ok()) return Fatal(cfg.error());
-  auto transport = k8s::CurlTransport::Create(*cfg);
+  auto transport = k8s::HttpTransport::Create(*cfg);
   if (!transport.ok()) return Fatal(transport.error());
   K8sMeshBackend backend(transport->get(), {o.topology_label, o.hostname});
   RealFileSystem fs;

@@ -26,9 +26,9 @@
 
 #include "cli/connect_apply.h"
 #include "k8s/client.h"
+#include "k8s/http_transport.h"
 #include "k8s/informer.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/transport.h"
 #include "netlink/netlink.h"
 #include "netlink/rtnl.h"
 #include "wg/wireguard.h"
@@ -243,7 +243,7 @@ class Connector {
     lo.kubeconfig_path = g_.kubeconfig;
     auto cfg = k8s::LoadClusterConfig(lo);
     if (!cfg.ok()) return cfg.status();
-    auto t = k8s::CurlTransport::Create(*cfg);
+    auto t = k8s::HttpTransport::Create(*cfg);
     if (!t.ok()) return t.status();
     transport_ = std::move(*t);
     client_ = std::make_unique<k8s::KubeClient>(transport_.get());
@@ -485,7 +485,7 @@ class Connector {
   const Key private_key_;
   Logger* log_;
   sigset_t signals_;
-  std::unique_ptr<k8s::CurlTransport> transport_;
+  std::unique_ptr<k8s::HttpTransport> transport_;
   std::unique_ptr<k8s::KubeClient> client_;
   std::unique_ptr<netlink::NetlinkClient> nl_;
   std::unique_ptr<wg::WireGuardClient> wg_;

@@ -8,8 +8,10 @@
 #include <cstring>
 #include <iostream>
 
-#ifdef KILO_KGCTL_FULL
+#ifdef KILO_KGCTL_LIVE
 #include "cli/live.h"
+#endif
+#ifdef KILO_KGCTL_FULL
 #include "graphviz/render.h"
 #endif
 #include <unistd.h>
@@ -288,9 +290,9 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   return 0;
 }
 
-// The light kgctl (core only: fast start, small RSS) hands commands that need
-// the Kubernetes client, Graphviz or the host network to kgctl-full, which
-// sits next to it.
+// The light kgctl (core and the Kubernetes client, linked statically: fast
+// start, small RSS) hands commands that need Graphviz or the host network to
+// kgctl-full, which sits next to it.
 [[maybe_unused]] int ExecFull(char** argv) {
   char self[4096];
   ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -303,15 +305,15 @@ int Plan(const GlobalOptions& g, const PlanOptions& p, const std::string& name) 
   std::string full = dir + "/kgctl-full";
   execv(full.c_str(), argv);
   std::cerr << "kgctl: this command needs " << full
-            << " (the Kubernetes client and Graphviz) and it cannot be run: "
-            << std::strerror(errno) << "; reinstall kgctl, or use --from-file with -o dot\n";
+            << " (Graphviz and the host network) and it cannot be run: " << std::strerror(errno)
+            << "; reinstall kgctl, or use -o dot\n";
   return 1;
 }
 
 }  // namespace
 
 int Main(int argc, char** argv) {
-#ifdef KILO_KGCTL_FULL
+#ifdef KILO_KGCTL_LIVE
   SetLiveLoader(&LoadLiveObjects);
 #endif
   CLI::App app{"kgctl: inspect and manipulate a Kilo network"};
@@ -451,8 +453,10 @@ int Main(int argc, char** argv) {
   }
   if (now_opt->count()) g.now = now;
 #ifndef KILO_KGCTL_FULL
-  bool needs_full = connect->parsed() || (graph->parsed() && graph_format != "dot") ||
-                    (g.from_file.empty() && !completion->parsed());
+  bool needs_full = connect->parsed() || (graph->parsed() && graph_format != "dot");
+#ifndef KILO_KGCTL_LIVE
+  needs_full = needs_full || (g.from_file.empty() && !completion->parsed());
+#endif
   if (needs_full) return ExecFull(argv);
 #endif
   if (g.backend != "kubernetes") {

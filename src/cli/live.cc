@@ -1,8 +1,8 @@
 #include "cli/live.h"
 
+#include "k8s/http_transport.h"
 #include "k8s/informer.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/transport.h"
 
 namespace kilo::cli {
 namespace {
@@ -47,7 +47,7 @@ Result<ClusterObjects> LoadLiveObjects(const std::string& kubeconfig) {
   lo.kubeconfig_path = kubeconfig;
   auto cfg = k8s::LoadClusterConfig(lo);
   if (!cfg.ok()) return cfg.status();
-  auto t = k8s::CurlTransport::Create(*cfg);
+  auto t = k8s::HttpTransport::Create(*cfg);
   if (!t.ok()) return t.status();
   ClusterObjects out;
   if (auto s = ListAll<NodeObject>(t->get(), k8s::kNodesPath, &out.nodes); !s.ok()) return s;

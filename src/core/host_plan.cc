@@ -34,7 +34,14 @@ void KeepOneHolderPerAllowedIP(WgConf* conf, std::vector<std::string>* notes) {
 // The routes of `routes` the host installs, the others explained in `notes`.
 void SelectInstalledRoutes(const std::vector<PlannedRoute>& routes,
                            const std::optional<IPPrefix>& own, bool private_interface,
+                           const std::vector<IPAddr>& live_endpoints,
                            std::vector<PlannedRoute>* installed, std::vector<std::string>* notes) {
+  auto live_endpoint_in = [&](const PlannedRoute& r) -> const IPAddr* {
+    if (r.dev != RouteDev::kKilo) return nullptr;
+    for (const auto& e : live_endpoints)
+      if (r.dst.Contains(e)) return &e;
+    return nullptr;
+  };
   const DevNames names;
   std::set<std::string> keys;
   for (const auto& r : routes) {
@@ -50,6 +57,9 @@ void SelectInstalledRoutes(const std::vector<PlannedRoute>& routes,
     } else if (own && r.table == 0 && r.dst.Network() == own->Network()) {
       notes->push_back("not installed: " + RenderRoute(r, names) +
                        " (it would replace the route to the host's own pod CIDR)");
+    } else if (const IPAddr* e = live_endpoint_in(r)) {
+      notes->push_back("not installed: " + RenderRoute(r, names) + " (WireGuard sends to " +
+                       e->String() + ", a peer's endpoint: the tunnel would carry itself)");
     } else {
       installed->push_back(r);
     }
@@ -100,8 +110,8 @@ HostPlan PlanHost(const Topology& t, const HostPlanOptions& opts) {
   }
 
   p.routing = PlanRoutes(t, opts.routes);
-  SelectInstalledRoutes(p.routing.routes, t.subnet(), opts.private_interface, &p.installed_routes,
-                        &p.route_notes);
+  SelectInstalledRoutes(p.routing.routes, t.subnet(), opts.private_interface, opts.live_endpoints,
+                        &p.installed_routes, &p.route_notes);
 
   FirewallPlanOptions fo;
   fo.cni = opts.cni;
@@ -126,7 +136,7 @@ HostPlan PlanHost(const Topology& t, const std::string& peer, const PeerHostPlan
   KeepOneHolderPerAllowedIP(&p.wireguard, &p.wireguard_notes);
   p.routing.routes = PeerRoutes(t.mesh(), peer, opts.routes);
   SelectInstalledRoutes(p.routing.routes, std::nullopt, /*private_interface=*/true,
-                        &p.installed_routes, &p.route_notes);
+                        /*live_endpoints=*/{}, &p.installed_routes, &p.route_notes);
   return p;
 }
 

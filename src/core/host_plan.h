@@ -24,6 +24,13 @@ struct HostPlanOptions {
   // Whether the host has an interface that holds its private IP: without one,
   // the routes through it cannot be installed and are left out.
   bool private_interface = true;
+  // The addresses the WireGuard device sends to now (its peers' endpoints,
+  // roamed ones included: WireGuard follows a peer's authenticated packets,
+  // e.g. to a same-location node's private IP when that node reached us over
+  // the LAN). A route through the WireGuard interface that covers one is left
+  // out: it would send the tunnel's own packets into the tunnel (the kernel's
+  // WireGuard drops them, wireguard-go loops them).
+  std::vector<IPAddr> live_endpoints;
 };
 
 struct HostPlan {
@@ -51,7 +58,8 @@ struct HostPlan {
   // each explained in `route_notes`: routes via a private interface the host
   // does not have, and a main-table route whose destination is the host's own
   // pod CIDR (another node or a Peer claiming it: it would replace the pod
-  // bridge's route, and removing it later would leave none).
+  // bridge's route, and removing it later would leave none), and a route
+  // through the WireGuard interface to a live endpoint (see live_endpoints).
   std::vector<PlannedRoute> installed_routes;
   std::vector<std::string> route_notes;
   fw::RuleSet firewall;

@@ -30,6 +30,10 @@ std::vector<PlannedRoute> PeerRoutes(const Mesh& mesh, const std::string& name,
     }
     for (const auto& a : s.allowed_location_ips) add(a, s.wireguard_ip);
     add(IPPrefix::Host(s.wireguard_ip), std::nullopt);
+    // The IPv6 the Peer's configuration gives this segment (PeerConf): no
+    // gateway, the Peer has no IPv6 WireGuard IP to reach one from.
+    if (s.dual_stack)
+      for (const auto& c : s.dual_stack_ips) add(c, std::nullopt);
   }
   for (const auto& p : mesh.peers()) {
     if (p.name == name) continue;  // no routes to ourselves

@@ -21,8 +21,10 @@ struct PeerRouteOptions {
 // Returns the routes of the Peer `name`, all on the WireGuard interface
 // (RouteDev::kKilo, main table), in Kilo's order: for every segment its pod
 // subnets, private IPs (/32|/128) and allowed-location-IPs via the segment's
-// WireGuard IP (onlink), then the segment's WireGuard IP itself (no gateway);
-// then every other Peer's allowed IPs (no gateway); then the additional
+// WireGuard IP (onlink), then the segment's WireGuard IP itself (no gateway),
+// then, for a segment whose leader advertises dual-stack, its IPv6 pod CIDRs
+// and IPv6 WireGuard IP (no gateway; not Kilo's: Kilo has no IPv6); then every
+// other Peer's allowed IPs (no gateway); then the additional
 // allowed IPs via the first segment's WireGuard IP (onlink).
 //
 // Two deliberate safety differences from Kilo: a destination already planned

@@ -1,8 +1,7 @@
 #include "k8s/informer.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <random>
 
@@ -107,7 +106,9 @@ void Informer<T>::Warn(const std::string& msg) {
   if (opts_.log) {
     opts_.log(msg);
   } else {
-    spdlog::warn("{}", msg);
+    // kilo_k8s has no logger of its own (kgctl links it statically, and
+    // Debian ships spdlog shared only): kg passes its own in opts_.log.
+    std::fprintf(stderr, "warning: %s\n", msg.c_str());
   }
 }
 

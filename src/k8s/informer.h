@@ -119,7 +119,7 @@ struct InformerOptions {
   // wait on a condition variable that Stop() wakes.
   std::function<void(std::chrono::milliseconds)> sleep;
   std::function<std::chrono::steady_clock::time_point()> now;
-  // Warnings (disconnects, discarded frames); nullptr = spdlog.
+  // Warnings (disconnects, discarded frames); nullptr = a line on stderr.
   std::function<void(const std::string&)> log;
 };
 

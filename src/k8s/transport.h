@@ -1,7 +1,7 @@
 #pragma once
 // HTTP transport to the Kubernetes API server: an abstract interface (so the
-// informer and the client can be tested against a fake) and the libcurl
-// implementation.
+// informer and the client can be tested against a fake) and the helpers every
+// implementation shares. The real one is HttpTransport (k8s/http_transport.h).
 
 #include <atomic>
 #include <chrono>
@@ -20,8 +20,8 @@
 namespace kilo::k8s {
 
 // A cancellation flag shared between a caller and a running request. Cancel()
-// wakes a streaming request promptly (curl_multi_wakeup) and aborts a plain
-// request within about a second.
+// wakes a streaming request promptly (through the waker the transport set)
+// and aborts a plain request within a fraction of a second.
 // Thread-safe.
 class CancelToken {
  public:
@@ -34,7 +34,8 @@ class CancelToken {
   // Clears the flag so the token can be reused for the next request.
   void Reset() { cancelled_.store(false, std::memory_order_release); }
 
-  // Internal: the transport registers a wake-up hook while a stream runs.
+  // Internal: the transport registers a wake-up hook while a stream runs
+  // (one at a time: a token is not shared by two concurrent streams).
   void SetWaker(std::function<void()> waker);
 
  private:
@@ -124,52 +125,5 @@ struct RetryOptions {
 // and 5xx responses are retried, and a 5xx only when it carries Retry-After.
 std::optional<std::chrono::milliseconds> RetryDelay(const HttpResponse& resp, int attempt,
                                                     const RetryOptions& opts);
-
-struct CurlTransportOptions {
-  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
-  // Default overall timeout of Do() requests.
-  std::chrono::milliseconds request_timeout{std::chrono::seconds(60)};
-  RetryOptions retry;
-  // Sleeps between retries; nullptr = std::this_thread::sleep_for (cut short
-  // by HttpRequest::cancel).
-  std::function<void(std::chrono::milliseconds)> sleep;
-  std::string user_agent = "kilo-cpp/0.7";
-  CredentialProviderOptions credentials;
-};
-
-// The libcurl transport. TLS is verified (peer and host name) unless the
-// configuration says insecure-skip-tls-verify; HTTP/2 is negotiated when
-// libcurl supports it. Do() reuses one curl handle per thread (keeping its
-// connections alive); Stream() uses its own handle.
-// Thread-safe.
-class CurlTransport final : public Transport {
- public:
-  // REQUIRES: config.server is an http(s) URL.
-  static Result<std::unique_ptr<CurlTransport>> Create(ClusterConfig config,
-                                                       CurlTransportOptions options = {});
-  ~CurlTransport() override;
-
-  Result<HttpResponse> Do(const HttpRequest& req) override;
-  Result<HttpResponse> Stream(const HttpRequest& req, const ChunkCallback& on_chunk) override;
-  std::string server() const override { return config_.server; }
-  std::string credential_source() const override { return config_.source; }
-
- private:
-  CurlTransport(ClusterConfig config, CurlTransportOptions options,
-                std::unique_ptr<CredentialProvider> creds);
-  // One attempt; `streaming` selects the multi-handle path.
-  Result<HttpResponse> Perform(const HttpRequest& req, const ChunkCallback* on_chunk);
-  Result<HttpResponse> WithRetries(const HttpRequest& req, const ChunkCallback* on_chunk);
-  void Sleep(std::chrono::milliseconds d, CancelToken* cancel);
-
-  const ClusterConfig config_;
-  const CurlTransportOptions options_;
-  const std::unique_ptr<CredentialProvider> creds_;
-  // The URL prefix requests go to; with tls-server-name it names that host and
-  // connect_to_ ("name:port:host:port") sends the connection to the real one,
-  // so the certificate is verified against tls-server-name.
-  std::string base_url_;
-  std::string connect_to_;
-};
 
 }  // namespace kilo::k8s

@@ -2,10 +2,15 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -30,16 +35,10 @@ namespace {
 
 constexpr size_t kMaxHeaderBytes = 16 * 1024;
 
-// Drains OpenSSL's error queue into one message ("" when empty).
-std::string SslErrors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out;
+std::string MbedError(int rc) {
+  char buf[160];
+  mbedtls_strerror(rc, buf, sizeof buf);
+  return buf;
 }
 
 Status CheckReadable(const char* flag, const std::string& path) {
@@ -50,34 +49,74 @@ Status CheckReadable(const char* flag, const std::string& path) {
   return Status::Ok();
 }
 
-// Loads the certificate chain and key into `ctx`. Errors name the flag.
-Status LoadCertificate(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file) {
-  ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1)
-    return Status::Error("--cert-file " + cert_file + ": not a PEM certificate (" + SslErrors() +
+// The server's TLS configuration: certificate chain, key, and the random
+// generator, shared by the connection threads (mbedTLS is built with
+// MBEDTLS_THREADING_C).
+struct ServerTls {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  mbedtls_x509_crt chain;
+  mbedtls_pk_context key;
+  mbedtls_ssl_config conf;
+  ServerTls() {
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_x509_crt_init(&chain);
+    mbedtls_pk_init(&key);
+    mbedtls_ssl_config_init(&conf);
+  }
+  ~ServerTls() {
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_pk_free(&key);
+    mbedtls_x509_crt_free(&chain);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+  }
+  ServerTls(const ServerTls&) = delete;
+  ServerTls& operator=(const ServerTls&) = delete;
+};
+
+// Loads the certificate chain and key. Errors name the flag.
+Status LoadCertificate(ServerTls& tls, const std::string& cert_file, const std::string& key_file) {
+  // A positive result counts certificates that failed to parse.
+  int rc = mbedtls_x509_crt_parse_file(&tls.chain, cert_file.c_str());
+  if (rc != 0 || tls.chain.version == 0) {
+    std::string why = rc < 0   ? MbedError(rc)
+                      : rc > 0 ? std::to_string(rc) + " certificate(s) could not be parsed"
+                               : "no certificate";
+    return Status::Error("--cert-file " + cert_file + ": not a PEM certificate (" + why + ")");
+  }
+  rc = mbedtls_pk_parse_keyfile(&tls.key, key_file.c_str(), nullptr);
+  if (rc != 0)
+    return Status::Error("--key-file " + key_file + ": not a PEM private key (" + MbedError(rc) +
                          ")");
-  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
-    return Status::Error("--key-file " + key_file + ": not a PEM private key (" + SslErrors() +
-                         ")");
-  if (SSL_CTX_check_private_key(ctx) != 1)
+  rc = mbedtls_pk_check_pair(&tls.chain.pk, &tls.key);
+  if (rc != 0)
     return Status::Error("--key-file " + key_file + " does not match --cert-file " + cert_file +
-                         " (" + SslErrors() + ")");
-  // The API server speaks TLS 1.2+; refuse older protocols.
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+                         " (" + MbedError(rc) + ")");
   return Status::Ok();
 }
 
-Result<SSL_CTX*> NewServerContext(const std::string& cert_file, const std::string& key_file) {
+Result<std::unique_ptr<ServerTls>> NewServerContext(const std::string& cert_file,
+                                                    const std::string& key_file) {
+  using R = Result<std::unique_ptr<ServerTls>>;
   if (Status s = CheckReadable("--cert-file", cert_file); !s.ok()) return s;
   if (Status s = CheckReadable("--key-file", key_file); !s.ok()) return s;
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) return Result<SSL_CTX*>::Error("TLS setup failed: " + SslErrors());
-  Status s = LoadCertificate(ctx, cert_file, key_file);
-  if (!s.ok()) {
-    SSL_CTX_free(ctx);
-    return s;
-  }
-  return ctx;
+  auto tls = std::make_unique<ServerTls>();
+  if (Status s = LoadCertificate(*tls, cert_file, key_file); !s.ok()) return s;
+  static const char kPers[] = "kilo-webhook";
+  int rc = mbedtls_ctr_drbg_seed(&tls->drbg, mbedtls_entropy_func, &tls->entropy,
+                                 reinterpret_cast<const unsigned char*>(kPers), sizeof kPers - 1);
+  if (rc == 0)
+    rc = mbedtls_ssl_config_defaults(&tls->conf, MBEDTLS_SSL_IS_SERVER,
+                                     MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+  if (rc == 0) rc = mbedtls_ssl_conf_own_cert(&tls->conf, &tls->chain, &tls->key);
+  if (rc != 0) return R::Error("TLS setup failed: " + MbedError(rc));
+  mbedtls_ssl_conf_rng(&tls->conf, mbedtls_ctr_drbg_random, &tls->drbg);
+  // The API server speaks TLS 1.2+; refuse older protocols.
+  mbedtls_ssl_conf_min_version(&tls->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+                               MBEDTLS_SSL_MINOR_VERSION_3);
+  return R(std::move(tls));
 }
 
 void StderrLog(std::string_view line) {
@@ -149,20 +188,41 @@ std::string_view Trim(std::string_view s) {
 // One TLS connection. Blocking I/O bounded by socket timeouts.
 class Conn {
  public:
-  Conn(SSL* ssl) : ssl_(ssl) {}
-  ~Conn() { SSL_free(ssl_); }
+  Conn(int fd, const mbedtls_ssl_config* conf) : fd_(fd) {
+    mbedtls_ssl_init(&ssl_);
+    setup_rc_ = mbedtls_ssl_setup(&ssl_, conf);
+    mbedtls_ssl_set_bio(&ssl_, &fd_, Send, Recv, nullptr);
+  }
+  ~Conn() { mbedtls_ssl_free(&ssl_); }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  // Runs the TLS handshake. Returns 0 or an mbedTLS error.
+  int Handshake() {
+    if (setup_rc_ != 0) return setup_rc_;
+    int rc;
+    while ((rc = mbedtls_ssl_handshake(&ssl_)) == MBEDTLS_ERR_SSL_WANT_READ ||
+           rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    }
+    return rc;
+  }
+  void Close() { mbedtls_ssl_close_notify(&ssl_); }
 
   // Reads more bytes into buf_. false on EOF, error or timeout.
   bool Fill() {
-    char tmp[16384];
-    int n = SSL_read(ssl_, tmp, sizeof tmp);
+    unsigned char tmp[16384];
+    int n;
+    while ((n = mbedtls_ssl_read(&ssl_, tmp, sizeof tmp)) == MBEDTLS_ERR_SSL_WANT_READ ||
+           n == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    }
     if (n <= 0) return false;
-    buf_.append(tmp, static_cast<size_t>(n));
+    buf_.append(reinterpret_cast<char*>(tmp), static_cast<size_t>(n));
     return true;
   }
   bool Write(std::string_view s) {
     while (!s.empty()) {
-      int n = SSL_write(ssl_, s.data(), static_cast<int>(std::min<size_t>(s.size(), 1 << 20)));
+      int n = mbedtls_ssl_write(&ssl_, reinterpret_cast<const unsigned char*>(s.data()), s.size());
+      if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) continue;
       if (n <= 0) return false;
       s.remove_prefix(static_cast<size_t>(n));
     }
@@ -171,7 +231,21 @@ class Conn {
   std::string& buf() { return buf_; }
 
  private:
-  SSL* ssl_;
+  // The socket is blocking with SO_RCVTIMEO/SO_SNDTIMEO: EAGAIN is a timeout.
+  static int Send(void* ctx, const unsigned char* b, size_t n) {
+    ssize_t r = ::send(*static_cast<int*>(ctx), b, n, MSG_NOSIGNAL);
+    if (r >= 0) return static_cast<int>(r);
+    return errno == EINTR ? MBEDTLS_ERR_SSL_WANT_WRITE : MBEDTLS_ERR_NET_SEND_FAILED;
+  }
+  static int Recv(void* ctx, unsigned char* b, size_t n) {
+    ssize_t r = ::recv(*static_cast<int*>(ctx), b, n, 0);
+    if (r >= 0) return static_cast<int>(r);
+    return errno == EINTR ? MBEDTLS_ERR_SSL_WANT_READ : MBEDTLS_ERR_NET_RECV_FAILED;
+  }
+
+  int fd_;
+  int setup_rc_ = 0;
+  mbedtls_ssl_context ssl_;
   std::string buf_;
 };
 
@@ -188,7 +262,7 @@ bool SendReply(Conn& c, const HttpReply& r, bool close, bool head_only = false) 
 
 struct WebhookServer::Impl {
   ServerOptions opts;
-  SSL_CTX* ssl_ctx = nullptr;
+  std::unique_ptr<ServerTls> tls;
   int listen_fd = -1;
   int wake[2] = {-1, -1};  // self-pipe: stops the accept loop
   std::thread acceptor;
@@ -213,7 +287,6 @@ struct WebhookServer::Impl {
     if (listen_fd >= 0) close(listen_fd);
     for (int fd : wake)
       if (fd >= 0) close(fd);
-    if (ssl_ctx) SSL_CTX_free(ssl_ctx);
   }
 
   void Log(std::string_view line) { opts.log(line); }
@@ -246,18 +319,16 @@ struct WebhookServer::Impl {
     timeval tv{opts.io_timeout_ms / 1000, (opts.io_timeout_ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (SSL* ssl = SSL_new(ssl_ctx)) {
-      Conn c(ssl);
-      SSL_set_fd(ssl, fd);
-      if (SSL_accept(ssl) == 1) {
+    {
+      Conn c(fd, &tls->conf);
+      if (int rc = c.Handshake(); rc == 0) {
         while (ServeOne(c)) {
         }
-        SSL_shutdown(ssl);
+        c.Close();
       } else {
-        Log("level=debug msg=" + Q("TLS handshake failed") + " err=" + Q(SslErrors()));
+        Log("level=debug msg=" + Q("TLS handshake failed") + " err=" + Q(MbedError(rc)));
       }
     }
-    ERR_clear_error();  // the queue is per thread; leave nothing behind
     // Erase and close under the lock: once closed, accept() may hand out the
     // same number for a new connection, which must not be erased by us.
     MutexLock lock(&mu);
@@ -366,9 +437,7 @@ struct WebhookServer::Impl {
 
 Status CheckCertificate(const std::string& cert_file, const std::string& key_file) {
   auto ctx = NewServerContext(cert_file, key_file);
-  if (!ctx.ok()) return ctx.status();
-  SSL_CTX_free(*ctx);
-  return Status::Ok();
+  return ctx.ok() ? Status::Ok() : ctx.status();
 }
 
 Result<ListenAddress> ParseListen(std::string_view listen) {
@@ -456,7 +525,7 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::Start(ServerOptions opts) 
   std::unique_ptr<WebhookServer> s(new WebhookServer());
   s->impl_ = std::make_unique<Impl>();
   Impl& impl = *s->impl_;
-  impl.ssl_ctx = *ctx;
+  impl.tls = std::move(*ctx);
   impl.opts = std::move(opts);
   auto fd = Listen(*addr, impl.opts.listen);
   if (!fd.ok()) return R(fd.status());

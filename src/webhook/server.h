@@ -1,13 +1,14 @@
 #pragma once
 // `kg webhook`: the HTTPS server of the Peer validating admission webhook.
 // Request handling is validate.h's HandleRequest; this file adds TLS,
-// listening, HTTP/1.1 framing, limits and signal handling, on OpenSSL.
+// listening, HTTP/1.1 framing, limits and signal handling, on mbedTLS (linked
+// statically, as kg's API client is: kg loads no OpenSSL).
 //
 // Why not civetweb (which kg's metrics endpoint uses): Debian's civetweb 1.15
 // loads OpenSSL with dlopen and crashes (call through a null function pointer)
 // on the first TLS handshake against OpenSSL 3. The webhook needs little HTTP:
-// one POST endpoint with a bounded body, so a small server on OpenSSL is less
-// risk than a patched civetweb.
+// one POST endpoint with a bounded body, so a small server is less risk than
+// a patched civetweb.
 
 #include <cstdint>
 #include <functional>
@@ -49,8 +50,8 @@ Result<ListenAddress> ParseListen(std::string_view listen);
 // A running webhook server: an accept thread and one thread per connection
 // (HTTP/1.1 keep-alive, no pipelining guarantees beyond in-order replies).
 // Destruction stops accepting, shuts down open connections and waits for
-// their threads. Start() ignores SIGPIPE process-wide (OpenSSL writes with
-// write(2), so a peer closing early would otherwise kill the process).
+// their threads. Start() ignores SIGPIPE process-wide (a belt to the braces of
+// send(MSG_NOSIGNAL): a peer closing early must not kill the process).
 class WebhookServer {
  public:
   // Starts serving. Errors: bad certificate/key, malformed or unusable listen

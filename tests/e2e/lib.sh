@@ -619,9 +619,12 @@ ping_matrix() {
 }
 # node_matrix: every node pings every other node's private IP; failed pairs are tried
 # again for up to NODE_MATRIX_WAIT seconds (default 45) after the pods first reach each
-# other (cluster_up waits for the pods only). Known and not understood (2026-12-05): in
-# some runs a node's own LAN address is unreachable for 2-15 s after the pods are,
-# between lab-1 and lab-2 even over their shared LAN; see the session note.
+# other (cluster_up waits for the pods only). A NATed node's private IP is routed
+# through the tunnel only once its NAT endpoint is discovered (before, it is its
+# declared endpoint, which no route may capture): until the reconcile after that
+# handshake, a few pairs go over the underlay and fail. (Understood 2026-12-05: the
+# longer outages seen before were a route through kilo0 to a peer's roamed endpoint,
+# which looped wireguard-go's own packets; kg no longer installs such a route.)
 node_matrix() {
   local end=$((SECONDS + ${NODE_MATRIX_WAIT:-45}))
   until PING_TARGETS=node PING_VERBOSE= ping_matrix 2>/dev/null; do

@@ -7,7 +7,7 @@
 // EncodePeerJson (src/k8s/decode.cc) -> DecodePeerObject.
 //
 // Checks: no crash, UB or exception (the informer runs the parsers on its
-// thread, inside libcurl's write callback: an exception there ends kg); the
+// thread, inside the transport's chunk callback: an exception there ends kg); the
 // frames and the pending remainder are the same whatever the chunking; frames
 // are in order, non-empty and bracket-balanced at their ends; a decoded
 // object has a name; a Peer without type errors survives encode -> decode.

@@ -21,8 +21,8 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build-asan}"
 JOBS="${JOBS:-2}"
 FUZZ_JOBS="${FUZZ_JOBS:-$JOBS}"
 ALL=(fuzz_admission_review fuzz_translate_node fuzz_translate_peer fuzz_cluster_dump fuzz_wgconf fuzz_endpoint
-     fuzz_cidr fuzz_discovered_endpoints fuzz_kubeconfig fuzz_watch_stream fuzz_uapi_reply
-     fuzz_netlink_reply)
+     fuzz_cidr fuzz_discovered_endpoints fuzz_kubeconfig fuzz_watch_stream fuzz_http_response
+     fuzz_uapi_reply fuzz_netlink_reply)
 TARGETS=("${@:-${ALL[@]}}")
 [[ $# -eq 0 ]] && TARGETS=("${ALL[@]}")
 

@@ -20,9 +20,9 @@
 #include <thread>
 
 #include "k8s/client.h"
+#include "k8s/http_transport.h"
 #include "k8s/informer.h"
 #include "k8s/kubeconfig.h"
-#include "k8s/transport.h"
 
 extern char** environ;
 
@@ -85,9 +85,9 @@ class Emulator {
     auto cfg = LoadKubeconfigFile(kubeconfig_);
     if (!cfg) return cfg.status();
     config_ = *cfg;
-    CurlTransportOptions o;
+    HttpTransportOptions o;
     o.retry.max_retries = 0;  // admin calls: no retries
-    auto t = CurlTransport::Create(config_, o);
+    auto t = HttpTransport::Create(config_, o);
     if (!t) return t.status();
     admin_ = std::move(*t);
     return Status::Ok();
@@ -148,7 +148,7 @@ class Emulator {
   std::string dir_;
   std::string kubeconfig_;
   ClusterConfig config_;
-  std::unique_ptr<CurlTransport> admin_;
+  std::unique_ptr<HttpTransport> admin_;
 };
 
 json NodeBody(const std::string& name, const std::map<std::string, std::string>& anns = {},
@@ -173,9 +173,9 @@ class ApiServerTest : public ::testing::Test {
     if (!OnPath("openssl")) GTEST_SKIP() << "openssl is not installed";
     Status s = emu_.Start(flags);
     ASSERT_TRUE(s.ok()) << s.message();
-    CurlTransportOptions o;
+    HttpTransportOptions o;
     o.retry.max_retry_after = 2s;
-    auto t = CurlTransport::Create(emu_.config(), o);
+    auto t = HttpTransport::Create(emu_.config(), o);
     ASSERT_TRUE(t.ok()) << t.error();
     transport_ = std::move(*t);
   }
@@ -234,7 +234,7 @@ class ApiServerTest : public ::testing::Test {
   }
 
   Emulator emu_;
-  std::unique_ptr<CurlTransport> transport_;
+  std::unique_ptr<HttpTransport> transport_;
   std::unique_ptr<NodeInformer> informer_;
 };
 
@@ -342,7 +342,7 @@ TEST_F(ApiServerTest, MismatchedCAIsATLSErrorAndNoRequest) {
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ClusterConfig cfg = emu_.config();
   cfg.ca_data = ReadAll(dir + "/other.crt");
-  auto t = CurlTransport::Create(cfg);
+  auto t = HttpTransport::Create(cfg);
   ASSERT_TRUE(t.ok());
   HttpRequest req;
   req.path = "/api/v1/nodes/tls-probe";
@@ -355,7 +355,7 @@ TEST_F(ApiServerTest, MismatchedCAIsATLSErrorAndNoRequest) {
 
   // No CA at all: the system store does not know the emulator's CA either.
   cfg.ca_data.clear();
-  auto t2 = CurlTransport::Create(cfg);
+  auto t2 = HttpTransport::Create(cfg);
   ASSERT_TRUE(t2.ok());
   r = (*t2)->Do(req);
   ASSERT_FALSE(r.ok());
@@ -370,11 +370,11 @@ TEST_F(ApiServerTest, TLSServerNameIsVerified) {
   // The emulator's certificate names 127.0.0.1 and localhost.
   ClusterConfig cfg = emu_.config();
   cfg.tls_server_name = "localhost";
-  auto good = CurlTransport::Create(cfg);
+  auto good = HttpTransport::Create(cfg);
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(KubeClient(good->get()).CheckPeerCRD().ok());
   cfg.tls_server_name = "not-the-server.example";
-  auto bad = CurlTransport::Create(cfg);
+  auto bad = HttpTransport::Create(cfg);
   ASSERT_TRUE(bad.ok());
   Status s = KubeClient(bad->get()).CheckPeerCRD();
   ASSERT_FALSE(s.ok());
@@ -448,7 +448,7 @@ TEST_F(ApiServerTest, FiveThousandNodesStaySmall) {
 TEST_F(ApiServerTest, WrongTokenIsAClearAuthenticationError) {
   ClusterConfig cfg = emu_.config();
   cfg.token = "wrong";
-  auto t = CurlTransport::Create(cfg);
+  auto t = HttpTransport::Create(cfg);
   ASSERT_TRUE(t.ok());
   KubeClient client(t->get());
   auto r = client.GetNode("anything");
@@ -486,7 +486,7 @@ TEST_F(ApiServerTest, ExecPluginIsReRunAfter401) {
   cfg.token.clear();
   cfg.exec = ExecConfig{"client.authentication.k8s.io/v1",  script, {},
                         {{"STATE", dir + "/plugin.state"}}, "",     dir};
-  auto t = CurlTransport::Create(cfg);
+  auto t = HttpTransport::Create(cfg);
   ASSERT_TRUE(t.ok());
   KubeClient client(t->get());
   auto n = client.GetNode("kilo-0127-a");

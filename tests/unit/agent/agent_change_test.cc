@@ -9,40 +9,28 @@
 
 #include "agent/agent.h"
 #include "agent/k8s_backend.h"
-#include "fakes/agent/fake_backend.h"
-#include "fakes/agent/fake_fs.h"
-#include "fakes/firewall/fake_firewall.h"
-#include "fakes/netlink/fake_netlink.h"
-#include "fakes/wg/fake_wireguard.h"
+#include "agent_env.h"
 
 namespace kilo::agent {
 namespace {
 
-constexpr int64_t kNow = 1767225600;
+using fixture::kNow;
 
-Key KeyOf(const std::string& name) {
-  std::array<uint8_t, 32> b{};
-  for (size_t i = 0; i < name.size() && i < 32; ++i) b[i] = static_cast<uint8_t>(name[i]);
-  b[31] = 0x17;
-  return Key(b);
-}
+constexpr uint8_t kSalt = 0x17;
 
+Key KeyOf(const std::string& name) { return fixture::KeyFor(name, kSalt); }
+
+// A Node as fixture::AnnotatedNode, with its heartbeat at `last_seen`.
 NodeObject MakeNode(const std::string& name, const std::string& location,
                     const std::string& internal, const std::string& endpoint,
                     const std::string& pod, int64_t last_seen) {
-  NodeObject n;
-  n.name = name;
-  n.labels["topology.kubernetes.io/region"] = location;
-  n.pod_cidr = pod;
-  n.annotations[kAnnKey] = KeyOf(name).Public().String();
-  n.annotations[kAnnEndpoint] = endpoint;
-  n.annotations[kAnnInternalIP] = internal;
+  NodeObject n = fixture::AnnotatedNode(name, location, internal, endpoint, pod, kSalt);
   n.annotations[kAnnLastSeen] = std::to_string(last_seen);
   return n;
 }
 
 // n1 (this host, location a) leads; n2 shares its location; n3 is in b.
-struct Cluster {
+struct Cluster : fixture::AgentEnv {
   Cluster() {
     backend.SetNode(
         MakeNode("n1", "a", "10.10.0.1/24", "198.51.100.1:51820", "10.42.1.0/24", kNow));
@@ -54,24 +42,14 @@ struct Cluster {
     nl.AddLinkNow({0, "kilo0", "wireguard", 1420, false, false});
     nl.AddLinkNow({0, "eth0", "veth", 1500, true, false});
     nl.AddAddressNow("eth0", *IPPrefix::Parse("10.10.0.1/24"));
-    AgentOptions opts;
     opts.hostname = "n1";
     opts.encapsulate = Encapsulation::kNever;
     opts.mtu = 1420;
-    AgentDeps deps;
-    deps.backend = &backend;
-    deps.wg = &wg;
-    deps.nl = &nl;
-    deps.firewall = &fw;
-    deps.fs = &fs;
-    deps.metrics = &metrics;
-    deps.now = [this] { return now; };
-    deps.resolve = [](const std::string&) { return std::optional<IPAddr>(); };
     deps.private_key = KeyOf("n1");
     deps.internal_ip = *IPPrefix::Parse("10.10.0.1/24");
     deps.internal_iface = "eth0";
     deps.external_ip = *IPAddr::Parse("198.51.100.1");
-    agent = std::make_unique<Agent>(opts, deps);
+    Rebuild();
   }
   // The first pass, and the resync after it that sees what it published:
   // from then on, nothing changes.
@@ -83,33 +61,11 @@ struct Cluster {
   void Heartbeat(const std::string& name) {
     backend.Find(name)->annotations[kAnnLastSeen] = std::to_string(now);
   }
-  std::string Peers() {
-    std::vector<std::string> lines;
-    for (const auto& p : wg.Device("kilo0")->peers) {
-      std::string l = p.public_key.String();
-      for (const auto& a : p.allowed_ips) l += " " + a.String();
-      if (p.endpoint) l += " @" + p.endpoint->String();
-      lines.push_back(l);
-    }
-    std::sort(lines.begin(), lines.end());
-    std::string out;
-    for (const auto& l : lines) out += l + "\n";
-    return out;
-  }
   // Every write any adapter recorded (the data plane and the API).
   int64_t Writes() {
     return static_cast<int64_t>(wg.writes().size() + nl.writes().size()) + fw.writes() + fs.writes +
            backend.patch_calls();
   }
-
-  FakeBackend backend;
-  wg::FakeWireGuard wg;
-  netlink::FakeNetlink nl;
-  fw::FakeFirewall fw;
-  FakeFS fs;
-  AgentMetrics metrics;
-  int64_t now = kNow;
-  std::unique_ptr<Agent> agent;
 };
 
 TEST(AgentChange, HeartbeatOfANodeThatStaysReadyBuildsNoMeshAndWritesNothing) {

@@ -430,6 +430,32 @@ TEST(Agent, RoamedRemoteWithoutKeepaliveIsNotResetEveryResync) {
   EXPECT_EQ(endpoint_of(), "203.0.113.77:51820");
 }
 
+// e2e mesh-full found it: a remote that reached us from its private IP (over a
+// shared LAN) takes WireGuard's endpoint there; the route to that private IP
+// through kilo0 would then carry the tunnel's own packets into the tunnel
+// (wireguard-go looped them: GiBs in a minute, the pair cut off).
+TEST(Agent, NoRouteThroughTheTunnelToALiveEndpoint) {
+  Env e;
+  e.agent->Reconcile();
+  ASSERT_NE(e.Routes().find("10.20.0.1/32"), std::string::npos) << e.Routes();
+  const Key k = KeyFor("n3").Public();
+  for (auto& dp : e.wg.Device("kilo0")->peers) {
+    if (dp.public_key != k) continue;
+    dp.endpoint = wg::WgEndpoint{*IPAddr::Parse("10.20.0.1"), 51820};
+    dp.last_handshake_unix = kNow - 2;
+  }
+  ReconcileReport r = e.agent->Reconcile();
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(e.Routes().find("10.20.0.1/32"), std::string::npos) << e.Routes();
+  // The pod CIDR behind it is still routed through the tunnel.
+  EXPECT_NE(e.Routes().find("10.42.3.0/24"), std::string::npos) << e.Routes();
+  // Back at its declared endpoint: the route is installed again.
+  for (auto& dp : e.wg.Device("kilo0")->peers)
+    if (dp.public_key == k) dp.endpoint = wg::WgEndpoint{*IPAddr::Parse("203.0.113.3"), 51820};
+  e.agent->Reconcile();
+  EXPECT_NE(e.Routes().find("10.20.0.1/32"), std::string::npos) << e.Routes();
+}
+
 // e2e annotations.bats found it: a remote whose declared endpoint changed back
 // (force-endpoint removed: its listen port moves back too) still sends a last
 // authenticated packet from the old address; WireGuard roams there, and taking

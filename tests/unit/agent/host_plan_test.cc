@@ -19,6 +19,7 @@
 #include "agent_env.h"
 #include "core/objects_json.h"
 #include "core/translate.h"
+#include "fakes/wg/peers_text.h"
 
 #ifndef KILO_GOLDEN_DIR
 #error "KILO_GOLDEN_DIR must name ../shared/golden-sample"
@@ -37,54 +38,13 @@ std::string Slurp(const fs::path& p) {
 }
 
 // A key for the agent of `host` (its own; it publishes the public half).
-Key AgentKey(const std::string& host) {
-  std::array<uint8_t, 32> b{};
-  for (size_t i = 0; i < host.size() && i < 31; ++i) b[i] = static_cast<uint8_t>(host[i]);
-  b[31] = 0x40;
-  return Key(b);
-}
+Key AgentKey(const std::string& host) { return fixture::KeyFor(host, 0x40); }
 
 struct Variant {
   Encapsulation enc;
   Compatibility compat;
   bool local;
 };
-
-std::string Lines(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  std::string out;
-  for (const auto& l : v) out += l + "\n";
-  return out;
-}
-
-std::string PeersText(const std::vector<wg::WgPeerStatus>& peers) {
-  std::vector<std::string> lines;
-  for (const auto& p : peers) {
-    std::vector<std::string> aips;
-    for (const auto& a : p.allowed_ips) aips.push_back(a.Network().String());
-    std::sort(aips.begin(), aips.end());
-    std::string l = p.public_key.String() + " ka=" + std::to_string(p.persistent_keepalive) +
-                    " ep=" + (p.endpoint ? p.endpoint->String() : "-");
-    for (const auto& a : aips) l += " " + a;
-    lines.push_back(l);
-  }
-  return Lines(lines);
-}
-
-std::string PlannedPeersText(const WgConf& c) {
-  std::vector<wg::WgPeerStatus> peers;
-  for (const auto& p : c.peers) {
-    wg::WgPeerStatus s;
-    s.public_key = p.public_key;
-    s.persistent_keepalive = p.persistent_keepalive;
-    // DNS endpoints are not resolved here (the test's resolver knows none).
-    if (p.endpoint && p.endpoint->has_ip() && !p.endpoint->has_dns())
-      s.endpoint = wg::WgEndpoint{p.endpoint->ip(), p.endpoint->port()};
-    for (const auto& a : p.allowed_ips) s.allowed_ips.push_back(a);
-    peers.push_back(s);
-  }
-  return PeersText(peers);
-}
 
 // Runs kg for `host` of `cluster` with `v` and compares the fakes with PlanHost.
 void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlohmann::json& params,
@@ -171,7 +131,7 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   const HostPlan plan = PlanHost(*topo, agent.PlanOptions());
 
   EXPECT_EQ(r.leader, plan.leader);
-  EXPECT_EQ(PeersText(wg.Device("kilo0")->peers), PlannedPeersText(plan.wireguard));
+  EXPECT_EQ(wg::PeersText(wg.Device("kilo0")->peers), wg::PlannedPeersText(plan.wireguard));
   EXPECT_EQ(wg.Device("kilo0")->listen_port, plan.wireguard.listen_port);
   std::vector<std::string> addrs, want_addrs;
   auto listed = nl.ListAddresses();
@@ -182,7 +142,7 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   if (plan.interface_address) want_addrs.push_back("kilo0 " + plan.interface_address->String());
   if (plan.routing.tunnel_address && v.enc != Encapsulation::kNever)
     want_addrs.push_back("tunl0 " + plan.routing.tunnel_address->String());
-  EXPECT_EQ(Lines(addrs), Lines(want_addrs));
+  EXPECT_EQ(wg::SortedLines(addrs), wg::SortedLines(want_addrs));
   DevNames dn;
   dn.kilo = "kilo0";
   dn.priv = deps.internal_iface;
@@ -190,10 +150,10 @@ void CheckHost(const std::string& name, const ClusterObjects& cluster, const nlo
   std::vector<std::string> routes, want_routes, rules, want_rules;
   for (const auto& rt : nl.routes()) routes.push_back(rt.String());
   for (const auto& p : plan.installed_routes) want_routes.push_back(ToNetlinkRoute(p, dn).String());
-  EXPECT_EQ(Lines(routes), Lines(want_routes));
+  EXPECT_EQ(wg::SortedLines(routes), wg::SortedLines(want_routes));
   for (const auto& ru : nl.rules()) rules.push_back(ru.String());
   for (const auto& p : plan.routing.rules) want_rules.push_back(ToNetlinkRule(p, "kilo0").String());
-  EXPECT_EQ(Lines(rules), Lines(want_rules));
+  EXPECT_EQ(wg::SortedLines(rules), wg::SortedLines(want_rules));
   ASSERT_TRUE(fw.installed().has_value());
   EXPECT_TRUE(*fw.installed() == plan.firewall) << fw::RenderNft(*fw.installed()) << "\n--- plan\n"
                                                 << fw::RenderNft(plan.firewall);

@@ -23,6 +23,7 @@
 #include "core/objects_json.h"
 #include "fakes/netlink/fake_netlink.h"
 #include "fakes/wg/fake_wireguard.h"
+#include "fakes/wg/peers_text.h"
 #include "netlink/from_plan.h"
 
 #ifndef KILO_GOLDEN_DIR
@@ -41,13 +42,6 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
-std::string Lines(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  std::string out;
-  for (const auto& l : v) out += l + "\n";
-  return out;
-}
-
 // Everything a HostPlan holds, as text.
 std::string PlanText(const HostPlan& p) {
   std::string out = std::string("leader ") + (p.leader ? "true" : "false") + "\n";
@@ -63,36 +57,6 @@ std::string PlanText(const HostPlan& p) {
          std::to_string(p.firewall.rules.size()) + " rules\n";
   out += "[cni] " + p.cni_conflist.value_or("-") + "\n";
   return out;
-}
-
-// The device's peers as text: key, keepalive, endpoint, allowed IPs.
-std::string PeersText(const std::vector<wg::WgPeerStatus>& peers) {
-  std::vector<std::string> lines;
-  for (const auto& p : peers) {
-    std::vector<std::string> aips;
-    for (const auto& a : p.allowed_ips) aips.push_back(a.Network().String());
-    std::sort(aips.begin(), aips.end());
-    std::string l = p.public_key.String() + " ka=" + std::to_string(p.persistent_keepalive) +
-                    " ep=" + (p.endpoint ? p.endpoint->String() : "-");
-    for (const auto& a : aips) l += " " + a;
-    lines.push_back(l);
-  }
-  return Lines(lines);
-}
-
-std::string PlannedPeersText(const WgConf& c) {
-  std::vector<wg::WgPeerStatus> peers;
-  for (const auto& p : c.peers) {
-    wg::WgPeerStatus s;
-    s.public_key = p.public_key;
-    s.persistent_keepalive = p.persistent_keepalive;
-    // The test's DNS lookup knows no name: a DNS endpoint is left unset.
-    if (p.endpoint && p.endpoint->has_ip() && !p.endpoint->has_dns())
-      s.endpoint = wg::WgEndpoint{p.endpoint->ip(), p.endpoint->port()};
-    s.allowed_ips = p.allowed_ips;
-    peers.push_back(s);
-  }
-  return PeersText(peers);
 }
 
 struct Case {
@@ -266,7 +230,7 @@ void CheckInstalled(const ConnectState& st, const ConnectConfig& cfg) {
   for (const auto& e : r.errors) ADD_FAILURE() << "apply error: " << e;
 
   const wg::WgDevice& dev = *wg.Device(cfg.iface);
-  EXPECT_EQ(PeersText(dev.peers), PlannedPeersText(st.plan.wireguard));
+  EXPECT_EQ(wg::PeersText(dev.peers), wg::PlannedPeersText(st.plan.wireguard));
   EXPECT_EQ(dev.listen_port, st.plan.wireguard.listen_port);
   EXPECT_TRUE(dev.private_key == ao.private_key);
   std::vector<std::string> addrs, want_addrs;
@@ -275,7 +239,7 @@ void CheckInstalled(const ConnectState& st, const ConnectConfig& cfg) {
   for (const auto& a : *listed)
     if (a.link_name == cfg.iface) addrs.push_back(a.prefix.String());
   want_addrs.push_back(st.plan.interface_address->String());
-  EXPECT_EQ(Lines(addrs), Lines(want_addrs));
+  EXPECT_EQ(wg::SortedLines(addrs), wg::SortedLines(want_addrs));
   DevNames names;
   names.kilo = cfg.iface;
   std::vector<std::string> routes, want_routes;
@@ -283,7 +247,7 @@ void CheckInstalled(const ConnectState& st, const ConnectConfig& cfg) {
   for (const auto& p : st.plan.installed_routes)
     want_routes.push_back(netlink::ToNetlinkRoute(p, names).String());
   want_routes.push_back(foreign.String());
-  EXPECT_EQ(Lines(routes), Lines(want_routes));
+  EXPECT_EQ(wg::SortedLines(routes), wg::SortedLines(want_routes));
   auto link = nl.FindLink(cfg.iface);
   ASSERT_TRUE(link.ok() && link->has_value());
   EXPECT_TRUE((*link)->up);

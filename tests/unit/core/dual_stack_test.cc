@@ -13,6 +13,7 @@
 #include "core/firewall_plan.h"
 #include "core/host_plan.h"
 #include "core/objects_json.h"
+#include "core/peer_routes.h"
 #include "core/routes.h"
 #include "core/topology.h"
 #include "core/translate.h"
@@ -239,6 +240,27 @@ TEST(DualStackConfTest, AsPeerAndPeerConfCarryIPv6OfAdvertisingSegments) {
             "10.244.3.0/24,10.0.2.1/32,10.4.0.2/32,fd00:3::/64,fd4::2/128");
   auto tc = Topology::ForHost(m, "c1");
   EXPECT_EQ(Join(tc->AsPeer()->allowed_ips), "10.244.4.0/24,10.0.3.1/32,10.4.0.3/32");
+}
+
+TEST(DualStackConfTest, PeerRoutesCoverTheIPv6OfPeerConf) {
+  std::vector<Node> nodes = ThreeLocations();
+  Mesh m = Build(std::move(nodes), "fd4::/64");
+  std::vector<IPPrefix> v6;
+  for (const auto& r : PeerRoutes(m, "phone")) {
+    if (!r.dst.addr().is6()) continue;
+    EXPECT_FALSE(r.gw.has_value()) << r.dst.String();
+    EXPECT_EQ(r.dev, RouteDev::kKilo) << r.dst.String();
+    v6.push_back(r.dst);
+  }
+  // a and b advertise dual-stack; c's leader (a Go agent) does not.
+  EXPECT_EQ(Join(v6), "fd00:1::/64,fd00:2::/64,fd4::1/128,fd00:3::/64,fd4::2/128");
+  // Every IPv6 allowed IP of the Peer's configuration has its route.
+  std::vector<IPPrefix> want;
+  auto t = Topology::ForHost(m, "a1");
+  for (const auto& p : t->PeerConf("phone").peers)
+    for (const auto& a : p.allowed_ips)
+      if (a.addr().is6()) want.push_back(a.Network());
+  EXPECT_EQ(Join(want), Join(v6));
 }
 
 TEST(DualStackPlanTest, LeaderRoutesIPv6OverWireGuard) {
