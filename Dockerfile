@@ -44,13 +44,15 @@ ENV DEBIAN_FRONTEND=noninteractive
 # iproute2/wireguard-tools for operators (kubectl exec ... wg show), nftables and
 # iptables (iptables-nft, netlink only: kg needs NET_ADMIN, not NET_RAW),
 # wireguard-go for nodes without the WireGuard module, the CNI plugins that the
-# install-cni init container copies to the host (bridge, host-local, portmap, loopback).
+# install-cni init container copies to the host (bridge, host-local, portmap, loopback),
+# graphviz for the `dot` program kg's /graph?format=svg runs (as Kilo's image has it).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates \
       libsodium23 libmnl0 libnftables1 libyaml-cpp0.7 \
       libprometheus-cpp-core1.0 libcivetweb1 libgvc6 libspdlog1.10 libfmt9 libsimdjson14 \
       iproute2 nftables iptables wireguard-tools wireguard-go containernetworking-plugins \
+      graphviz \
  && update-alternatives --set iptables /usr/sbin/iptables-nft \
  && update-alternatives --set ip6tables /usr/sbin/ip6tables-nft \
  && mkdir -p /opt/cni/bin /var/lib/kilo /var/run/wireguard \

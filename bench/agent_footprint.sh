@@ -17,6 +17,8 @@
 #   footprint: kg RSS 6=A 1000=B 5000=C MiB; go RSS 6=D 1000=E 5000=F MiB; 1000 creations CPU kg=G go=H s
 # (go figures "-" without KILO_GO_KG). Exit 0 printed, 2 could not run (reason printed).
 # CPU figures are noisy on a shared machine: compare kg and Go of the same run.
+# STOP_AT=1006 ends after the idle window at 1,006 Nodes (with --keep, the cluster
+# stays up at 1,006 Nodes: e.g. to measure a longer IDLE=120, or another kg, on it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BUILD=build
@@ -24,7 +26,7 @@ KEEP=""
 for a in "$@"; do
   case $a in
     --keep) KEEP=1 ;;
-    -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) BUILD=$a ;;
   esac
 done
@@ -116,6 +118,10 @@ cpu_mark "$KGE_STATE/cpu.idle1"
 idle_kg=$(cpu_delta "$KGE_STATE/cpu.idle0" "$KGE_STATE/cpu.idle1" kg)
 idle_go=$(cpu_delta "$KGE_STATE/cpu.idle0" "$KGE_STATE/cpu.idle1" go)
 echo "# idle CPU at 1,006 Nodes over ${IDLE} s (resync 5 s): kg $idle_kg s, go $idle_go s per agent"
+if [ "${STOP_AT:-}" = 1006 ]; then
+  [ -n "$KEEP" ] && echo "agent_footprint: cluster kept: KGE_STATE=$KGE_STATE tests/e2e/cluster.sh down --state $KGE_STATE"
+  exit 0
+fi
 t0=$(date +%s)
 create "$KGE_STATE/add4000.json" || exit 2
 echo "# 4,000 more Nodes created in $(($(date +%s) - t0)) s"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <tuple>
 
 #include "agent/encapsulation.h"
 #include "agent/log.h"
@@ -10,12 +11,6 @@
 
 namespace kilo::agent {
 namespace {
-
-const NodeObject* FindObject(const Snapshot& s, const std::string& name) {
-  for (const auto& n : s.nodes)
-    if (n.name == name) return &n;
-  return nullptr;
-}
 
 // The annotations the agent owns on its node (removed on clean-up). Kilo's
 // clean-up leaves cni-compatibility-ip behind; SPEC section 8 has the agent
@@ -218,8 +213,8 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
   auto started = std::chrono::steady_clock::now();
   ReconcileReport r;
   const int64_t real_now = deps_.now();
-  Snapshot snap = deps_.backend->Get();
-  const NodeObject* self_obj = FindObject(snap, opts_.hostname);
+  const std::optional<NodeObject> self = deps_.backend->GetNode(opts_.hostname);
+  const NodeObject* self_obj = self ? &*self : nullptr;
   if (!self_obj) {
     r.skipped_reason = "node " + opts_.hostname + " not found in the API";
     Fail(&r, "backend", r.skipped_reason);
@@ -240,7 +235,7 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
   }
   // Readiness of the other nodes is judged on this clock (see ReadinessNow).
   const int64_t readiness_now = ReadinessNow(real_now);
-  View view = Translate(snap, *self_obj, readiness_now);
+  View view = Translate(*self_obj, readiness_now);
   next_deadline_.reset();
   if (view.deadline && !outage_start_) next_deadline_ = *view.deadline + (real_now - readiness_now);
   if (may_skip && view.input == *applied_input_ &&
@@ -286,7 +281,7 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
 
 std::optional<int64_t> Agent::NextReadinessDeadline() const { return next_deadline_; }
 
-Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64_t now) {
+Agent::View Agent::Translate(const NodeObject& self, int64_t now) {
   View v;
   // Our own node carries the values we are about to publish (the API may not
   // have them yet).
@@ -299,30 +294,48 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
   for (const char* k : {kAnnDualStack, kAnnInternalIP6}) {
     if (pre.count(k)) self_overlay.annotations[k] = pre[k];
   }
-  // Each object is translated again only when it changed; the entries of
-  // objects no longer in the snapshot are dropped.
-  std::map<std::string, CachedNode> nodes;
-  for (const auto& o : snap.nodes) {
+  // Each object is translated again only when it changed, in place; the
+  // entries of objects no longer in the snapshot are dropped. The objects are
+  // visited where the backend keeps them: copying 1,000 Nodes and hashing
+  // each on every resync was most of what an idle kg spent.
+  const uint64_t pass = ++translate_pass_;
+  // The backend visits its Nodes sorted by name, as the cache is: each one is
+  // found at the cursor, without a search (a lookup otherwise).
+  auto cursor = node_cache_.begin();
+  auto on_node = [&](const NodeObject& o) {
     const bool is_self = o.name == opts_.hostname;
     const NodeObject& obj = is_self ? self_overlay : o;
-    auto it = node_cache_.find(obj.name);
-    CachedNode c;
-    const uint64_t digest = ContentDigest(obj, false);
-    if (it != node_cache_.end() && it->second.resource_version == obj.resource_version &&
-        it->second.digest == digest) {
-      c = std::move(it->second);
-    } else {
-      c.resource_version = obj.resource_version;
-      c.digest = digest;
-      c.heartbeat_digest = ContentDigest(obj, true);
-      // A heartbeat keeps the generation: the mesh reads last-seen only
-      // through readiness, which the ready set reflects.
-      c.generation = it != node_cache_.end() && it->second.heartbeat_digest == c.heartbeat_digest
-                         ? it->second.generation
-                         : next_generation_++;
-      c.node = TranslateNode(obj, topts, &c.warnings);
-      ++stats_.node_translations;
+    while (cursor != node_cache_.end() && cursor->first < obj.name) ++cursor;
+    bool inserted = false;
+    auto it = cursor;
+    if (it == node_cache_.end() || it->first != obj.name) {
+      std::tie(it, inserted) = node_cache_.try_emplace(obj.name);
     }
+    cursor = std::next(it);
+    CachedNode& c = it->second;
+    // The API server gives an object a new resourceVersion with every write,
+    // so an unchanged one is the same content. Fakes (no resourceVersion) and
+    // this node's overlay (the values it is about to publish) are compared
+    // by digest.
+    bool same = !inserted && !is_self && !obj.resource_version.empty() &&
+                c.resource_version == obj.resource_version;
+    if (!same) {
+      const uint64_t digest = ContentDigest(obj, false);
+      same = !inserted && c.resource_version == obj.resource_version && c.digest == digest;
+      if (!same) {
+        const uint64_t heartbeat_digest = ContentDigest(obj, true);
+        // A heartbeat keeps the generation: the mesh reads last-seen only
+        // through readiness, which the ready set reflects.
+        if (inserted || c.heartbeat_digest != heartbeat_digest) c.generation = next_generation_++;
+        c.resource_version = obj.resource_version;
+        c.digest = digest;
+        c.heartbeat_digest = heartbeat_digest;
+        c.warnings.clear();
+        c.node = TranslateNode(obj, topts, &c.warnings);
+        ++stats_.node_translations;
+      }
+    }
+    c.pass = pass;
     for (const auto& w : c.warnings) {
       v.warnings.push_back(w);
       v.input.warnings.push_back(w.String());
@@ -335,21 +348,18 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
       const int64_t stale_at = c.node.last_seen + 2 * kCheckInPeriodSeconds;
       if (!is_self && (!v.deadline || stale_at < *v.deadline)) v.deadline = stale_at;
     }
-    nodes.insert_or_assign(obj.name, std::move(c));
-  }
-  node_cache_ = std::move(nodes);
-  std::map<std::string, CachedPeer> peers;
-  for (const auto& o : snap.peers) {
-    auto it = peer_cache_.find(o.name);
-    CachedPeer c;
-    if (it != peer_cache_.end() && SameContent(it->second.obj, o)) {
-      c = std::move(it->second);
-    } else {
+  };
+  auto on_peer = [&](const PeerObject& o) {
+    auto [it, inserted] = peer_cache_.try_emplace(o.name);
+    CachedPeer& c = it->second;
+    if (inserted || !SameContent(c.obj, o)) {
       c.generation = next_generation_++;
       c.obj = o;
+      c.warnings.clear();
       c.peer = TranslatePeer(o, &c.warnings);
       ++stats_.peer_translations;
     }
+    c.pass = pass;
     for (const auto& w : c.warnings) {
       v.warnings.push_back(w);
       v.input.warnings.push_back(w.String());
@@ -358,9 +368,10 @@ Agent::View Agent::Translate(const Snapshot& snap, const NodeObject& self, int64
       v.ready_peers.push_back(*c.peer);
       v.input.peers.emplace_back(c.obj.name, c.generation);
     }
-    peers.insert_or_assign(o.name, std::move(c));
-  }
-  peer_cache_ = std::move(peers);
+  };
+  deps_.backend->Visit(on_node, on_peer);
+  std::erase_if(node_cache_, [pass](const auto& kv) { return kv.second.pass != pass; });
+  std::erase_if(peer_cache_, [pass](const auto& kv) { return kv.second.pass != pass; });
   v.nat = DiscoverNATEndpoints(v.ready, v.ready_peers);
   v.input.nat = v.nat;
   return v;
@@ -549,7 +560,8 @@ void Agent::UpdateMetrics(const ReconcileReport& r, const Mesh* mesh, double sec
       }
     }
     deps_.metrics->SetWireGuardPeers(samples);
-    deps_.metrics->UpdateProcess();
+    // The process metrics (RSS, CPU, fds: three reads of /proc) are
+    // refreshed when /metrics is scraped, not on every resync.
   }
   deps_.metrics->Reconciled(seconds);
 }

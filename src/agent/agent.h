@@ -196,7 +196,8 @@ class Agent {
     // When the first ready remote node stops being ready (readiness clock).
     std::optional<int64_t> deadline;
   };
-  View Translate(const Snapshot& snap, const NodeObject& self, int64_t now);
+  // Translates the backend's objects (`self` as the API has it).
+  View Translate(const NodeObject& self, int64_t now);
 
   // This host's topology (nullopt, with the reason in `r`, when the node is
   // not ready or the mesh cannot be built); `mesh` receives the mesh it views.
@@ -252,16 +253,19 @@ class Agent {
     Node node;
     std::vector<Warning> warnings;
     uint64_t generation = 0;  // bumped by every change but a heartbeat
+    uint64_t pass = 0;        // the last Translate that saw the Node
   };
   struct CachedPeer {
     PeerObject obj;
     std::optional<Peer> peer;
     std::vector<Warning> warnings;
     uint64_t generation = 0;
+    uint64_t pass = 0;  // the last Translate that saw the Peer
   };
   std::map<std::string, CachedNode> node_cache_;
   std::map<std::string, CachedPeer> peer_cache_;
   uint64_t next_generation_ = 1;
+  uint64_t translate_pass_ = 0;
   // The inputs of the last pass that applied a plan without errors, and the
   // local Node as the API has it after that pass published.
   std::optional<MeshInput> applied_input_;

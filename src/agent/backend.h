@@ -31,6 +31,24 @@ class MeshBackend {
   virtual void Stop() = 0;
   // The latest known objects (kept through API outages).
   virtual Snapshot Get() = 0;
+  // Calls `on_node` for every Node, then `on_peer` for every Peer of the
+  // latest snapshot, without copying them: the agent reads every Node of a
+  // large cluster on every resync. The references are valid during the call
+  // only. REQUIRES: the callbacks call nothing of the backend (they may run
+  // under its lock). The default visits a copy (Get()).
+  virtual void Visit(const std::function<void(const NodeObject&)>& on_node,
+                     const std::function<void(const PeerObject&)>& on_peer) {
+    Snapshot s = Get();
+    for (const auto& n : s.nodes) on_node(n);
+    for (const auto& p : s.peers) on_peer(p);
+  }
+  // Returns the Node named `name` of the latest snapshot, or nullopt. The
+  // default searches a copy (Get()).
+  virtual std::optional<NodeObject> GetNode(const std::string& name) {
+    for (auto& n : Get().nodes)
+      if (n.name == name) return std::move(n);
+    return std::nullopt;
+  }
   // False while the API server cannot be reached (lists/watches failing): the
   // snapshot is then frozen, and heartbeats in it must not be taken as stale.
   virtual bool Connected() = 0;

@@ -14,6 +14,15 @@ namespace kilo::agent {
 // library refused.
 bool LimitMallocArenas(int arenas);
 
+// Fixes glibc's mmap threshold at 256 KiB (and the trim threshold at 1 MiB).
+// Left dynamic, freeing one large mmapped block (a 10 MB page of a Node LIST)
+// raises the threshold to that size, and the next such blocks are carved from
+// an arena instead: in a thread's arena the free top they leave is never given
+// back (malloc_trim returns free pages inside arenas, the top of the main one
+// only), which kept 12 MiB resident in a kg at 1,006 Nodes. Fixed, a large
+// block is always mmapped and unmapped when freed. False if refused.
+bool FixMallocThresholds();
+
 class HeapTrimmer {
  public:
   using Clock = std::chrono::steady_clock;

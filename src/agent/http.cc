@@ -6,19 +6,16 @@
 #include <cstring>
 #include <sstream>
 
-#include "graphviz/render.h"
+#include "core/graph_params.h"
 
 namespace kilo::agent {
 namespace {
-
-using graphviz::CheckGraphParams;
-using graphviz::GraphContentType;
-using graphviz::RenderGraph;
 
 void Reply(mg_connection* c, int code, const std::string& type, const std::string& body) {
   const char* reason = code == 200   ? "OK"
                        : code == 400 ? "Bad Request"
                        : code == 404 ? "Not Found"
+                       : code == 500 ? "Internal Server Error"
                        : code == 503 ? "Service Unavailable"
                                      : "Error";
   mg_printf(
@@ -54,6 +51,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& listen,
   return s;
 }
 
+int HttpServer::port() const {
+  mg_server_port ports[1];
+  if (mg_get_server_ports(ctx_, 1, ports) < 1) return 0;
+  return ports[0].port;
+}
+
 HttpServer::~HttpServer() {
   if (ctx_) mg_stop(ctx_);
 }
@@ -87,7 +90,15 @@ int HttpServer::Handle(mg_connection* c, void* self_ptr) {
       Reply(c, 503, "text/plain", "no topology yet\n");
       return 1;
     }
-    auto out = RenderGraph(dot, format, layout);
+    if (IsDotFormat(format)) {
+      Reply(c, 200, GraphContentType(format), dot);
+      return 1;
+    }
+    if (!self->h_.render) {
+      Reply(c, 500, "text/plain", "this kg renders no " + format + "; ask for format=dot\n");
+      return 1;
+    }
+    auto out = self->h_.render(dot, format, layout);
     if (!out.ok()) {
       Reply(c, 500, "text/plain", out.error() + "\n");
       return 1;

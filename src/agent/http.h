@@ -17,6 +17,12 @@ namespace kilo::agent {
 struct HttpHandlers {
   std::function<std::string()> dot;  // the current topology as DOT ("" = none yet)
   std::function<bool()> healthy;     // /health answers 200 when true
+  // Renders DOT into a format other than DOT for /graph (kg: DotProgramRenderer,
+  // agent/graph_render.h); unset = only format=dot is served. Called on
+  // civetweb's threads, possibly two at once.
+  std::function<Result<std::string>(const std::string& dot, const std::string& format,
+                                    const std::string& layout)>
+      render;
 };
 
 class HttpServer {
@@ -25,6 +31,9 @@ class HttpServer {
   static Result<std::unique_ptr<HttpServer>> Start(const std::string& listen, AgentMetrics* metrics,
                                                    HttpHandlers h);
   ~HttpServer();
+
+  // Returns the port it listens on (the one the kernel chose for port 0).
+  int port() const;
 
  private:
   HttpServer() = default;

@@ -88,6 +88,17 @@ Snapshot K8sMeshBackend::Get() {
   return s;
 }
 
+void K8sMeshBackend::Visit(const std::function<void(const NodeObject&)>& on_node,
+                           const std::function<void(const PeerObject&)>& on_peer) {
+  if (nodes_) nodes_->ForEach(on_node);
+  if (peers_) peers_->ForEach(on_peer);
+}
+
+std::optional<NodeObject> K8sMeshBackend::GetNode(const std::string& name) {
+  if (!nodes_) return std::nullopt;
+  return nodes_->Get(name);
+}
+
 Result<bool> K8sMeshBackend::PatchNodeAnnotations(const std::string& name,
                                                   const AnnotationChanges& changes) {
   return client_.PatchNodeAnnotations(name, changes);

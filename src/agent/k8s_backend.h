@@ -45,6 +45,9 @@ class K8sMeshBackend : public MeshBackend {
   Status Start(std::function<void()> on_change) override;
   void Stop() override;
   Snapshot Get() override;
+  void Visit(const std::function<void(const NodeObject&)>& on_node,
+             const std::function<void(const PeerObject&)>& on_peer) override;
+  std::optional<NodeObject> GetNode(const std::string& name) override;
   bool Connected() override;
   // Called on every failed LIST/watch (for kilo_errors_total{event="watch"}).
   void SetErrorCallback(std::function<void()> cb) { on_error_ = std::move(cb); }

@@ -15,6 +15,7 @@
 #include "agent/encapsulation.h"
 #include "agent/failover.h"
 #include "agent/flags.h"
+#include "agent/graph_render.h"
 #include "agent/heap.h"
 #include "agent/http.h"
 #include "agent/k8s_backend.h"
@@ -339,6 +340,14 @@ int Run(KgOptions k) {
   HttpHandlers hh;
   hh.dot = [&agent] { return agent.Dot(); };
   hh.healthy = [&synced, &watchdog] { return synced.load() && !watchdog.Stuck(); };
+  // /graph?format=svg runs Graphviz's dot (as Kilo's kg does); a layout of a
+  // large mesh may take seconds, one that hangs is killed.
+  DotProgramRenderer graph_renderer(
+      std::make_unique<fw::SystemCommandRunner>(std::chrono::seconds(30)));
+  hh.render = [&graph_renderer](const std::string& dot, const std::string& format,
+                                const std::string& layout) {
+    return graph_renderer.Render(dot, format, layout);
+  };
   auto http = HttpServer::Start(k.listen, &metrics, hh);
   if (!http.ok()) return Fatal(http.error());
 
@@ -422,6 +431,7 @@ int Main(int argc, char** argv) {
   // Before any thread starts: kg's threads mostly wait; two arenas are plenty
   // and keep the heap's free pages in fewer places (heap.h).
   LimitMallocArenas(2);
+  FixMallocThresholds();
   // `kg webhook ...`: the Peer-validation admission webhook.
   if (argc > 1 && std::string(argv[1]) == "webhook") return webhook::RunWebhook(argc - 1, argv + 1);
   auto flags = ParseFlags(argc, argv, Hostname());

@@ -2,8 +2,6 @@
 
 #include <graphviz/gvc.h>
 
-#include <set>
-
 #include "core/thread_annotations.h"
 
 namespace kilo::graphviz {
@@ -15,28 +13,10 @@ GVC_t* gvc GUARDED_BY(gvc_mu) = nullptr;
 
 }  // namespace
 
-Status CheckGraphParams(const std::string& format, const std::string& layout) {
-  static const std::set<std::string> kFormats = {"dot", "svg", "png"};
-  static const std::set<std::string> kLayouts = {"circo", "dot",  "fdp",  "neato",
-                                                 "osage", "sfdp", "twopi"};
-  if (!kFormats.count(format))
-    return Status::Error("unsupported format \"" + format + "\"; use one of: dot, png, svg");
-  if (!kLayouts.count(layout))
-    return Status::Error("unsupported layout \"" + layout +
-                         "\"; use one of: circo, dot, fdp, neato, osage, sfdp, twopi");
-  return Status::Ok();
-}
-
-std::string GraphContentType(const std::string& format) {
-  if (format == "svg") return "image/svg+xml";
-  if (format == "png") return "image/png";
-  return "text/vnd.graphviz";
-}
-
 Result<std::string> RenderGraph(const std::string& dot, const std::string& format,
                                 const std::string& layout) {
   if (auto s = CheckGraphParams(format, layout); !s.ok()) return s;
-  if (format == "dot") return dot;
+  if (IsDotFormat(format)) return dot;
   MutexLock lock(&gvc_mu);
   if (!gvc) gvc = gvContext();
   if (!gvc) return Result<std::string>::Error("graphviz: cannot create a context");

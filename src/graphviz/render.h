@@ -1,24 +1,21 @@
 #pragma once
-// Renders DOT text to SVG/PNG in-process with Graphviz's libgvc: kg's /graph
-// endpoint and `kgctl graph -o svg|png` (kgctl-full) share it. An adapter of its
-// own (it links libgvc), so that neither the agent nor the CLI reaches into the
-// other; the light kgctl does not link it.
+// Renders DOT text in-process with Graphviz's libgvc, for `kgctl graph -o
+// svg|png` (kgctl-full). An adapter of its own (it links libgvc) so that the
+// light kgctl does not link it. kg does not use it: its /graph runs the `dot`
+// program instead (agent/graph_render.h), which keeps Graphviz's libraries
+// (about 0.5 MiB of RSS) out of a process that runs on every node.
 
 #include <string>
 
+#include "core/graph_params.h"
 #include "core/status.h"
 
 namespace kilo::graphviz {
 
-// Returns OK when `format` (dot|svg|png) and `layout` (circo, dot, fdp, neato,
-// osage, sfdp, twopi) are supported; otherwise an error saying what is.
-Status CheckGraphParams(const std::string& format, const std::string& layout);
-
-// Renders `dot` with `layout` into `format` ("dot" returns the input).
-// Thread-safe (Graphviz is serialised behind a mutex).
+// Renders `dot` with `layout` into `format` (core/graph_params.h says which are
+// accepted; DOT formats return the input). Thread-safe (Graphviz is serialised
+// behind a mutex).
 Result<std::string> RenderGraph(const std::string& dot, const std::string& format,
                                 const std::string& layout);
-
-std::string GraphContentType(const std::string& format);
 
 }  // namespace kilo::graphviz

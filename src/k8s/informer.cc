@@ -67,6 +67,12 @@ std::vector<T> Informer<T>::List() const {
 }
 
 template <typename T>
+void Informer<T>::ForEach(const std::function<void(const T&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [_, v] : cache_) fn(v);
+}
+
+template <typename T>
 size_t Informer<T>::size() const {
   std::lock_guard<std::mutex> lock(mu_);
   return cache_.size();

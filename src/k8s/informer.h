@@ -160,6 +160,10 @@ class Informer {
   std::optional<T> Get(const std::string& name) const;
   // All cached objects, sorted by name. Thread-safe.
   std::vector<T> List() const;
+  // Calls `fn` for every cached object, sorted by name, under the cache's
+  // lock: no copy (List() copies them all), but the watch waits meanwhile.
+  // REQUIRES: `fn` calls nothing of this informer. Thread-safe.
+  void ForEach(const std::function<void(const T&)>& fn) const;
   size_t size() const;
   // The resourceVersion the next watch resumes from.
   std::string resource_version() const;

@@ -4,8 +4,10 @@
 #include "agent/heap.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <vector>
 
 #include "agent/watchdog.h"  // KILO_SANITIZED
@@ -31,6 +33,27 @@ TEST(HeapTrimmer, ArenasCanBeLimited) {
   GTEST_SKIP() << "the sanitizer's allocator has no glibc arenas (its mallopt refuses)";
 #else
   EXPECT_TRUE(LimitMallocArenas(2));
+#endif
+}
+
+// A large block freed does not move the mmap threshold: the next large block
+// is mmapped again (given back when freed) rather than carved from an arena.
+TEST(HeapTrimmer, LargeBlocksStayMmapped) {
+#ifdef KILO_SANITIZED
+  GTEST_SKIP() << "the sanitizer's allocator has no glibc mmap threshold";
+#else
+  ASSERT_TRUE(FixMallocThresholds());
+  const size_t kBig = 40u << 20, kPage = 10u << 20;
+  void* big = std::malloc(kBig);
+  ASSERT_NE(big, nullptr);
+  static_cast<volatile char*>(big)[0] = 1;
+  std::free(big);
+  const size_t before = mallinfo2().hblkhd;
+  void* page = std::malloc(kPage);
+  ASSERT_NE(page, nullptr);
+  static_cast<volatile char*>(page)[0] = 1;
+  EXPECT_GE(mallinfo2().hblkhd, before + kPage) << "a 10 MiB block came from an arena";
+  std::free(page);
 #endif
 }
 
