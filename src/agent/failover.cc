@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "agent/k8s_backend.h"
 #include "agent/log.h"
 #include "core/leader.h"
 #include "core/translate.h"
@@ -189,21 +190,34 @@ FailoverController::FailoverController(FailoverOptions opts, FailoverDeps deps)
     : opts_(std::move(opts)), deps_(std::move(deps)) {}
 
 std::optional<FailoverController::LocationView> FailoverController::View(int64_t now_s) {
-  Snapshot snap = deps_.backend->Get();
+  // Read in place, once a second: only the Nodes that can be in the mesh (a
+  // Node without kg's or Kilo's annotations can neither lead nor report), and
+  // of those only what the decision reads.
+  struct Entry {  // kg's failover annotations of nodes[i]
+    std::optional<std::string> leader_by;
+    std::optional<std::string> path_health;
+  };
   TranslateOptions to;
   to.topology_label = opts_.topology_label;
   std::vector<Node> nodes;
-  nodes.reserve(snap.nodes.size());
-  const NodeObject* self_obj = nullptr;
-  for (const NodeObject& o : snap.nodes) {
-    nodes.push_back(TranslateNode(o, to, nullptr));
-    if (o.name == opts_.hostname) self_obj = &o;
-  }
-  if (!self_obj) return std::nullopt;
-  LocationView v;
+  std::vector<Entry> entries;
+  auto value = [](const NodeObject& o, const char* key) -> std::optional<std::string> {
+    auto it = o.annotations.find(key);
+    if (it == o.annotations.end()) return std::nullopt;
+    return it->second;
+  };
+  deps_.backend->Visit(
+      [&](const NodeObject& o) {
+        if (o.name != opts_.hostname && !CanJoinTheMesh(o)) return;
+        nodes.push_back(TranslateNode(o, to, nullptr));
+        entries.push_back({value(o, fo::kAnnLeaderBy), value(o, fo::kAnnPathHealth)});
+      },
+      [](const PeerObject&) {});
   const Node* self = nullptr;
   for (const Node& n : nodes)
     if (n.name == opts_.hostname) self = &n;
+  if (!self) return std::nullopt;
+  LocationView v;
   v.segment = SegmentKeyOf(*self, opts_.granularity);
   v.in_location = v.segment.rfind("location:", 0) == 0;
   auto leaders = ElectLeaders(nodes, now_s, opts_.granularity);
@@ -220,22 +234,21 @@ std::optional<FailoverController::LocationView> FailoverController::View(int64_t
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = nodes[i];
     if (SegmentKeyOf(n, opts_.granularity) != v.segment) continue;
-    const auto& ann = snap.nodes[i].annotations;
     fo::MemberView m;
     m.name = n.name;
     m.ready = n.Ready(now_s);
     m.public_endpoint = EndpointIsKiloPublic(n.endpoint);
     m.leader_annotation = n.leader;
-    if (auto it = ann.find(fo::kAnnLeaderBy); it != ann.end()) {
+    if (entries[i].leader_by) {
       m.marked = true;
-      m.marked_at = fo::MarkerTime(it->second);
+      m.marked_at = fo::MarkerTime(*entries[i].leader_by);
     }
-    if (auto it = ann.find(fo::kAnnPathHealth); it != ann.end()) {
+    if (entries[i].path_health) {
       std::string why;
-      m.health = fo::ParseHealth(it->second, &why);
+      m.health = fo::ParseHealth(*entries[i].path_health, &why);
       if (!m.health)
         Debug("ignoring a bad health summary",
-              {{"node", n.name}, {"value", it->second}, {"reason", why}});
+              {{"node", n.name}, {"value", *entries[i].path_health}, {"reason", why}});
     }
     v.members.push_back(std::move(m));
     v.has_wireguard_ip[n.name] = n.wireguard_ip.has_value();
