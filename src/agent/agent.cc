@@ -377,6 +377,25 @@ Agent::View Agent::Translate(const NodeObject& self, int64_t now) {
   return v;
 }
 
+// Another node's discovered endpoint of a node of our own location is that
+// node's NAT seen from outside, which a host behind the same NAT rarely
+// reaches (routers seldom hairpin): a neighbour is reached at its declared
+// endpoint, over the LAN, until our own handshakes say otherwise (`self`'s
+// discovered endpoints, from this device). Matters where neighbours are
+// peers (granularity full or cross); a node without a location has none.
+void Agent::ForgetNeighboursNATEndpoints(const Node& self, std::vector<Node>* ready) {
+  if (self.location.empty()) return;
+  std::set<std::string> neighbours;
+  for (const Node& n : *ready)
+    if (&n != &self && n.location == self.location) neighbours.insert(n.key.String());
+  if (neighbours.empty()) return;
+  for (Node& n : *ready) {
+    if (&n == &self) continue;
+    std::erase_if(n.discovered_endpoints,
+                  [&](const auto& kv) { return neighbours.count(kv.first) > 0; });
+  }
+}
+
 std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
                                              ReconcileReport* r) {
   Node* self = nullptr;
@@ -387,6 +406,7 @@ std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
     return std::nullopt;
   }
   self->discovered_endpoints = v->nat;
+  ForgetNeighboursNATEndpoints(*self, &v->ready);
   HostOptions ho;
   ho.port = self->endpoint && self->endpoint->port() ? self->endpoint->port() : opts_.port;
   ho.private_key = deps_.private_key;

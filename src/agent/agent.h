@@ -201,6 +201,9 @@ class Agent {
 
   // This host's topology (nullopt, with the reason in `r`, when the node is
   // not ready or the mesh cannot be built); `mesh` receives the mesh it views.
+  // Drops from the other nodes' discovered endpoints those of `self`'s
+  // location's nodes (see agent.cc).
+  static void ForgetNeighboursNATEndpoints(const Node& self, std::vector<Node>* ready);
   std::optional<Topology> BuildTopology(View* v, std::optional<Mesh>* mesh, ReconcileReport* r);
   // Logs new warnings (Events for this node's own) and keeps them for /health.
   // Cross granularity (SPEC 11.2): every ready node whose granularity

@@ -11,6 +11,7 @@
 
 #include "../sanitizer.h"
 #include "agent_env.h"
+#include "core/translate.h"
 
 namespace kilo::agent {
 namespace {
@@ -454,6 +455,35 @@ TEST(Agent, NoRouteThroughTheTunnelToALiveEndpoint) {
     if (dp.public_key == k) dp.endpoint = wg::WgEndpoint{*IPAddr::Parse("203.0.113.3"), 51820};
   e.agent->Reconcile();
   EXPECT_NE(e.Routes().find("10.20.0.1/32"), std::string::npos) << e.Routes();
+}
+
+// e2e mesh-full found it: two NATed nodes of one location, in full granularity,
+// took each other's NAT address (published by a node of another location) and
+// stayed cut off from each other: the lab router does not hairpin.
+TEST(Agent, ANeighbourIsReachedAtItsDeclaredEndpointNotAtItsNATSeenFromOutside) {
+  Env e;
+  e.opts.granularity = Granularity::kFull;
+  e.backend.Find("n2")->annotations[kAnnPersistentKeepalive] = "10";
+  e.backend.Find("n3")->annotations[kAnnPersistentKeepalive] = "10";
+  // n3, in location b, saw n2 from outside its NAT and publishes that.
+  const std::string n2_key = KeyFor("n2").Public().String();
+  NodeObject* n3 = e.backend.Find("n3");
+  n3->annotations[kAnnDiscoveredEndpoints] =
+      RenderDiscoveredEndpoints({{n2_key, *Endpoint::Parse("198.51.100.77:4000")}});
+  e.Rebuild();
+  e.agent->Reconcile();
+  e.agent->Reconcile();
+  // n2 shares n1's location: its declared endpoint, over the LAN.
+  EXPECT_NE(e.Peers().find("@10.10.0.2:51820"), std::string::npos) << e.Peers();
+  EXPECT_EQ(e.Peers().find("198.51.100.77"), std::string::npos) << e.Peers();
+  // Our own handshake with n2 at another address wins (it proved the path).
+  for (auto& dp : e.wg.Device("kilo0")->peers) {
+    if (dp.public_key.String() != n2_key) continue;
+    dp.endpoint = wg::WgEndpoint{*IPAddr::Parse("10.10.0.2"), 40000};
+    dp.last_handshake_unix = kNow - 1;
+  }
+  e.agent->Reconcile();
+  EXPECT_NE(e.Peers().find("@10.10.0.2:40000"), std::string::npos) << e.Peers();
 }
 
 // e2e annotations.bats found it: a remote whose declared endpoint changed back
