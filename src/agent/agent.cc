@@ -243,6 +243,19 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
     r.unchanged = true;
     return r;
   }
+  // This pass writes the data plane: it plans from the device as it is now.
+  // The one read at the last resync may show a NATed remote where it was
+  // before it roamed, and writing that back cut the pair off until the
+  // remote's next keepalive (interop full.bats).
+  if (may_skip) {
+    if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
+      last_device_ = std::move(*dev);
+      view.nat = DiscoverNATEndpoints(view.ready, view.ready_peers);
+      view.input.nat = view.nat;
+    } else {
+      Fail(&r, "wireguard", dev.error());
+    }
+  }
   std::optional<Mesh> mesh;
   std::optional<Topology> topo = BuildTopology(&view, &mesh, &r);
   ReportWarnings(view.warnings, &r);
@@ -644,9 +657,12 @@ void Agent::ApplyWireGuard(const HostPlan& plan, const NodeObject& self, int64_t
       Fail(r, "wireguard", w.error());
     }
   }
-  if (auto w = deps_.wg->Apply(opts_.iface, dev); w.ok()) {
+  std::string what;
+  if (auto w = deps_.wg->Apply(opts_.iface, dev, &what); w.ok()) {
     r->wg_writes += *w;
     adopted_device_ = true;
+    // Kilo logs the difference too ("WireGuard configurations are different").
+    if (*w > 0) Info("wireguard changed", {{"what", what}});
   } else {
     Fail(r, "wireguard", w.error());
   }

@@ -13,8 +13,9 @@ class AutoClient : public WireGuardClient {
  public:
   explicit AutoClient(const WireGuardClientOptions& o) : uapi_(o.uapi_dir) {}
   Result<WgDevice> Get(const std::string& iface) override { return For(iface).Get(iface); }
-  Result<int> Apply(const std::string& iface, const WgDeviceConfig& desired) override {
-    return For(iface).Apply(iface, desired);
+  Result<int> Apply(const std::string& iface, const WgDeviceConfig& desired,
+                    std::string* what) override {
+    return For(iface).Apply(iface, desired, what);
   }
   Status Set(const std::string& iface, const WgDeviceUpdate& u) override {
     return For(iface).Set(iface, u);

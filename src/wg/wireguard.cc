@@ -153,4 +153,48 @@ WgDeviceUpdate FullUpdate(const WgDeviceConfig& desired) {
   return u;
 }
 
+std::string DescribeUpdate(const WgDevice& current, const WgDeviceUpdate& u) {
+  std::map<Key, const WgPeerStatus*> cur;
+  for (const auto& p : current.peers) cur.emplace(p.public_key, &p);
+  std::vector<std::string> items;
+  if (u.private_key) items.emplace_back("private key");
+  if (u.listen_port) items.push_back("listen port " + std::to_string(*u.listen_port));
+  if (u.fwmark) items.push_back("fwmark " + std::to_string(*u.fwmark));
+  if (u.replace_peers) items.emplace_back("peers replaced");
+  for (const auto& w : u.peers) {
+    const std::string name = "peer " + w.public_key.String().substr(0, 8);
+    auto it = cur.find(w.public_key);
+    if (w.remove) {
+      items.push_back(name + " removed");
+      continue;
+    }
+    if (it == cur.end() || u.replace_peers) {
+      std::string item = name + " added";
+      if (w.endpoint) item += " at " + w.endpoint->String();
+      items.push_back(std::move(item));
+      continue;
+    }
+    const WgPeerStatus& c = *it->second;
+    std::vector<std::string> fields;
+    if (w.endpoint)
+      fields.push_back("endpoint " + (c.endpoint ? c.endpoint->String() : "(none)") + " -> " +
+                       w.endpoint->String());
+    if (w.persistent_keepalive)
+      fields.push_back("keepalive " + std::to_string(c.persistent_keepalive) + " -> " +
+                       std::to_string(*w.persistent_keepalive));
+    if (w.preshared_key) fields.emplace_back("preshared key");
+    if (w.replace_allowed_ips || !w.allowed_ips.empty()) {
+      std::string a = "allowed ips";
+      for (const auto& p : w.allowed_ips) a += " " + p.String();
+      fields.push_back(std::move(a));
+    }
+    std::string item = name + ":";
+    for (size_t i = 0; i < fields.size(); ++i) item += (i ? ", " : " ") + fields[i];
+    items.push_back(std::move(item));
+  }
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : "; ") + i;
+  return out;
+}
+
 }  // namespace kilo::wg

@@ -132,6 +132,13 @@ WgDeviceUpdate ComputeUpdate(const WgDevice& current, const WgDeviceConfig& desi
 // replace_allowed_ips), as `wg setconf` does.
 WgDeviceUpdate FullUpdate(const WgDeviceConfig& desired);
 
+// What `update` changes on `current`, for a log line: one "; "-separated item
+// per device field or peer ("peer ab12cd34: endpoint 10.0.0.1:51820 ->
+// 198.51.100.13:4096", "peer ab12cd34 added", "listen port 51821"). Peers are
+// named by the first 8 characters of their public key; no private or
+// preshared key is ever shown. Empty for an empty update.
+std::string DescribeUpdate(const WgDevice& current, const WgDeviceUpdate& update);
+
 class WireGuardClient {
  public:
   virtual ~WireGuardClient() = default;
@@ -141,14 +148,16 @@ class WireGuardClient {
 
   // Converges `iface` to `desired`. Returns the number of writes (see
   // WgDeviceUpdate::Writes); 0 when the device already matches and nothing
-  // was sent.
-  virtual Result<int> Apply(const std::string& iface, const WgDeviceConfig& desired) {
+  // was sent. With `what`, also what was changed (DescribeUpdate).
+  virtual Result<int> Apply(const std::string& iface, const WgDeviceConfig& desired,
+                            std::string* what = nullptr) {
     auto cur = Get(iface);
     if (!cur.ok()) return cur.status().Wrap("apply wireguard config to " + iface);
     WgDeviceUpdate u = ComputeUpdate(*cur, desired);
     if (u.empty()) return 0;
     Status s = Set(iface, u);
     if (!s.ok()) return s.Wrap("apply wireguard config to " + iface);
+    if (what) *what = DescribeUpdate(*cur, u);
     return u.Writes();
   }
 

@@ -24,6 +24,25 @@ endpoint_is_nat() {
   [[ "$e" == 198.51.100.13:* ]]
 }
 
+# ping_explained SRC DST: 5 pings from SRC's pod to DST's; when they fail, what each end's
+# WireGuard peer for the other looks like (endpoint, handshake, transfer), each end's
+# route to the other's pod, and the last lines of both agents' logs.
+ping_explained() {
+  local src=$1 dst=$2 n
+  pod_exec "$src" ping -n -q -c 5 -i 0.2 -W 2 "$(node_pod_ip "$dst")" && return 0
+  for n in "$src" "$dst"; do
+    local other=$dst
+    [ "$n" = "$src" ] || other=$src
+    echo "--- $n ($(agent_kind "$n")): its peer $other, its route to $other's pod, log tail"
+    wg_dump "$n" | awk -v k="$(node_pubkey "$other")" '$1 == k {print "endpoint " $3 " allowed " $4 " handshake " $5 " rx " $6 " tx " $7 " keepalive " $8}'
+    node_exec "$n" ip route get "$(node_pod_ip "$other")" || true
+    tail -n 6 "$KGE_STATE/logs/$n.kg.log" | cut -c1-300
+  done
+  echo "--- discovered-endpoints (what each node saw of the NATed ones); $dst's key $(node_pubkey "$dst")"
+  for n in $(node_names); do echo "$n: $(node_annotation "$n" discovered-endpoints)"; done
+  return 1
+}
+
 @test "full: each node runs the agent asked for, every one a leader with 5 WireGuard peers" {
   run agents_line
   echo "$output"
@@ -49,8 +68,8 @@ endpoint_is_nat() {
   # lab-1 (Go, NATed) is reached by kg on gcp-1 at its NAT address
   retry 30 endpoint_is_nat gcp-1 "$(node_pubkey lab-1)"
   retry 30 endpoint_is_nat aws-2 "$(node_pubkey lab-1)"
-  pod_exec aws-2 ping -n -q -c 5 -i 0.2 -W 2 "$(node_pod_ip lab-1)"
-  pod_exec lab-1 ping -n -q -c 5 -i 0.2 -W 2 "$(node_pod_ip gcp-1)"
+  ping_explained aws-2 lab-1
+  ping_explained lab-1 gcp-1
 }
 
 @test "full: every pod and node pings every other" {

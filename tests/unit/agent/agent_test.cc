@@ -810,5 +810,47 @@ TEST(Agent, DualStackAnnotationsAndIPv6OnlyWithIPv6Input) {
     EXPECT_EQ(e.backend.Find("n1")->annotations.count(k), 0u) << k;
 }
 
+// interop full.bats found it: a NATed remote is dialled first at the port
+// another node discovered (all we have). Its keepalives reach us from the port
+// its NAT gives it towards us, and the device roams there. A pass woken by a
+// Node change planned from the device as the last resync had read it, and
+// wrote the old port back: the pair was cut off until the next keepalive.
+TEST(Agent, AChangePassPlansFromTheDeviceAsItIsNow) {
+  Env e;
+  e.opts.granularity = Granularity::kFull;
+  e.backend.Find("n3")->annotations[kAnnPersistentKeepalive] = "10";
+  const Key k = KeyFor("n3").Public();
+  e.backend.Find("n2")->annotations[kAnnDiscoveredEndpoints] =
+      RenderDiscoveredEndpoints({{k.String(), *Endpoint::Parse("198.51.100.13:4000")}});
+  e.Rebuild();
+  auto device_peer = [&]() -> wg::WgPeerStatus* {
+    for (auto& dp : e.wg.Device("kilo0")->peers)
+      if (dp.public_key == k) return &dp;
+    return nullptr;
+  };
+  e.agent->Reconcile();
+  ASSERT_NE(device_peer(), nullptr);
+  EXPECT_EQ(device_peer()->endpoint->String(), "198.51.100.13:4000") << "all we know at first";
+  // The first keepalive: the handshake is ours, at the port the NAT gave n3.
+  device_peer()->endpoint = wg::WgEndpoint{*IPAddr::Parse("198.51.100.13"), 9059};
+  device_peer()->last_handshake_unix = kNow - 1;
+  e.wg.ClearWrites();
+  e.agent->Reconcile();
+  EXPECT_TRUE(e.wg.writes().empty());
+  // n3's NAT gave it another port (its mapping expired): the device roams again.
+  device_peer()->endpoint = wg::WgEndpoint{*IPAddr::Parse("198.51.100.13"), 16293};
+  device_peer()->last_handshake_unix = kNow;
+  // A Node change wakes a pass before the next resync.
+  e.backend.Find("n2")->annotations[kAnnDiscoveredEndpoints] =
+      RenderDiscoveredEndpoints({{k.String(), *Endpoint::Parse("198.51.100.13:4001")}});
+  e.agent->Reconcile(Trigger::kChange);
+  EXPECT_EQ(device_peer()->endpoint->String(), "198.51.100.13:16293")
+      << "the roam since the last resync is kept";
+  EXPECT_TRUE(e.wg.writes().empty());
+  EXPECT_NE(e.backend.Find("n1")->annotations.at(kAnnDiscoveredEndpoints).find("16293"),
+            std::string::npos)
+      << "and published";
+}
+
 }  // namespace
 }  // namespace kilo::agent

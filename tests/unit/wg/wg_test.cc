@@ -199,6 +199,32 @@ TEST(ComputeUpdate, IdenticalConfigIsEmpty) {
   EXPECT_EQ(u.Writes(), 0);
 }
 
+// What kg logs with each write ("wireguard changed"): the old and new value of
+// each changed field, peers by the head of their public key, never a key.
+TEST(DescribeUpdate, NamesEachChangeAndNoKey) {
+  WgDeviceConfig c = SampleConfig();
+  WgDevice d = DeviceFrom(c);
+  EXPECT_EQ(DescribeUpdate(d, ComputeUpdate(d, c)), "");
+  c.peers[0].endpoint = E("198.51.100.13:4096");
+  c.peers[1].preshared_key = K(31);
+  WgPeerConfig n;
+  n.public_key = K(40);
+  n.endpoint = E("203.0.113.9:51820");
+  c.peers.push_back(n);
+  const std::string a = K(10).String().substr(0, 8), b = K(20).String().substr(0, 8),
+                    nn = K(40).String().substr(0, 8);
+  EXPECT_EQ(DescribeUpdate(d, ComputeUpdate(d, c)),
+            "peer " + a + ": endpoint 192.0.2.1:51820 -> 198.51.100.13:4096; peer " + b +
+                ": preshared key; peer " + nn + " added at 203.0.113.9:51820");
+  c.peers.erase(c.peers.begin());
+  c.private_key = K(2);
+  const std::string out = DescribeUpdate(d, ComputeUpdate(d, c));
+  EXPECT_NE(out.find("private key; "), std::string::npos) << out;
+  EXPECT_NE(out.find("peer " + a + " removed"), std::string::npos) << out;
+  for (const Key& k : {K(1), K(2), K(30), K(31)})
+    EXPECT_EQ(out.find(k.String().substr(0, 8)), std::string::npos) << "a secret leaked: " << out;
+}
+
 TEST(ComputeUpdate, AllowedIPsComparedAsSetsOfNetworks) {
   WgDeviceConfig c = SampleConfig();
   WgDevice d = DeviceFrom(c);
