@@ -423,6 +423,7 @@ std::optional<Topology> Agent::BuildTopology(View* v, std::optional<Mesh>* mesh,
   HostOptions ho;
   ho.port = self->endpoint && self->endpoint->port() ? self->endpoint->port() : opts_.port;
   ho.private_key = deps_.private_key;
+  ho.now = deps_.now();  // the graph marks a failing leader as of this pass
   MeshOptions mo;
   mo.granularity = opts_.granularity;
   mo.subnet = opts_.subnet;

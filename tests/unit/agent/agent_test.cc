@@ -852,5 +852,26 @@ TEST(Agent, AChangePassPlansFromTheDeviceAsItIsNow) {
       << "and published";
 }
 
+// kg's /graph marks a failing leader as `kgctl graph` does (issue 15): the
+// members' health reports (kg.kilo.squat.ai/path-health) judged at the pass.
+TEST(Agent, TheGraphMarksAFailingLeaderAsKgctlDoes) {
+  Env e;
+  NodeObject* n2 = e.backend.Find("n2");
+  n2->annotations[kAnnLeader] = "true";  // a person's pin
+  n2->annotations[kAnnPathHealth] = "t=" + std::to_string(kNow - 3) + " ok=location:b lost=";
+  e.backend.Find("n1")->annotations[kAnnPathHealth] =
+      "t=" + std::to_string(kNow - 3) + " ok= lost=location:b";
+  e.agent->Reconcile();
+  const std::string dot = e.agent->Dot();
+  EXPECT_NE(dot.find("pinned\\nfailing: forwarding"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("\"n2\" [ color=red"), std::string::npos) << dot;
+  // The member's path came back: no longer failing, still pinned.
+  e.backend.Find("n1")->annotations[kAnnPathHealth] =
+      "t=" + std::to_string(kNow - 1) + " ok=location:b lost=";
+  e.agent->Reconcile();
+  EXPECT_EQ(e.agent->Dot().find("failing"), std::string::npos) << e.agent->Dot();
+  EXPECT_NE(e.agent->Dot().find("pinned"), std::string::npos) << e.agent->Dot();
+}
+
 }  // namespace
 }  // namespace kilo::agent
