@@ -708,6 +708,9 @@ class KubeApiserverFidelityTest(unittest.TestCase):
         self.assertEqual(headers.get("Vary"), "Accept-Encoding")
         self.assertEqual(headers.get("Transfer-Encoding"), "chunked")
         self.assertEqual(json.loads(gzip.decompress(raw)), plain)
+        stats = self.emu.admin("stats", method="GET")
+        self.assertGreaterEqual(stats["gzippedResponses"], 1)
+        self.assertGreaterEqual(sum(stats["tlsCipherSuites"].values()), 2)
         status, headers, raw = self.emu.request("GET", "/api/v1/nodes",
                                                 headers={"Accept-Encoding": "gzip;q=0, identity"})
         self.assertIsNone(headers.get("Content-Encoding"))

@@ -99,6 +99,10 @@ class Stats:
         self.by_resource = collections.Counter()
         self.total = 0
         self.watches_started = 0
+        # Connections by negotiated TLS cipher suite (OpenSSL's names), and
+        # responses sent gzipped.
+        self.tls_ciphers = collections.Counter()
+        self.gzipped = 0
         # The most recent injected failures, for checking how clients back off:
         # dicts with time (Unix seconds), client (IP), method, path (no query),
         # watch (bool) and code.
@@ -145,6 +149,8 @@ class EmulatorServer(ThreadingHTTPServer):
             request.settimeout(15)
             tls = self.ssl_context.wrap_socket(request, server_side=True)
             tls.settimeout(None)
+            with self.stats.lock:
+                self.stats.tls_ciphers[tls.cipher()[0]] += 1
         except (OSError, ssl.SSLError) as e:
             if self.verbose:
                 print("tls handshake from %s failed: %s" % (client_address, e), file=sys.stderr)
@@ -237,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
         if not gzipped:
             self.wfile.write(body)
             return
+        with self.server.stats.lock:
+            self.server.stats.gzipped += 1
         z = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip wrapper
         data = z.compress(body) + z.flush()
         out = bytearray()
@@ -744,6 +752,7 @@ class Handler(BaseHTTPRequestHandler):
                 stats = {"total": srv.stats.total, "byVerb": dict(srv.stats.by_verb),
                          "byPath": dict(srv.stats.by_path), "byResource": dict(srv.stats.by_resource),
                          "watchesStarted": srv.stats.watches_started,
+                         "tlsCipherSuites": dict(srv.stats.tls_ciphers), "gzippedResponses": srv.stats.gzipped,
                          "watchesExpired": sum(expired.values()), "watchesExpiredByResource": expired}
             stats.update({"openWatches": len(watches), "watches": watches, "store": counts,
                           "faults": faults.describe()})
