@@ -204,6 +204,9 @@ struct ResponseParserCallbacks {
         static thread_local std::unique_ptr<libdeflate_decompressor,
                                             void (*)(libdeflate_decompressor*)>
             d(libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+        // 64 bytes spare: a JSON decoder's padding (kJsonPadding), so that
+        // a LIST page is decoded in place.
+        body.reserve(isize + 64);
         body.resize(isize);
         size_t in_used = 0, out_len = 0;
         if (d &&
