@@ -284,6 +284,22 @@ TEST(ResponseParser, CollectedGzipBodyOddCases) {
       EXPECT_FALSE(p.done());
     }
   }
+  // Chunked, as kube-apiserver sends a gzipped body, fed in pieces.
+  std::string chunked =
+      "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t i = 0; i < gz.size(); i += 4096) {
+    std::string piece = gz.substr(i, 4096);
+    char len[16];
+    std::snprintf(len, sizeof len, "%zx\r\n", piece.size());
+    chunked += len + piece + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  ResponseParser pc;
+  for (size_t i = 0; i < chunked.size(); i += 1000)
+    ASSERT_TRUE(pc.Feed(chunked.substr(i, 1000)).ok());
+  ASSERT_TRUE(pc.done());
+  EXPECT_TRUE(pc.keep_alive());
+  EXPECT_TRUE(pc.response().body == body);
   // Truncated: what zlib could inflate, as before.
   ResponseParser p;
   ASSERT_TRUE(p.Feed(GzipWire(gz.substr(0, gz.size() - 8))).ok());
