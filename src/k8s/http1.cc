@@ -199,8 +199,9 @@ struct ResponseParserCallbacks {
       const size_t isize = static_cast<size_t>(t[0]) | static_cast<size_t>(t[1]) << 8 |
                            static_cast<size_t>(t[2]) << 16 | static_cast<size_t>(t[3]) << 24;
       // DEFLATE expands at most 1032:1: a larger ISIZE is a lie, not an
-      // allocation to make.
-      if (isize <= in.size() * 1032) {
+      // allocation to make; nor is one beyond any LIST page (256 MiB): zlib
+      // then grows the body only as far as the data really goes.
+      if (isize <= in.size() * 1032 && isize <= (size_t{256} << 20)) {
         static thread_local std::unique_ptr<libdeflate_decompressor,
                                             void (*)(libdeflate_decompressor*)>
             d(libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
