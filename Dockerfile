@@ -19,7 +19,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
-      libmbedtls-dev libhttp-parser-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev \
+      libmbedtls-dev libhttp-parser-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev \
       libmnl-dev libnftables-dev prometheus-cpp-dev libcivetweb-dev \
       libspdlog-dev libfmt-dev libcli11-dev libsimdjson-dev libgraphviz-dev \
  && rm -rf /var/lib/apt/lists/*

@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config git ca-certificates
   clang libclang-rt-14-dev clang-format
-  libmbedtls-dev libhttp-parser-dev zlib1g-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev
+  libmbedtls-dev libhttp-parser-dev zlib1g-dev libdeflate-dev nlohmann-json3-dev libyaml-cpp-dev libsodium-dev
   libmnl-dev libnftables-dev prometheus-cpp-dev libcivetweb-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libsimdjson-dev
   libgraphviz-dev graphviz

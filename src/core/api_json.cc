@@ -33,10 +33,12 @@ void DecodeInto(element item, size_t index, ObjectKind kind, ListPage* page) {
 
 }  // namespace
 
-Result<ListPage> DecodeListPage(std::string_view json, ObjectKind kind) {
+namespace {
+
+Result<ListPage> DecodePage(std::string_view json, ObjectKind kind, bool padded) {
   simdjson::dom::parser parser;
   element root;
-  if (auto err = parser.parse(json.data(), json.size(), true).get(root))
+  if (auto err = parser.parse(json.data(), json.size(), !padded).get(root))
     return Result<ListPage>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
   if (!root.is_object()) return Result<ListPage>::Error("not a JSON object");
   ListPage page;
@@ -52,6 +54,16 @@ Result<ListPage> DecodeListPage(std::string_view json, ObjectKind kind) {
     page.resource_version = StringOr(md, "resourceVersion");
   }
   return page;
+}
+
+}  // namespace
+
+Result<ListPage> DecodeListPage(std::string_view json, ObjectKind kind) {
+  return DecodePage(json, kind, false);
+}
+
+Result<ListPage> DecodeListPagePadded(const std::string& json, ObjectKind kind) {
+  return DecodePage(json, kind, json.capacity() - json.size() >= simdjson::SIMDJSON_PADDING);
 }
 
 std::optional<ApiWatchEvent> DecodeWatchEvent(std::string_view frame, ObjectKind kind) {

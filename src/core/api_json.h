@@ -27,6 +27,9 @@ struct ListPage {
 
 // Decodes one page of a LIST. Fails when the page is not a JSON object.
 Result<ListPage> DecodeListPage(std::string_view json, ObjectKind kind);
+// Same, but when json.capacity() >= json.size() + kJsonPadding
+// (objects_json.h) the page is parsed in place, without a copy.
+Result<ListPage> DecodeListPagePadded(const std::string& json, ObjectKind kind);
 
 // One frame of a watch stream.
 struct ApiWatchEvent {

@@ -1,9 +1,12 @@
 #include "k8s/http1.h"
 
 #include <http_parser.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include <cctype>
+#include <climits>
+#include <memory>
 
 namespace kilo::k8s {
 
@@ -33,14 +36,23 @@ std::string SerializeRequest(const Http1Request& req) {
 struct ResponseParser::Impl {
   http_parser parser;
   http_parser_settings settings;
-  // A gzip or deflate body (Content-Encoding) is inflated as it arrives.
-  bool inflating = false;
+  // How the body is decoded (Content-Encoding).
+  enum Decode {
+    kIdentity,  // handed on as it arrives
+    kInflate,   // gzip or deflate to a stream callback: zlib, as it arrives
+    kCollect,   // gzip to be collected: kept compressed, decoded whole at the end
+  };
+  Decode decode = kIdentity;
+  bool inflating = false;  // zs is initialised
   z_stream zs{};
-  ~Impl() {
+  std::string compressed;  // kCollect
+  ~Impl() { EndInflate(); }
+  void EndInflate() {
     if (inflating) inflateEnd(&zs);
+    zs = z_stream{};
+    inflating = false;
   }
 };
-
 namespace {
 std::string Lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -91,27 +103,42 @@ struct ResponseParserCallbacks {
     s->headers_done_ = true;
     const std::string& enc = s->encoding_;
     ResponseParser::Impl& impl = *s->impl_;
-    if (impl.inflating) {  // the headers of an interim (1xx) response came first
-      inflateEnd(&impl.zs);
-      impl.zs = z_stream{};
-      impl.inflating = false;
-    }
-    if (enc == "gzip" || enc == "x-gzip" || enc == "deflate") {
-      // 32 + MAX_WBITS: a gzip or zlib header, detected.
-      if (inflateInit2(&impl.zs, 32 + MAX_WBITS) != Z_OK) {
-        s->body_error_ = "inflate: out of memory";
-        return -1;  // an error (1 would mean "no body")
-      }
-      impl.inflating = true;
+    // The headers of an interim (1xx) response may have come first.
+    impl.EndInflate();
+    impl.compressed.clear();
+    impl.decode = ResponseParser::Impl::kIdentity;
+    const bool gzip = enc == "gzip" || enc == "x-gzip";
+    if (gzip && !s->Streamed()) {
+      // A collected body (a LIST page) is decoded whole at its end, by
+      // libdeflate: 3.6 times zlib's speed (crc32 included), and written
+      // straight into the body. At 5,000 Nodes, zlib's inflate was half of
+      // kgctl's CPU.
+      impl.decode = ResponseParser::Impl::kCollect;
+      if (p->content_length > 0 && p->content_length != ULLONG_MAX &&
+          p->content_length < (64u << 20))
+        impl.compressed.reserve(p->content_length);
+    } else if (gzip || enc == "deflate") {
+      if (!StartInflate(s)) return -1;  // an error (1 would mean "no body")
+      impl.decode = ResponseParser::Impl::kInflate;
     } else if (!enc.empty() && enc != "identity") {
       s->body_error_ = "unsupported Content-Encoding \"" + enc + "\"";
       return -1;  // an error (1 would mean "no body")
     }
     return 0;
   }
+  static bool StartInflate(ResponseParser* s) {
+    ResponseParser::Impl& impl = *s->impl_;
+    // 32 + MAX_WBITS: a gzip or zlib header, detected.
+    if (inflateInit2(&impl.zs, 32 + MAX_WBITS) != Z_OK) {
+      s->body_error_ = "inflate: out of memory";
+      return false;
+    }
+    impl.inflating = true;
+    return true;
+  }
   // Hands decoded body bytes to the stream callback or the response.
   static int Deliver(ResponseParser* s, const char* at, size_t len) {
-    if (s->stream_ && s->resp_.status >= 200 && s->resp_.status < 300) {
+    if (s->Streamed()) {
       if (!(*s->stream_)(std::string_view(at, len))) {
         s->stopped_ = true;
         return 1;  // http-parser stops with HPE_CB_body
@@ -121,10 +148,9 @@ struct ResponseParserCallbacks {
     s->resp_.body.append(at, len);
     return 0;
   }
-  static int OnBody(http_parser* p, const char* at, size_t len) {
-    ResponseParser* s = Self(p);
+  // Inflates the next compressed bytes with zlib.
+  static int Inflate(ResponseParser* s, const char* at, size_t len) {
     ResponseParser::Impl& impl = *s->impl_;
-    if (!impl.inflating) return Deliver(s, at, len);
     impl.zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(at));
     impl.zs.avail_in = static_cast<uInt>(len);
     char out[16384];
@@ -144,6 +170,59 @@ struct ResponseParserCallbacks {
     }
     return 0;
   }
+  static int OnBody(http_parser* p, const char* at, size_t len) {
+    ResponseParser* s = Self(p);
+    ResponseParser::Impl& impl = *s->impl_;
+    switch (impl.decode) {
+      case ResponseParser::Impl::kIdentity:
+        return Deliver(s, at, len);
+      case ResponseParser::Impl::kCollect:
+        impl.compressed.append(at, len);
+        return 0;
+      case ResponseParser::Impl::kInflate:
+        break;
+    }
+    return Inflate(s, at, len);
+  }
+  // Decodes a collected gzip body into the response. libdeflate takes one
+  // whole gzip member whose trailer's ISIZE is its length; anything else
+  // (several members, bytes after the member, a truncated or malformed
+  // body) goes through zlib as it always did, with zlib's result and errors.
+  static bool DecodeCollected(ResponseParser* s) {
+    ResponseParser::Impl& impl = *s->impl_;
+    std::string in;
+    in.swap(impl.compressed);
+    std::string& body = s->resp_.body;
+    body.clear();
+    if (in.size() >= 18) {  // a gzip header and trailer at least
+      const auto* t = reinterpret_cast<const unsigned char*>(in.data() + in.size() - 4);
+      const size_t isize = static_cast<size_t>(t[0]) | static_cast<size_t>(t[1]) << 8 |
+                           static_cast<size_t>(t[2]) << 16 | static_cast<size_t>(t[3]) << 24;
+      // DEFLATE expands at most 1032:1: a larger ISIZE is a lie, not an
+      // allocation to make; nor is one beyond any LIST page (256 MiB): zlib
+      // then grows the body only as far as the data really goes.
+      if (isize <= in.size() * 1032 && isize <= (size_t{256} << 20)) {
+        static thread_local std::unique_ptr<libdeflate_decompressor,
+                                            void (*)(libdeflate_decompressor*)>
+            d(libdeflate_alloc_decompressor(), libdeflate_free_decompressor);
+        // 64 bytes spare: a JSON decoder's padding (kJsonPadding), so that
+        // a LIST page is decoded in place.
+        body.reserve(isize + 64);
+        body.resize(isize);
+        size_t in_used = 0, out_len = 0;
+        if (d &&
+            libdeflate_gzip_decompress_ex(d.get(), in.data(), in.size(), body.data(), isize,
+                                          &in_used, &out_len) == LIBDEFLATE_SUCCESS &&
+            in_used == in.size() && out_len == isize)
+          return true;
+        body.clear();
+      }
+    }
+    if (!StartInflate(s)) return false;
+    Inflate(s, in.data(), in.size());
+    impl.EndInflate();
+    return s->body_error_.empty();
+  }
   static int OnMessageComplete(http_parser* p) {
     ResponseParser* s = Self(p);
     if (p->status_code >= 100 && p->status_code < 200) {
@@ -153,6 +232,7 @@ struct ResponseParserCallbacks {
       s->headers_done_ = false;
       return 0;
     }
+    if (s->impl_->decode == ResponseParser::Impl::kCollect && !DecodeCollected(s)) return -1;
     s->complete_ = true;
     s->keep_alive_ = http_should_keep_alive(p) != 0;
     // Stop here: what follows belongs to no request of ours.

@@ -2,8 +2,8 @@
 // HTTP/1.1 on a byte stream, the parts the API server client needs: writing a
 // request, and an incremental response parser. The parsing itself (status
 // line, headers, Content-Length, chunked and close-delimited bodies) is
-// nodejs' http-parser, inflating a gzip body is zlib's; this adds what the
-// transport keeps of a response.
+// nodejs' http-parser; a gzip body is decoded by libdeflate when collected,
+// by zlib when streamed. This adds what the transport keeps of a response.
 
 #include <functional>
 #include <memory>
@@ -38,7 +38,8 @@ class ResponseParser {
   // `stream`: when set, the body of a 2xx response is handed to it as it
   // arrives instead of being collected; when it returns false, parsing stops
   // (stopped() is true). The body of any other status is collected. A gzip
-  // or deflate Content-Encoding is decoded in both cases.
+  // or deflate Content-Encoding is decoded in both cases (a collected gzip
+  // body at the end of the response, whole).
   explicit ResponseParser(const ChunkCallback* stream = nullptr);
   ~ResponseParser();
   ResponseParser(const ResponseParser&) = delete;
@@ -68,6 +69,9 @@ class ResponseParser {
   HttpResponse& response() { return resp_; }
 
  private:
+  // The body goes to the stream callback (a 2xx with one), not into resp_.
+  bool Streamed() const { return stream_ && resp_.status >= 200 && resp_.status < 300; }
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
   const ChunkCallback* stream_;

@@ -52,6 +52,12 @@ struct HttpTransportOptions {
 // addresses and "localhost" are always exempt, as in Go.
 bool NoProxyMatches(std::string_view no_proxy, std::string_view host);
 
+// The TLS 1.2 cipher suites HttpTransport offers, most preferred first, by
+// mbedTLS's names ("TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"):
+// ChaCha20-Poly1305, then AES-GCM, then mbedTLS's other defaults (see
+// http_transport.cc for why).
+std::vector<std::string> OfferedCipherSuites();
+
 // HTTP/1.1 to one API server. TLS (1.2) verifies the peer's chain against the
 // kubeconfig's certificate-authority (or the system store) and its name
 // (tls-server-name, else the server's host name or IP address) unless the

@@ -60,6 +60,35 @@ def make_certs(directory, host):
         f.write(host)
 
 
+# kube-apiserver's TLS is Go's crypto/tls, whose server (since Go 1.17) picks
+# the TLS 1.2 cipher suite by its own fixed order, not the client's: with AES
+# hardware, AES-128-GCM before AES-256-GCM before ChaCha20-Poly1305, then the
+# CBC suites; ChaCha20 first only when the client lists it before AES-GCM
+# (a client without AES hardware). OpenSSL's defaults (Python's ssl) would
+# choose AES-256-GCM whatever the client prefers, so a client's measured CPU
+# would not be the one it spends on a real cluster. The same order here, with
+# the server's preference and OpenSSL's PRIORITIZE_CHACHA for the ChaCha20
+# exception. (TLS 1.3 suites keep OpenSSL's order: Python cannot set them.)
+GO_TLS12_CIPHERS = ":".join([
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-SHA", "ECDHE-RSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA", "ECDHE-RSA-AES256-SHA",
+])
+# SSL_OP_PRIORITIZE_CHACHA (OpenSSL 1.1.1+), which Python's ssl does not name.
+OP_PRIORITIZE_CHACHA = 1 << 21
+
+
+def server_tls_context(cert_file, key_file):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert_file, key_file)
+    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_ciphers(GO_TLS12_CIPHERS)
+    ctx.options |= ssl.OP_CIPHER_SERVER_PREFERENCE | OP_PRIORITIZE_CHACHA
+    return ctx
+
+
 def kubeconfig_text(server_url, ca_pem, token, name="kubeemu"):
     ca = base64.b64encode(ca_pem).decode()
     return ("apiVersion: v1\nkind: Config\nclusters:\n- name: {n}\n  cluster:\n"
@@ -105,6 +134,8 @@ def main(argv=None):
     p.add_argument("--no-crd", action="store_true", help="do not preinstall the peers.kilo.squat.ai CRD")
     p.add_argument("--history", type=int, default=1000, help="watch history length (events)")
     p.add_argument("--bookmark-interval", type=float, default=5.0, help="seconds between watch BOOKMARKs")
+    p.add_argument("--no-gzip", action="store_true",
+                   help="never gzip responses (kube-apiserver --feature-gates=APIResponseCompression=false)")
     p.add_argument("--verbose", "-v", action="store_true", help="log requests to stderr")
     args = p.parse_args(argv)
 
@@ -135,11 +166,10 @@ def main(argv=None):
             for path in args.load:
                 store.load(read_doc(path))
 
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(os.path.join(cert_dir, "server.crt"), os.path.join(cert_dir, "server.key"))
-        ctx.set_alpn_protocols(["http/1.1"])
+        ctx = server_tls_context(os.path.join(cert_dir, "server.crt"), os.path.join(cert_dir, "server.key"))
         server = EmulatorServer((args.host, args.port), ctx, store, token, verbose=args.verbose)
         server.faults.bookmark_interval = args.bookmark_interval
+        server.gzip = not args.no_gzip
         port = server.server_address[1]
         host = args.host if ":" not in args.host else "[%s]" % args.host
         url = "https://%s:%d" % (host, port)

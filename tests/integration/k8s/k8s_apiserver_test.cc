@@ -445,6 +445,44 @@ TEST_F(ApiServerTest, FiveThousandNodesStaySmall) {
 #endif
 }
 
+// As against a kube-apiserver: the server's cipher order gives ChaCha20 to a
+// client listing it first (ours), and a LIST over 128 KiB comes gzipped
+// (chunked); the client decodes it whole.
+TEST_F(ApiServerTest, ChaChaNegotiatedAndGzippedListDecoded) {
+  json list = {{"apiVersion", "v1"}, {"kind", "List"}, {"items", json::array()}};
+  for (int i = 0; i < 300; ++i) {
+    std::string n = "gz-" + std::to_string(i);
+    list["items"].push_back(
+        NodeBody(n, {{"kilo.squat.ai/pad", std::string(1000, static_cast<char>('a' + i % 26))}}));
+  }
+  long status = 0;
+  emu_.Call("POST", "/_emulator/load", list, "application/json", &status);
+  ASSERT_EQ(status, 200);
+  const std::map<std::string, std::string> want = ServerNodes();
+  ASSERT_GT(want.size(), 300u);
+  ListRequest lr;
+  lr.path = kNodesPath;
+  lr.page_size = 500;
+  std::map<std::string, std::string> got;
+  ListCallbacks<NodeObject> cb;
+  cb.on_object = [&](NodeObject&& n) {
+    EXPECT_TRUE(
+        n.name.rfind("gz-", 0) != 0 ||
+        n.annotations["kilo.squat.ai/pad"] ==
+            std::string(1000, "abcdefghijklmnopqrstuvwxyz"[std::stoi(n.name.substr(3)) % 26]))
+        << n.name;
+    got[n.name] = n.resource_version;
+  };
+  auto rv = ListObjects<NodeObject>(transport_.get(), lr, cb);
+  ASSERT_TRUE(rv.ok()) << rv.error();
+  EXPECT_EQ(got, want);
+  json stats = emu_.Call("GET", "/_emulator/stats");
+  EXPECT_GE(stats["gzippedResponses"].get<int>(), 1) << stats.dump();
+  EXPECT_TRUE(stats["tlsCipherSuites"].contains("ECDHE-ECDSA-CHACHA20-POLY1305"))
+      << stats["tlsCipherSuites"].dump();
+  EXPECT_EQ(stats["tlsCipherSuites"].size(), 1u) << stats["tlsCipherSuites"].dump();
+}
+
 TEST_F(ApiServerTest, WrongTokenIsAClearAuthenticationError) {
   ClusterConfig cfg = emu_.config();
   cfg.token = "wrong";

@@ -103,6 +103,30 @@ TEST(DecodeListPage, ItemsWithoutKindAndTheListMetadata) {
   EXPECT_FALSE(DecodeListPage("<html>", ObjectKind::kNode).ok());
 }
 
+// In place (spare capacity for the padding) or copied: the same page; the
+// bytes in the spare capacity are never part of the text.
+TEST(DecodeListPage, PaddedInPlaceDecodesTheSame) {
+  const std::string text =
+      R"({"metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"a"}},)"
+      R"({"metadata":{"name":"b"}}]})";
+  std::string padded = text;
+  padded.reserve(text.size() + 200);
+  padded.append(150, ']');  // garbage in the spare capacity
+  padded.resize(text.size());
+  std::string tight = text;
+  tight.shrink_to_fit();
+  for (const std::string* s : {&padded, &tight}) {
+    auto page = DecodeListPagePadded(*s, ObjectKind::kNode);
+    ASSERT_TRUE(page.ok()) << page.error();
+    ASSERT_EQ(page->nodes.size(), 2u);
+    EXPECT_EQ(page->nodes[1].name, "b");
+    EXPECT_EQ(page->resource_version, "5");
+  }
+  std::string truncated = text.substr(0, text.size() - 2);
+  truncated.reserve(text.size() + 100);
+  EXPECT_FALSE(DecodeListPagePadded(truncated, ObjectKind::kNode).ok());
+}
+
 TEST(DecodePeer, Fields) {
   auto page = DecodeListPage(R"({"items":[{
     "metadata":{"name":"phone","resourceVersion":"7","uid":"p-1"},

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -589,6 +590,30 @@ TEST_F(HttpTransportTls, UnreadableCaFileIsNamed) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("TLS verification of the API server"), std::string::npos) << r.error();
   EXPECT_NE(r.error().find("missing.crt"), std::string::npos) << r.error();
+}
+
+// ChaCha20-Poly1305 first: a Go server (kube-apiserver) then chooses it, and
+// it is mbedTLS's cheaper AEAD (see http_transport.cc); then AES-GCM in Go's
+// order; then every other default of mbedTLS, once.
+TEST(OfferedCipherSuites, ChaChaThenAesGcmThenTheOtherDefaults) {
+  const std::vector<std::string> offered = OfferedCipherSuites();
+  ASSERT_GE(offered.size(), 6u);
+  EXPECT_EQ(std::vector<std::string>(offered.begin(), offered.begin() + 6),
+            (std::vector<std::string>{
+                "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256",
+                "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
+                "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",
+                "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256",
+                "TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384",
+                "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384",
+            }));
+  std::vector<std::string> defaults;
+  for (const int* id = mbedtls_ssl_list_ciphersuites(); *id != 0; ++id)
+    defaults.emplace_back(mbedtls_ssl_get_ciphersuite_name(*id));
+  std::vector<std::string> a = offered, b = defaults;
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  EXPECT_EQ(a, b);
 }
 
 TEST(NoProxyMatches, Table) {
