@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by scripts/fetch-*-source.sh: downloads a Debian source package from the
 # deb-src twins of the system's enabled Debian sources (deb822 and one-line), kept in
 # a private apt state under a scratch directory, so the system's apt lists are left

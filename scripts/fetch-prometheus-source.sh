@@ -16,7 +16,7 @@
 #       stdout: -DKILO_STATIC_KG=ON, or =OFF with the reason on stderr (what `make`
 #       configures with; CMake's default is ON and a missing source is a configure error)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 DEST=.deps/prometheus-cpp
 INC=/usr/include/prometheus
 flag=
@@ -63,6 +63,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=debian-source.sh
 . scripts/debian-source.sh
 debian_source_download "$work" prometheus-cpp "$ver" || warn "the source package prometheus-cpp=$ver could not be downloaded"
 orig=$(ls "$work"/get/prometheus-cpp_*.orig.tar.* 2>/dev/null | head -1)

@@ -15,7 +15,7 @@
 #       stdout: -DKILO_STATIC_KGCTL=ON, or =OFF with the reason on stderr (what `make`
 #       configures with; CMake's default is ON and a missing source is a configure error)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 DEST=.deps/simdjson
 HDR=/usr/include/simdjson.h
 flag=
@@ -55,6 +55,7 @@ ver=$(dpkg-query -W -f='${source:Version}' libsimdjson-dev 2>/dev/null) || warn 
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# shellcheck source=debian-source.sh
 . scripts/debian-source.sh
 debian_source_download "$work" simdjson "$ver" || warn "the source package simdjson=$ver could not be downloaded"
 orig=$(ls "$work"/get/simdjson_*.orig.tar.* 2>/dev/null | head -1)
