@@ -28,7 +28,7 @@ struct Frames {
   int max;
 };
 
-// Skips the first frame, Backtrace's own, as backtrace(3) does.
+// Skips the first frame, Backtrace's own (never inlined), as backtrace(3) does.
 _Unwind_Reason_Code OnFrame(_Unwind_Context* ctx, void* arg) {
   auto* f = static_cast<Frames*>(arg);
   if (f->n >= f->max) return _URC_END_OF_STACK;
@@ -40,7 +40,7 @@ _Unwind_Reason_Code OnFrame(_Unwind_Context* ctx, void* arg) {
 // glibc's backtrace(3) with the unwinder kg links (libgcc's, statically with
 // KILO_STATIC_KG): glibc's own dlopens libgcc_s.so, 128 kB resident for the
 // rare backtrace (issue 18). Both walk the stack with _Unwind_Backtrace.
-int Backtrace(void** pc, int max) {
+__attribute__((noinline)) int Backtrace(void** pc, int max) {
   Frames f{pc, -1, max};
   _Unwind_Backtrace(OnFrame, &f);
   return f.n < 0 ? 0 : f.n;
