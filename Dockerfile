@@ -26,9 +26,12 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # simdjson's source for the static kgctl (same Debian version; if it cannot be
-# fetched, kgctl is linked dynamically: the script then prints -DKILO_STATIC_KGCTL=OFF).
+# fetched, kgctl is linked dynamically: the script then prints -DKILO_STATIC_KGCTL=OFF),
+# and prometheus-cpp's for kg with the C++ runtime linked in (KILO_STATIC_KG, likewise).
 RUN static=$(bash scripts/fetch-simdjson-source.sh --cmake-flag) \
- && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release "$static" \
+ && kg=$(bash scripts/fetch-prometheus-source.sh --cmake-flag) \
+ && if [ "$static" = -DKILO_STATIC_KGCTL=OFF ]; then kg=-DKILO_STATIC_KG=OFF; fi \
+ && cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release "$static" "$kg" \
       -DKILO_TESTS=OFF -DKILO_BENCH=OFF -DKILO_FUZZ=OFF -DKILO_SANITIZE=OFF \
  && cmake --build /build -j"${JOBS}" --target kg kgctl kgctl-full \
  && install -D -s -m 0755 /build/bin/kg /out/usr/local/bin/kg \

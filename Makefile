@@ -15,12 +15,17 @@ deps:
 
 # kgctl is linked statically (KILO_STATIC_KGCTL=ON, CMake's default) when simdjson's
 # source could be fetched; otherwise -DKILO_STATIC_KGCTL=OFF, with the reason printed.
-# A KILO_STATIC_KGCTL in CMAKE_FLAGS decides instead. CMake's own messages are shown
+# Likewise kg's C++ runtime and prometheus-cpp (KILO_STATIC_KG, which needs the static
+# kgctl's libraries too) with prometheus-cpp's source. A KILO_STATIC_KGCTL or
+# KILO_STATIC_KG in CMAKE_FLAGS decides instead. CMake's own messages are shown
 # (scripts/configure.sh leaves out only its routine lines).
 configure: deps
 	@case "$(CMAKE_FLAGS)" in *KILO_STATIC_KGCTL=*) static= ;; \
 	  *) static=$$(bash scripts/fetch-simdjson-source.sh --cmake-flag) ;; esac; \
-	bash scripts/configure.sh $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $$static $(CMAKE_FLAGS)
+	case "$(CMAKE_FLAGS) $$static" in *KILO_STATIC_KG=*) kg= ;; \
+	  *KILO_STATIC_KGCTL=OFF*) kg=-DKILO_STATIC_KG=OFF ;; \
+	  *) kg=$$(bash scripts/fetch-prometheus-source.sh --cmake-flag) ;; esac; \
+	bash scripts/configure.sh $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $$static $$kg $(CMAKE_FLAGS)
 
 build: configure
 	@t=$$(date +%s); cmake --build $(BUILD) -j$(JOBS) && echo "== build $(BUILD) took $$(($$(date +%s) - t)) s"

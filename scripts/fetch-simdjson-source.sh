@@ -15,7 +15,7 @@
 #       stdout: -DKILO_STATIC_KGCTL=ON, or =OFF with the reason on stderr (what `make`
 #       configures with; CMake's default is ON and a missing source is a configure error)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 DEST=.deps/simdjson
 HDR=/usr/include/simdjson.h
 flag=
@@ -55,22 +55,9 @@ ver=$(dpkg-query -W -f='${source:Version}' libsimdjson-dev 2>/dev/null) || warn 
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/parts" "$work/get"
-# deb-src twins of the system's enabled Debian sources (deb822 and one-line).
-for f in /etc/apt/sources.list.d/*.sources; do
-  [ -f "$f" ] || continue
-  sed -E 's/^Types:.*/Types: deb-src/' "$f" > "$work/parts/$(basename "$f")"
-done
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-  [ -f "$f" ] || continue
-  sed -nE 's/^deb[[:space:]]+/deb-src /p' "$f" > "$work/parts/$(basename "$f").list"
-done
-apt_opts=(-o "Dir::Etc::SourceParts=$work/parts" -o "Dir::Etc::SourceList=/dev/null"
-          -o "Dir::State::Lists=$work/lists" -o "Dir::Cache::pkgcache=" -o "Dir::Cache::srcpkgcache=")
-apt-get "${apt_opts[@]}" -qq update >"$work/update.log" 2>&1 || {
-  tail -3 "$work/update.log" >&2; warn "apt-get update of the deb-src indexes failed"; }
-(cd "$work/get" && apt-get "${apt_opts[@]}" -qq source --download-only "simdjson=$ver") \
-  >"$work/source.log" 2>&1 || { tail -3 "$work/source.log" >&2; warn "apt-get source simdjson=$ver failed"; }
+# shellcheck source=debian-source.sh
+. scripts/debian-source.sh
+debian_source_download "$work" simdjson "$ver" || warn "the source package simdjson=$ver could not be downloaded"
 orig=$(ls "$work"/get/simdjson_*.orig.tar.* 2>/dev/null | head -1)
 [ -n "$orig" ] || warn "the source package of simdjson $ver has no upstream tarball"
 tar -xf "$orig" -C "$work/get" --wildcards '*/singleheader/simdjson.cpp' '*/singleheader/simdjson.h' \

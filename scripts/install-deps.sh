@@ -42,3 +42,7 @@ fi
 # `make` configures with -DKILO_STATIC_KGCTL=OFF and says so.
 bash "$(dirname "$0")/fetch-simdjson-source.sh" ||
   echo "install-deps: warning: no simdjson source; kgctl will be linked dynamically (KILO_STATIC_KGCTL=OFF)" >&2
+# prometheus-cpp core's source, for kg with the C++ runtime linked in. Not fatal
+# either: without it, `make` configures with -DKILO_STATIC_KG=OFF and says so.
+bash "$(dirname "$0")/fetch-prometheus-source.sh" ||
+  echo "install-deps: warning: no prometheus-cpp source; kg will load the shared prometheus-cpp and libstdc++ (KILO_STATIC_KG=OFF)" >&2

@@ -10,7 +10,8 @@ namespace kilo::agent {
 bool LimitMallocArenas(int arenas) { return mallopt(M_ARENA_MAX, arenas) == 1; }
 
 bool FixMallocThresholds() {
-  return mallopt(M_MMAP_THRESHOLD, 256 * 1024) == 1 && mallopt(M_TRIM_THRESHOLD, 1024 * 1024) == 1;
+  return mallopt(M_MMAP_THRESHOLD, kMmapThreshold) == 1 &&
+         mallopt(M_TRIM_THRESHOLD, 1024 * 1024) == 1;
 }
 
 void HeapTrimmer::Trim() { malloc_trim(0); }

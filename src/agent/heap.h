@@ -14,13 +14,21 @@ namespace kilo::agent {
 // library refused.
 bool LimitMallocArenas(int arenas);
 
-// Fixes glibc's mmap threshold at 256 KiB (and the trim threshold at 1 MiB).
-// Left dynamic, freeing one large mmapped block (a 10 MB page of a Node LIST)
-// raises the threshold to that size, and the next such blocks are carved from
-// an arena instead: in a thread's arena the free top they leave is never given
-// back (malloc_trim returns free pages inside arenas, the top of the main one
-// only), which kept 12 MiB resident in a kg at 1,006 Nodes. Fixed, a large
-// block is always mmapped and unmapped when freed. False if refused.
+// Blocks of this size and larger are mmapped (and unmapped when freed).
+// 128 KiB: libnftables allocates its cache's hash tables (8,192 list heads,
+// 128 KiB, four per table listed, written whole) for every command and frees
+// them with the context; from the heap, their pages stayed resident between
+// trims, about 1 MiB of kg's 6-node RSS (issue 18).
+inline constexpr int kMmapThreshold = 128 * 1024;
+
+// Fixes glibc's mmap threshold at kMmapThreshold (and the trim threshold at
+// 1 MiB). Left dynamic, freeing one large mmapped block (a 10 MB page of a
+// Node LIST) raises the threshold to that size, and the next such blocks are
+// carved from an arena instead: in a thread's arena the free top they leave is
+// never given back (malloc_trim returns free pages inside arenas, the top of
+// the main one only), which kept 12 MiB resident in a kg at 1,006 Nodes.
+// Fixed, a large block is always mmapped and unmapped when freed. False if
+// refused.
 bool FixMallocThresholds();
 
 class HeapTrimmer {

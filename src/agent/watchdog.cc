@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include <string>
 
@@ -14,16 +15,40 @@ namespace {
 
 constexpr int kStackSignal = SIGUSR2;
 
-// Only async-signal-safe calls from here on: write(2), backtrace (preloaded
-// at install time so that it does not dlopen inside the handler).
+// Only async-signal-safe calls from here on: write(2), Backtrace (preloaded
+// at install time so that the unwinder's one-time set-up is done).
 void WriteStr(const char* s) {
   ssize_t r = write(STDERR_FILENO, s, strlen(s));
   (void)r;
 }
 
+struct Frames {
+  void** pc;
+  int n;
+  int max;
+};
+
+// Skips the first frame, Backtrace's own (never inlined), as backtrace(3) does.
+_Unwind_Reason_Code OnFrame(_Unwind_Context* ctx, void* arg) {
+  auto* f = static_cast<Frames*>(arg);
+  if (f->n >= f->max) return _URC_END_OF_STACK;
+  if (f->n >= 0) f->pc[f->n] = reinterpret_cast<void*>(_Unwind_GetIP(ctx));
+  f->n++;
+  return _URC_NO_REASON;
+}
+
+// glibc's backtrace(3) with the unwinder kg links (libgcc's, statically with
+// KILO_STATIC_KG): glibc's own dlopens libgcc_s.so, 128 kB resident for the
+// rare backtrace (issue 18). Both walk the stack with _Unwind_Backtrace.
+__attribute__((noinline)) int Backtrace(void** pc, int max) {
+  Frames f{pc, -1, max};
+  _Unwind_Backtrace(OnFrame, &f);
+  return f.n < 0 ? 0 : f.n;
+}
+
 void WriteBacktrace() {
   void* frames[64];
-  int n = backtrace(frames, 64);
+  int n = Backtrace(frames, 64);
   backtrace_symbols_fd(frames, n, STDERR_FILENO);
   WriteStr("kg: resolve the addresses with: addr2line -Cfpe <kg binary> <offset>...\n");
 }
@@ -44,7 +69,7 @@ void OnStackRequest(int) {
 
 void Preload() {
   void* f[1];
-  backtrace(f, 1);
+  Backtrace(f, 1);
 }
 
 }  // namespace

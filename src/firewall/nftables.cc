@@ -6,32 +6,42 @@
 
 namespace kilo::fw {
 
-Result<std::unique_ptr<LibNftRunner>> LibNftRunner::Create() {
-  nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (ctx == nullptr)
-    return Result<std::unique_ptr<LibNftRunner>>::Error("nftables: nft_ctx_new failed");
+namespace {
+
+struct CtxFree {
+  void operator()(nft_ctx* ctx) const { nft_ctx_free(ctx); }
+};
+using Ctx = std::unique_ptr<nft_ctx, CtxFree>;
+
+Result<Ctx> NewCtx() {
+  Ctx ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  if (ctx == nullptr) return Result<Ctx>::Error("nftables: nft_ctx_new failed");
   // Buffer both streams: by default libnftables prints listings to stdout and
   // errors to stderr, and we need them as strings.
-  if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
-    nft_ctx_free(ctx);
-    return Result<std::unique_ptr<LibNftRunner>>::Error("nftables: cannot buffer output");
-  }
+  if (nft_ctx_buffer_output(ctx.get()) != 0 || nft_ctx_buffer_error(ctx.get()) != 0)
+    return Result<Ctx>::Error("nftables: cannot buffer output");
   // List protocols as numbers (`ip protocol 4`), as RenderNft writes them:
   // by default nft prints the name /etc/protocols gives ("ipencap", or
   // another on another host).
-  nft_ctx_output_set_flags(ctx, nft_ctx_output_get_flags(ctx) | NFT_CTX_OUTPUT_NUMERIC_PROTO);
-  return std::unique_ptr<LibNftRunner>(new LibNftRunner(ctx));
+  nft_ctx_output_set_flags(ctx.get(),
+                           nft_ctx_output_get_flags(ctx.get()) | NFT_CTX_OUTPUT_NUMERIC_PROTO);
+  return ctx;
 }
 
-LibNftRunner::~LibNftRunner() { nft_ctx_free(ctx_); }
+}  // namespace
+
+Result<std::unique_ptr<LibNftRunner>> LibNftRunner::Create() {
+  if (Result<Ctx> ctx = NewCtx(); !ctx.ok()) return ctx.status();
+  return std::unique_ptr<LibNftRunner>(new LibNftRunner());
+}
 
 Result<std::string> LibNftRunner::Run(std::string_view commands) {
+  Result<Ctx> ctx = NewCtx();
+  if (!ctx.ok()) return ctx.status();
   std::string buf(commands);  // NUL-terminated copy
-  int rc = nft_run_cmd_from_buffer(ctx_, buf.c_str());
-  // Each get_*_buffer() call rewinds its buffer, so reading both after every
-  // command keeps one command's output from leaking into the next's.
-  std::string out = nft_ctx_get_output_buffer(ctx_);
-  std::string err = nft_ctx_get_error_buffer(ctx_);
+  int rc = nft_run_cmd_from_buffer(ctx->get(), buf.c_str());
+  std::string out = nft_ctx_get_output_buffer(ctx->get());
+  std::string err = nft_ctx_get_error_buffer(ctx->get());
   if (rc != 0) {
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     return Result<std::string>::Error(err.empty() ? "nft: command failed" : err);

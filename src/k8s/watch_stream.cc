@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <climits>
-#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -88,9 +87,11 @@ Backoff::Backoff(BackoffOptions opts, std::function<double()> uniform01)
 }
 
 std::chrono::milliseconds Backoff::Next() {
-  double base =
-      static_cast<double>(opts_.initial.count()) * std::pow(opts_.factor, std::min(failures_, 62));
+  // initial * factor^failures, multiplied out: std::pow was all kg took from
+  // libm, whose mapping cost 0.3 MiB of resident memory (issue 18).
   const double max = static_cast<double>(opts_.max.count());
+  double base = static_cast<double>(opts_.initial.count());
+  for (int i = 0; i < std::min(failures_, 62) && base < max; ++i) base *= opts_.factor;
   base = std::min(base, max);
   double r = std::clamp(uniform01_(), 0.0, 1.0);
   double d = std::min(base * (1.0 + opts_.jitter * r), max);

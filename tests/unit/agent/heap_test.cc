@@ -57,6 +57,22 @@ TEST(HeapTrimmer, LargeBlocksStayMmapped) {
 #endif
 }
 
+// libnftables' cache hash table (8,192 list heads) is mmapped, so the pages
+// are gone when the nft context that allocated them is freed.
+TEST(HeapTrimmer, NftCacheHashTablesAreMmapped) {
+#ifdef KILO_SANITIZED
+  GTEST_SKIP() << "the sanitizer's allocator has no glibc mmap threshold";
+#else
+  ASSERT_TRUE(FixMallocThresholds());
+  const size_t kTable = 8192 * 2 * sizeof(void*);
+  const size_t before = mallinfo2().hblkhd;
+  void* table = std::malloc(kTable);
+  ASSERT_NE(table, nullptr);
+  EXPECT_GE(mallinfo2().hblkhd, before + kTable) << "a 128 KiB block came from an arena";
+  std::free(table);
+#endif
+}
+
 // 64 MiB in 256-byte blocks, then all but every 64th block freed: the free
 // blocks coalesce into runs of pages inside the heap that free() keeps
 // (only the heap's top is given back on its own). Trim() must return them.
