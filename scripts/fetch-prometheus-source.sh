@@ -19,31 +19,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 DEST=.deps/prometheus-cpp
 INC=/usr/include/prometheus
-flag=
-case ${1:-} in
-  --cmake-flag) flag=1 ;;
-  "") ;;
-  *) echo "fetch-prometheus-source: unknown argument $1 (only --cmake-flag)" >&2; exit 2 ;;
-esac
-
-warn() {
-  if [ -n "$flag" ]; then
-    echo "fetch-prometheus-source: $*; configuring with -DKILO_STATIC_KG=OFF: kg loads the shared prometheus-cpp and libstdc++" >&2
-    echo "-DKILO_STATIC_KG=OFF"
-    exit 0
-  fi
-  echo "fetch-prometheus-source: $*; without it, configure with -DKILO_STATIC_KG=OFF (kg loads the shared prometheus-cpp and libstdc++)" >&2
-  exit 1
-}
-ok() {
-  if [ -z "$flag" ]; then
-    echo "fetch-prometheus-source: $1"
-    exit 0
-  fi
-  [ "${2:-}" = quiet ] || echo "fetch-prometheus-source: $1" >&2
-  echo "-DKILO_STATIC_KG=ON"
-  exit 0
-}
+# shellcheck source=debian-source.sh
+. scripts/debian-source.sh
+fetch_source_init fetch-prometheus-source KILO_STATIC_KG "kg loads the shared prometheus-cpp and libstdc++" "$@"
 # headers_match DIR: every header of DIR/include/prometheus is the installed one.
 headers_match() {
   local f n=0
@@ -63,8 +41,6 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# shellcheck source=debian-source.sh
-. scripts/debian-source.sh
 debian_source_download "$work" prometheus-cpp "$ver" || warn "the source package prometheus-cpp=$ver could not be downloaded"
 orig=$(ls "$work"/get/prometheus-cpp_*.orig.tar.* 2>/dev/null | head -1)
 [ -n "$orig" ] || warn "the source package of prometheus-cpp $ver has no upstream tarball"

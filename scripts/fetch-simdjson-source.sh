@@ -18,33 +18,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 DEST=.deps/simdjson
 HDR=/usr/include/simdjson.h
-flag=
-case ${1:-} in
-  --cmake-flag) flag=1 ;;
-  "") ;;
-  *) echo "fetch-simdjson-source: unknown argument $1 (only --cmake-flag)" >&2; exit 2 ;;
-esac
-
-warn() {
-  if [ -n "$flag" ]; then
-    echo "fetch-simdjson-source: $*; configuring with -DKILO_STATIC_KGCTL=OFF: kgctl is linked dynamically" >&2
-    echo "-DKILO_STATIC_KGCTL=OFF"
-    exit 0
-  fi
-  echo "fetch-simdjson-source: $*; without it, configure with -DKILO_STATIC_KGCTL=OFF (kgctl linked dynamically)" >&2
-  exit 1
-}
-# ok MESSAGE [quiet]: the source is in $DEST (with --cmake-flag: a message only when it
-# was just fetched).
-ok() {
-  if [ -z "$flag" ]; then
-    echo "fetch-simdjson-source: $1"
-    exit 0
-  fi
-  [ "${2:-}" = quiet ] || echo "fetch-simdjson-source: $1" >&2
-  echo "-DKILO_STATIC_KGCTL=ON"
-  exit 0
-}
+# shellcheck source=debian-source.sh
+. scripts/debian-source.sh
+fetch_source_init fetch-simdjson-source KILO_STATIC_KGCTL "kgctl is linked dynamically" "$@"
 
 [ -f "$HDR" ] || warn "$HDR is missing (install libsimdjson-dev first)"
 if [ -f "$DEST/simdjson.cpp" ] && cmp -s "$DEST/simdjson.h" "$HDR"; then
@@ -55,8 +31,6 @@ ver=$(dpkg-query -W -f='${source:Version}' libsimdjson-dev 2>/dev/null) || warn 
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# shellcheck source=debian-source.sh
-. scripts/debian-source.sh
 debian_source_download "$work" simdjson "$ver" || warn "the source package simdjson=$ver could not be downloaded"
 orig=$(ls "$work"/get/simdjson_*.orig.tar.* 2>/dev/null | head -1)
 [ -n "$orig" ] || warn "the source package of simdjson $ver has no upstream tarball"
