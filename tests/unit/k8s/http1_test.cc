@@ -204,6 +204,18 @@ std::string Gzip(const std::string& in) {
   return out;
 }
 
+// A gzipped body sent chunked, `chunk` bytes of it a chunk.
+std::string GzipChunkedWire(const std::string& gz, size_t chunk) {
+  std::string w = "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t i = 0; i < gz.size(); i += chunk) {
+    std::string piece = gz.substr(i, chunk);
+    char len[16];
+    std::snprintf(len, sizeof len, "%zx\r\n", piece.size());
+    w += len + piece + "\r\n";
+  }
+  return w + "0\r\n\r\n";
+}
+
 TEST(ResponseParser, GzipBodySplitAnywhere) {
   std::string body;
   for (int i = 0; i < 2000; ++i)
@@ -222,15 +234,7 @@ TEST(ResponseParser, GzipBodySplitAnywhere) {
     EXPECT_TRUE(p.keep_alive());
   }
   // Streamed and chunked: the callback sees the inflated bytes.
-  std::string chunked =
-      "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (size_t i = 0; i < gz.size(); i += 1000) {
-    std::string piece = gz.substr(i, 1000);
-    char len[16];
-    std::snprintf(len, sizeof len, "%zx\r\n", piece.size());
-    chunked += len + piece + "\r\n";
-  }
-  chunked += "0\r\n\r\n";
+  const std::string chunked = GzipChunkedWire(gz, 1000);
   std::string got;
   ChunkCallback cb = [&](std::string_view s) {
     got.append(s);
@@ -285,15 +289,7 @@ TEST(ResponseParser, CollectedGzipBodyOddCases) {
     }
   }
   // Chunked, as kube-apiserver sends a gzipped body, fed in pieces.
-  std::string chunked =
-      "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n";
-  for (size_t i = 0; i < gz.size(); i += 4096) {
-    std::string piece = gz.substr(i, 4096);
-    char len[16];
-    std::snprintf(len, sizeof len, "%zx\r\n", piece.size());
-    chunked += len + piece + "\r\n";
-  }
-  chunked += "0\r\n\r\n";
+  const std::string chunked = GzipChunkedWire(gz, 4096);
   ResponseParser pc;
   for (size_t i = 0; i < chunked.size(); i += 1000)
     ASSERT_TRUE(pc.Feed(chunked.substr(i, 1000)).ok());
