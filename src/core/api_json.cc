@@ -3,57 +3,163 @@
 #include <cmath>
 #include <cstdint>
 
-#include "core/json_internal.h"
+#include "core/object_decode.h"
 
 namespace kilo {
 namespace {
 
-using json_internal::element;
+namespace od = simdjson::ondemand;
+using json_internal::StrOrEmpty;
 
-std::string StringOr(element e, const char* key) {
-  std::string_view v;
-  if (e[key].get(v)) return {};
-  return std::string(v);
+Result<ListPage> NotValid(simdjson::error_code err) {
+  return Result<ListPage>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
 }
 
-// Decodes one item as `kind` into `page`; records why it could not.
-void DecodeInto(element item, size_t index, ObjectKind kind, ListPage* page) {
-  Status s = Status::Ok();
+// Decodes one item as `kind` into `page`; records why it could not. False
+// when the JSON is broken.
+bool DecodeInto(od::value item, size_t index, ObjectKind kind, ListPage* page) {
+  std::string why;
   if (kind == ObjectKind::kNode) {
     NodeObject n;
-    s = json_internal::DecodeNode(item, &n);
-    if (s.ok()) page->nodes.push_back(std::move(n));
+    if (!json_internal::DecodeNode(item, &n, &why)) return false;
+    if (why.empty()) page->nodes.push_back(std::move(n));
   } else {
     PeerObject p;
-    s = json_internal::DecodePeer(item, &p);
-    if (s.ok()) page->peers.push_back(std::move(p));
+    if (!json_internal::DecodePeer(item, &p, &why)) return false;
+    if (why.empty()) page->peers.push_back(std::move(p));
   }
-  if (!s.ok()) page->skipped.push_back("item " + std::to_string(index) + ": " + s.message());
+  if (!why.empty()) page->skipped.push_back("item " + std::to_string(index) + ": " + why);
+  return true;
 }
 
-}  // namespace
-
-namespace {
+// The root object's fields: the first "items" and "metadata".
+bool DecodeRoot(od::object& root, ObjectKind kind, ListPage* page) {
+  bool items_seen = false, md_seen = false;
+  for (auto fr : root) {
+    od::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return false;
+    if (key == "items" && !items_seen) {
+      items_seen = true;
+      std::string_view tok = f.value().raw_json_token();
+      if (tok.empty() || tok[0] != '[') continue;  // not an array: no items
+      od::array items;
+      if (f.value().get_array().get(items)) return false;
+      size_t i = 0;
+      for (auto r : items) {
+        od::value item;
+        if (std::move(r).get(item) || !DecodeInto(item, i++, kind, page)) return false;
+      }
+    } else if (key == "metadata" && !md_seen) {
+      md_seen = true;
+      bool is_object;
+      if (!json_internal::IsObject(f.value(), &is_object)) return false;
+      if (!is_object) continue;
+      od::object md;
+      if (f.value().get_object().get(md)) return false;
+      bool cont_seen = false, rv_seen = false;
+      for (auto mr : md) {
+        od::field m;
+        std::string_view k, v;
+        if (std::move(mr).get(m) || !json_internal::Key(m, &k)) return false;
+        bool cont = k == "continue";
+        if (!cont && k != "resourceVersion") continue;
+        bool& seen = cont ? cont_seen : rv_seen;
+        if (seen) continue;
+        seen = true;
+        if (!StrOrEmpty(m.value(), &v)) return false;
+        (cont ? page->continue_token : page->resource_version) = v;
+      }
+    }
+  }
+  return true;
+}
 
 Result<ListPage> DecodePage(std::string_view json, ObjectKind kind, bool padded) {
-  simdjson::dom::parser parser;
-  element root;
-  if (auto err = parser.parse(json.data(), json.size(), !padded).get(root))
-    return Result<ListPage>::Error(std::string("not valid JSON: ") + simdjson::error_message(err));
-  if (!root.is_object()) return Result<ListPage>::Error("not a JSON object");
+  simdjson::padded_string copy;
+  if (!padded) {
+    copy = simdjson::padded_string(json);
+    json = std::string_view(copy.data(), copy.size());
+  }
+  od::parser parser;
+  od::document doc;
+  if (auto err = parser.iterate(json.data(), json.size(), json.size() + kJsonPadding).get(doc))
+    return NotValid(err);
+  std::string_view tok;
+  if (auto err = doc.raw_json_token().get(tok)) return NotValid(err);
+  if (tok.empty() || tok[0] != '{') return Result<ListPage>::Error("not a JSON object");
+  od::object root;
   ListPage page;
-  simdjson::dom::array items;
-  if (!root["items"].get(items)) {
-    if (kind == ObjectKind::kNode) page.nodes.reserve(items.size());
-    size_t i = 0;
-    for (element item : items) DecodeInto(item, i++, kind, &page);
-  }
-  element md;
-  if (!root["metadata"].get(md)) {
-    page.continue_token = StringOr(md, "continue");
-    page.resource_version = StringOr(md, "resourceVersion");
-  }
+  if (auto err = doc.get_object().get(root)) return NotValid(err);
+  if (!DecodeRoot(root, kind, &page)) return NotValid(simdjson::TAPE_ERROR);
+  // Anything after the root object is an error.
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS)
+    return NotValid(simdjson::TRAILING_CONTENT);
   return page;
+}
+
+// An ERROR event's metav1.Status: code and message.
+bool DecodeStatus(od::object& obj, ApiWatchEvent* out) {
+  bool code_seen = false, msg_seen = false;
+  out->message = "no message";
+  for (auto fr : obj) {
+    od::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return false;
+    if (key == "code" && !code_seen) {
+      code_seen = true;
+      // metav1.Status.code is an int32; anything else is no code.
+      std::string_view tok = f.value().raw_json_token();
+      if (tok.empty()) return false;
+      if (tok[0] != '-' && (tok[0] < '0' || tok[0] > '9')) continue;
+      double v;
+      if (f.value().get_double().get(v)) return false;
+      if (v >= INT32_MIN && v <= INT32_MAX) out->code = static_cast<int>(v);
+    } else if (key == "message" && !msg_seen) {
+      msg_seen = true;
+      json_internal::JsonType t;
+      std::string_view m;
+      if (!json_internal::Str(f.value(), &t, &m)) return false;
+      if (t == json_internal::JsonType::kString) out->message = m;
+    }
+  }
+  return true;
+}
+
+// The event's object (at `obj`), given its type.
+bool DecodeEventObject(od::object& obj, ObjectKind kind, ApiWatchEvent* out) {
+  if (out->type == "ADDED" || out->type == "MODIFIED") {
+    std::string why;
+    if (kind == ObjectKind::kNode) {
+      NodeObject n;
+      if (!json_internal::DecodeNode(obj, &n, &why)) return false;
+      out->name = n.name;
+      out->resource_version = n.resource_version;
+      if (why.empty()) out->node = std::move(n);
+    } else {
+      PeerObject p;
+      if (!json_internal::DecodePeer(obj, &p, &why)) return false;
+      out->name = p.name;
+      out->resource_version = p.resource_version;
+      if (why.empty()) out->peer = std::move(p);
+    }
+    out->error = why;
+    return true;
+  }
+  bool md_seen = false;
+  for (auto fr : obj) {
+    od::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return false;
+    if (key != "metadata" || md_seen) continue;
+    md_seen = true;
+    std::string_view name, rv, uid;
+    if (!json_internal::ObjectMetaStrings(f.value(), &name, &rv, &uid)) return false;
+    out->name = name;
+    out->resource_version = rv;
+  }
+  if (out->type != "ERROR") return true;
+  return obj.reset().error() == simdjson::SUCCESS && DecodeStatus(obj, out);
 }
 
 }  // namespace
@@ -63,62 +169,48 @@ Result<ListPage> DecodeListPage(std::string_view json, ObjectKind kind) {
 }
 
 Result<ListPage> DecodeListPagePadded(const std::string& json, ObjectKind kind) {
-  return DecodePage(json, kind, json.capacity() - json.size() >= simdjson::SIMDJSON_PADDING);
+  return DecodePage(json, kind, json.capacity() - json.size() >= kJsonPadding);
 }
 
 std::optional<ApiWatchEvent> DecodeWatchEvent(std::string_view frame, ObjectKind kind) {
-  simdjson::dom::parser parser;
-  element ev;
-  if (parser.parse(frame.data(), frame.size(), true).get(ev) || !ev.is_object())
+  simdjson::padded_string padded(frame);
+  od::parser parser;
+  od::document doc;
+  od::object ev;
+  std::string_view tok;
+  if (parser.iterate(padded).get(doc) || doc.raw_json_token().get(tok) || tok.empty() ||
+      tok[0] != '{' || doc.get_object().get(ev))
     return std::nullopt;
   ApiWatchEvent out;
-  out.type = StringOr(ev, "type");
-  element obj;
-  if (ev["object"].get(obj) || !obj.is_object()) return out;
-  out.has_object = true;
-  element md;
-  if (!obj["metadata"].get(md)) {
-    out.name = StringOr(md, "name");
-    out.resource_version = StringOr(md, "resourceVersion");
+  // The type decides how the object is read: find it first (the API server
+  // writes it first; the object is then not read twice).
+  bool object_seen = false;
+  for (auto fr : ev) {
+    od::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return std::nullopt;
+    if (key != "type") continue;
+    std::string_view t;
+    if (!StrOrEmpty(f.value(), &t)) return std::nullopt;
+    out.type = t;
+    break;
   }
-  if (out.type == "ERROR") {
-    // metav1.Status.code is an int32; anything else is no code.
-    element c;
-    if (!obj["code"].get(c)) {
-      double v = NAN;
-      int64_t i;
-      uint64_t u;
-      double d;
-      if (!c.get(i)) {
-        v = static_cast<double>(i);
-      } else if (!c.get(u)) {
-        v = static_cast<double>(u);
-      } else if (!c.get(d)) {
-        v = d;
-      }
-      if (v >= INT32_MIN && v <= INT32_MAX) out.code = static_cast<int>(v);
-    }
-    std::string_view m;
-    if (!obj["message"].get(m)) {
-      out.message = std::string(m);
-    } else {
-      out.message = "no message";
-    }
-    return out;
+  if (ev.reset().error()) return std::nullopt;
+  for (auto fr : ev) {
+    od::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return std::nullopt;
+    if (key != "object" || object_seen) continue;
+    object_seen = true;
+    std::string_view otok = f.value().raw_json_token();
+    if (otok.empty()) return std::nullopt;
+    if (otok[0] != '{') continue;
+    od::object obj;
+    if (f.value().get_object().get(obj)) return std::nullopt;
+    out.has_object = true;
+    if (!DecodeEventObject(obj, kind, &out)) return std::nullopt;
   }
-  if (out.type == "ADDED" || out.type == "MODIFIED") {
-    Status s = Status::Ok();
-    if (kind == ObjectKind::kNode) {
-      NodeObject n;
-      s = json_internal::DecodeNode(obj, &n);
-      if (s.ok()) out.node = std::move(n);
-    } else {
-      PeerObject p;
-      s = json_internal::DecodePeer(obj, &p);
-      if (s.ok()) out.peer = std::move(p);
-    }
-    if (!s.ok()) out.error = s.message();
-  }
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return std::nullopt;
   return out;
 }
 

@@ -1,8 +1,11 @@
 #pragma once
-// What the Kubernetes API server sends about Nodes and Peers, decoded with
-// core's decoder of those objects (object_dom.cc, the one kgctl's files go
-// through too): a page of a LIST, and one watch event. The items of a
-// NodeList or PeerList carry no "kind"; the caller says what it listed.
+// What the Kubernetes API server sends about Nodes and Peers: a page of a
+// LIST, and one watch event. Read with simdjson On-Demand by core's one
+// decoder of those objects (object_decode.h), the one kgctl's dump files go
+// through too. The items of a NodeList or PeerList carry no "kind"; the
+// caller says what it listed. As On-Demand checks only what it reads, a
+// syntax error inside a value Kilo does not read (a Node's status) is not
+// reported; the API server sends none.
 
 #include <optional>
 #include <string>

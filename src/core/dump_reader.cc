@@ -1,5 +1,5 @@
 // VisitClusterDump: a kubectl List read with simdjson On-Demand
-// (dump_reader.h), the DOM decoder when anything is unusual.
+// (dump_reader.h), the reference (DecodeClusterObjects) when anything is unusual.
 
 #include "core/dump_reader.h"
 
@@ -40,26 +40,8 @@ bool IsLiteral(std::string_view tok, std::string_view lit) {
   return true;
 }
 
-// The text of the object or array that starts at `p`, found by matching
-// brackets outside strings; empty when it does not end before `end`.
-std::string_view ValueExtent(const char* p, const char* end) {
-  int depth = 0;
-  for (const char* q = p; q < end;) {
-    char c = *q++;
-    if (c == '"') {
-      while (q < end && *q != '"') q += *q == '\\' ? 2 : 1;
-      ++q;
-    } else if (c == '{' || c == '[') {
-      ++depth;
-    } else if ((c == '}' || c == ']') && --depth == 0) {
-      return std::string_view(p, static_cast<size_t>(q - p));
-    }
-  }
-  return {};
-}
-
-Status VisitWithDom(std::string_view text, bool padded, const std::string& topology_label,
-                    ClusterDumpVisitor* v) {
+Status VisitWhole(std::string_view text, bool padded, const std::string& topology_label,
+                  ClusterDumpVisitor* v) {
   auto objs = DecodeClusterObjectsImpl(text, padded);
   if (!objs.ok()) return objs.status();
   for (const auto& n : objs->nodes) v->OnNode(NodeFields::Of(n, topology_label));
@@ -71,14 +53,14 @@ Status VisitWithDom(std::string_view text, bool padded, const std::string& topol
 }  // namespace json_internal
 
 using json_internal::FastDumpReader;
-using json_internal::VisitWithDom;
+using json_internal::VisitWhole;
 namespace od = simdjson::ondemand;
 
 Status VisitClusterDump(std::string_view text, bool padded, const std::string& topology_label,
                         ClusterDumpVisitor* visitor) {
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos || (text[first] != '{' && text[first] != '['))
-    return VisitWithDom(text, padded, topology_label, visitor);  // YAML, or empty
+    return VisitWhole(text, padded, topology_label, visitor);  // YAML, or empty
   simdjson::padded_string copy;
   if (!padded) {
     copy = simdjson::padded_string(text);
@@ -100,7 +82,7 @@ Status VisitClusterDump(std::string_view text, bool padded, const std::string& t
     if (!again) return Status::Error("the input could not be read again");
     text = *again;
   }
-  return VisitWithDom(text, true, topology_label, visitor);
+  return VisitWhole(text, true, topology_label, visitor);
 }
 
 }  // namespace kilo

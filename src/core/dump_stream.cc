@@ -98,7 +98,7 @@ struct ClusterDumpStream::Impl {
   // Before the items: finds the root object's first "items" key.
   bool Prefix(char c, size_t p) {
     if (await_items) {
-      // The value of the first "items": an array, or the DOM decoder's case.
+      // The value of the first "items": an array, or the reference's case.
       if (c != '[') return false;
       skel.push_back(']');  // the '[' is in already
       placeholder = skel.size() - 2;

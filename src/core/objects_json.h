@@ -1,7 +1,10 @@
 #pragma once
 // Decoding of Kubernetes JSON/YAML into the raw objects of objects.h. Uses
 // simdjson so that a 100 MB `kubectl get nodes -o json` decodes in well under
-// a second.
+// a second. Every Node and Peer, from a file here or from the API server
+// (api_json.h), is read by one decoder, simdjson On-Demand (object_decode.h);
+// simdjson's DOM parser only validates a whole document on the reference path
+// (DecodeClusterObjects), for its "not valid JSON: ..." errors.
 
 #include <memory>
 #include <optional>
@@ -58,9 +61,10 @@ class ClusterDumpVisitor {
 // times faster to load in a fraction of the memory. `topology_label` is the
 // label whose value NodeFields::topology_label carries. `padded`: `text` may
 // be read kJsonPadding bytes past its end (otherwise it is copied once).
-// Anything unusual (YAML, a single object instead of a List, an item whose
-// "kind" follows its "metadata", a syntax error, ...) is decoded by the DOM
-// decoder of DecodeClusterObjects; the visitor is then Restart()ed first.
+// Anything unusual (YAML, a single object instead of a List, an invalid
+// item, a syntax error, ...) is decoded by DecodeClusterObjects, the
+// reference (it validates the whole document first); the visitor is then
+// Restart()ed first.
 // Unlike DecodeClusterObjects, syntax errors inside values Kilo does not
 // read (e.g. a Node's status) are not reported.
 Status VisitClusterDump(std::string_view text, bool padded, const std::string& topology_label,
@@ -73,7 +77,7 @@ Status VisitClusterDump(std::string_view text, bool padded, const std::string& t
 // of 1.2 times its size. The visitor gets the calls VisitClusterDump's fast
 // decoder makes for the same text, except OnItemCount. When the input is
 // anything else (not an object whose first "items" is an array, or anything
-// the fast decoder hands to the DOM decoder: a syntax error, an unusual
+// the fast decoder hands to the reference: a syntax error, an invalid
 // item, ...) the stream gives up: Commit() or Finish() returns false, and the
 // caller Restart()s the visitor and decodes the whole input with
 // VisitClusterDump, which gives the reference's objects and errors.
