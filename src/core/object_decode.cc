@@ -202,8 +202,7 @@ bool PeerEndpoint(od::value v, PeerObject* p, std::array<std::string, 8>* errors
         if (std::move(dr).get(g) || !Key(g, &k)) return false;
         if (k == "dns" && !dns_seen) {
           dns_seen = true;
-          if (!PeerStr(g.value(), "spec.endpoint.dnsOrIP.dns", &p->endpoint_dns,
-                       &(*errors)[kDns]))
+          if (!PeerStr(g.value(), "spec.endpoint.dnsOrIP.dns", &p->endpoint_dns, &(*errors)[kDns]))
             return false;
         } else if (k == "ip" && !ip_seen) {
           ip_seen = true;

@@ -51,8 +51,7 @@ bool NodeMetadata(od::value v, Sink* s, bool* named) {
   if (!is_object) return true;  // no name: the caller's error
   od::object m;
   if (v.get_object().get(m)) return false;
-  bool name_seen = false, rv_seen = false, uid_seen = false, labels_seen = false,
-       ann_seen = false;
+  bool name_seen = false, rv_seen = false, uid_seen = false, labels_seen = false, ann_seen = false;
   for (auto fr : m) {
     od::field f;
     std::string_view key, val;

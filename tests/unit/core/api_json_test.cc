@@ -135,5 +135,67 @@ TEST(OneDecoder, RandomObjectsDecodeAlikeFromAFileALISTPageAndWatchEvents) {
   }
 }
 
+// Invalid objects give the same reasons whichever way they come, and a Peer's
+// type errors come in one order whatever the order of its keys.
+TEST(OneDecoder, TheSameReasonsFromAFileALISTPageAndAWatchEvent) {
+  struct Case {
+    const char* name;
+    std::string item;  // without kind
+    std::string why;
+  };
+  std::vector<Case> cases = {
+      {"no metadata", R"({"spec":{}})", "metadata missing"},
+      {"metadata not an object", R"({"metadata":"x"})", "metadata.name missing"},
+      {"name not a string", R"({"metadata":{"name":5}})", "metadata.name missing"},
+      {"empty name", R"({"spec":{},"metadata":{"name":""}})", "metadata.name missing"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    for (ObjectKind kind : {ObjectKind::kNode, ObjectKind::kPeer}) {
+      bool node = kind == ObjectKind::kNode;
+      auto page = DecodeListPage(R"({"items":[{"metadata":{"name":"ok"}},)" + c.item + "]}", kind);
+      ASSERT_TRUE(page.ok()) << page.error();
+      EXPECT_EQ(page->skipped, std::vector<std::string>{"item 1: " + c.why});
+      EXPECT_EQ(node ? page->nodes.size() : page->peers.size(), 1u);
+      auto ev = DecodeWatchEvent(R"({"type":"ADDED","object":)" + c.item + "}", kind);
+      ASSERT_TRUE(ev.has_value());
+      EXPECT_EQ(ev->error, c.why);
+      EXPECT_FALSE(ev->node || ev->peer);
+      std::string with_kind =
+          node ? R"({"kind":"Node",)" : R"({"kind":"Peer","apiVersion":"kilo.squat.ai/v1alpha1",)";
+      auto file = DecodeClusterObjects(R"({"items":[)" + with_kind + c.item.substr(1) + "]}");
+      ASSERT_FALSE(file.ok());
+      EXPECT_EQ(file.error(), std::string("item 0 (") + (node ? "Node" : "Peer") + "): " + c.why);
+    }
+  }
+  const std::string keys[] = {R"("endpoint":{"port":"p","dnsOrIP":{"ip":1,"dns":[]}})",
+                              R"("persistentKeepalive":2.5)", R"("presharedKey":{})",
+                              R"("publicKey":7)", R"("allowedIPs":"x")"};
+  const std::vector<std::string> want = {"spec.allowedIPs is not a list",
+                                         "spec.publicKey is not a string",
+                                         "spec.presharedKey is not a string",
+                                         "spec.persistentKeepalive is not an integer",
+                                         "spec.endpoint.dnsOrIP.dns is not a string",
+                                         "spec.endpoint.dnsOrIP.ip is not a string",
+                                         "spec.endpoint.port is not an integer"};
+  for (bool reversed : {false, true}) {
+    std::string spec;
+    for (size_t i = 0; i < std::size(keys); ++i)
+      spec += (i ? "," : "") + keys[reversed ? std::size(keys) - 1 - i : i];
+    std::string peer = R"("metadata":{"name":"p"},"spec":{)" + spec + "}}";
+    auto ev = DecodeWatchEvent(R"({"type":"ADDED","object":{)" + peer + "}", ObjectKind::kPeer);
+    ASSERT_TRUE(ev && ev->peer);
+    EXPECT_EQ(ev->peer->type_errors, want);
+    DumpRecorder file, api;
+    ASSERT_TRUE(VisitClusterDump(
+                    R"({"items":[{"kind":"Peer","apiVersion":"kilo.squat.ai/v1",)" + peer + "]}",
+                    false, kLabel, &file)
+                    .ok());
+    EXPECT_EQ(file.restarts, 0);
+    api.OnPeer(*ev->peer);
+    EXPECT_EQ(file.log, api.log);
+  }
+}
+
 }  // namespace
 }  // namespace kilo
