@@ -34,45 +34,34 @@ bool DecodeInto(od::value item, size_t index, ObjectKind kind, ListPage* page) {
 
 // The root object's fields: the first "items" and "metadata".
 bool DecodeRoot(od::object& root, ObjectKind kind, ListPage* page) {
-  bool items_seen = false, md_seen = false;
-  for (auto fr : root) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return false;
-    if (key == "items" && !items_seen) {
-      items_seen = true;
-      std::string_view tok = f.value().raw_json_token();
-      if (tok.empty() || tok[0] != '[') continue;  // not an array: no items
+  static constexpr std::array<std::string_view, 2> kKeys = {"items", "metadata"};
+  static constexpr std::array<std::string_view, 2> kMetaKeys = {"continue", "resourceVersion"};
+  return json_internal::FirstFields(root, kKeys, [&](size_t key, od::value& f) {
+    std::string_view tok = f.raw_json_token();
+    if (tok.empty()) return false;
+    if (key == 0) {
+      if (tok[0] != '[') return true;  // not an array: no items
       od::array items;
-      if (f.value().get_array().get(items)) return false;
+      if (f.get_array().get(items)) return false;
       size_t i = 0;
       for (auto r : items) {
         od::value item;
         if (std::move(r).get(item) || !DecodeInto(item, i++, kind, page)) return false;
       }
-    } else if (key == "metadata" && !md_seen) {
-      md_seen = true;
-      bool is_object;
-      if (!json_internal::IsObject(f.value(), &is_object)) return false;
-      if (!is_object) continue;
-      od::object md;
-      if (f.value().get_object().get(md)) return false;
-      bool cont_seen = false, rv_seen = false;
-      for (auto mr : md) {
-        od::field m;
-        std::string_view k, v;
-        if (std::move(mr).get(m) || !json_internal::Key(m, &k)) return false;
-        bool cont = k == "continue";
-        if (!cont && k != "resourceVersion") continue;
-        bool& seen = cont ? cont_seen : rv_seen;
-        if (seen) continue;
-        seen = true;
-        if (!StrOrEmpty(m.value(), &v)) return false;
-        (cont ? page->continue_token : page->resource_version) = v;
-      }
+      return true;
     }
-  }
-  return true;
+    bool is_object;
+    if (!json_internal::IsObject(f, &is_object)) return false;
+    od::object md;
+    if (!is_object) return true;
+    if (f.get_object().get(md)) return false;
+    return json_internal::FirstFields(md, kMetaKeys, [&](size_t i, od::value& m) {
+      std::string_view v;
+      if (!StrOrEmpty(m, &v)) return false;
+      (i == 0 ? page->continue_token : page->resource_version) = v;
+      return true;
+    });
+  });
 }
 
 Result<ListPage> DecodePage(std::string_view json, ObjectKind kind, bool padded) {

@@ -13,18 +13,9 @@ namespace {
 
 // The first "kind" and "apiVersion" of an item ("" unless strings).
 bool KindOf(od::object& obj, std::string_view* kind, std::string_view* api) {
-  bool kind_seen = false, api_seen = false;
-  for (auto fr : obj) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !Key(f, &key)) return false;
-    if (key != "kind" && key != "apiVersion") continue;
-    bool& seen = key == "kind" ? kind_seen : api_seen;
-    if (seen) continue;
-    seen = true;
-    if (!StrOrEmpty(f.value(), key == "kind" ? kind : api)) return false;
-  }
-  return true;
+  static constexpr std::array<std::string_view, 2> kKeys = {"kind", "apiVersion"};
+  return FirstFields(obj, kKeys,
+                     [&](size_t i, od::value& v) { return StrOrEmpty(v, i == 0 ? kind : api); });
 }
 
 // One item of a List: a Node, a Peer (by kind and apiVersion) or something

@@ -120,7 +120,7 @@ struct NodeObjectSink {
 
 // An integer field given as a JSON number (an integral double too);
 // `error` otherwise.
-bool IntField(od::value v, const char* path, int64_t* out, std::string* error) {
+bool IntField(od::value& v, const char* path, int64_t* out, std::string* error) {
   std::string_view tok = v.raw_json_token();
   if (tok.empty()) return false;
   if (tok[0] != '-' && (tok[0] < '0' || tok[0] > '9')) {
@@ -152,7 +152,7 @@ bool IntField(od::value v, const char* path, int64_t* out, std::string* error) {
 }
 
 // A string field of a Peer: null is absent; `error` when not a string.
-bool PeerStr(od::value v, const char* path, std::string* out, std::string* error) {
+bool PeerStr(od::value& v, const char* path, std::string* out, std::string* error) {
   JsonType t;
   std::string_view s;
   if (!Str(v, &t, &s)) return false;
@@ -167,7 +167,34 @@ bool PeerStr(od::value v, const char* path, std::string* out, std::string* error
 // The type errors of a Peer's spec, in the order they are reported.
 enum PeerError { kAllowedIPs, kPublicKey, kPresharedKey, kKeepalive, kEndpoint, kDns, kIp, kPort };
 
-bool PeerEndpoint(od::value v, PeerObject* p, std::array<std::string, 8>* errors) {
+// spec.allowedIPs: a list of strings; entries after a bad one are dropped.
+bool AllowedIPs(od::value& val, PeerObject* p, std::string* error) {
+  std::string_view tok = val.raw_json_token();
+  if (tok.empty()) return false;
+  JsonType t;
+  std::string_view s;
+  if (tok[0] != '[') {
+    if (!Str(val, &t, &s)) return false;
+    if (t != JsonType::kNull) *error = "spec.allowedIPs is not a list";
+    return true;
+  }
+  p->has_allowed_ips = true;
+  od::array a;
+  if (val.get_array().get(a)) return false;
+  for (auto er : a) {
+    od::value e;
+    if (std::move(er).get(e) || !Str(e, &t, &s)) return false;
+    if (!error->empty()) continue;
+    if (t == JsonType::kString) {
+      p->allowed_ips.emplace_back(s);
+    } else {
+      *error = "spec.allowedIPs has a non-string entry";
+    }
+  }
+  return true;
+}
+
+bool PeerEndpoint(od::value& v, PeerObject* p, std::array<std::string, 8>* errors) {
   JsonType t;
   std::string_view s;
   std::string_view tok = v.raw_json_token();
@@ -180,42 +207,23 @@ bool PeerEndpoint(od::value v, PeerObject* p, std::array<std::string, 8>* errors
   p->has_endpoint = true;
   od::object ep;
   if (v.get_object().get(ep)) return false;
-  bool is_object, dns_or_ip_seen = false, port_seen = false;
-  for (auto fr : ep) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !Key(f, &key)) return false;
-    if (key == "port" && !port_seen) {
-      port_seen = true;
-      if (!IntField(f.value(), "spec.endpoint.port", &p->endpoint_port, &(*errors)[kPort]))
-        return false;
-    } else if (key == "dnsOrIP" && !dns_or_ip_seen) {
-      dns_or_ip_seen = true;
-      if (!IsObject(f.value(), &is_object)) return false;
-      if (!is_object) continue;
-      od::object d;
-      if (f.value().get_object().get(d)) return false;
-      bool dns_seen = false, ip_seen = false;
-      for (auto dr : d) {
-        od::field g;
-        std::string_view k;
-        if (std::move(dr).get(g) || !Key(g, &k)) return false;
-        if (k == "dns" && !dns_seen) {
-          dns_seen = true;
-          if (!PeerStr(g.value(), "spec.endpoint.dnsOrIP.dns", &p->endpoint_dns, &(*errors)[kDns]))
-            return false;
-        } else if (k == "ip" && !ip_seen) {
-          ip_seen = true;
-          if (!PeerStr(g.value(), "spec.endpoint.dnsOrIP.ip", &p->endpoint_ip, &(*errors)[kIp]))
-            return false;
-        }
-      }
-    }
-  }
-  return true;
+  static constexpr std::array<std::string_view, 2> kKeys = {"dnsOrIP", "port"};
+  static constexpr std::array<std::string_view, 2> kDnsOrIP = {"dns", "ip"};
+  return FirstFields(ep, kKeys, [&](size_t i, od::value& f) {
+    if (i == 1) return IntField(f, "spec.endpoint.port", &p->endpoint_port, &(*errors)[kPort]);
+    bool is_object;
+    if (!IsObject(f, &is_object)) return false;
+    if (!is_object) return true;
+    od::object d;
+    if (f.get_object().get(d)) return false;
+    return FirstFields(d, kDnsOrIP, [&](size_t j, od::value& g) {
+      return j == 0 ? PeerStr(g, "spec.endpoint.dnsOrIP.dns", &p->endpoint_dns, &(*errors)[kDns])
+                    : PeerStr(g, "spec.endpoint.dnsOrIP.ip", &p->endpoint_ip, &(*errors)[kIp]);
+    });
+  });
 }
 
-bool PeerSpec(od::value v, PeerObject* p) {
+bool PeerSpec(od::value& v, PeerObject* p) {
   bool is_object;
   if (!IsObject(v, &is_object)) return false;
   if (!is_object) {
@@ -225,64 +233,24 @@ bool PeerSpec(od::value v, PeerObject* p) {
   od::object spec;
   if (v.get_object().get(spec)) return false;
   std::array<std::string, 8> errors;
-  std::array<bool, 5> seen{};
-  static constexpr const char* kKeys[] = {"allowedIPs", "publicKey", "presharedKey",
-                                          "persistentKeepalive", "endpoint"};
-  for (auto fr : spec) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !Key(f, &key)) return false;
-    size_t i = 0;
-    while (i < std::size(kKeys) && key != kKeys[i]) ++i;
-    if (i == std::size(kKeys) || seen[i]) continue;
-    seen[i] = true;
-    od::value val = f.value();
-    bool ok = true;
+  static constexpr std::array<std::string_view, 5> kKeys = {
+      "allowedIPs", "publicKey", "presharedKey", "persistentKeepalive", "endpoint"};
+  bool ok = FirstFields(spec, kKeys, [&](size_t i, od::value& val) {
     switch (i) {
-      case kAllowedIPs: {
-        std::string_view tok = val.raw_json_token();
-        if (tok.empty()) return false;
-        if (tok[0] != '[') {
-          JsonType t;
-          std::string_view s;
-          if (!Str(val, &t, &s)) return false;
-          if (t != JsonType::kNull) errors[kAllowedIPs] = "spec.allowedIPs is not a list";
-          break;
-        }
-        p->has_allowed_ips = true;
-        od::array a;
-        if (val.get_array().get(a)) return false;
-        for (auto er : a) {
-          od::value e;
-          if (std::move(er).get(e)) return false;
-          JsonType t;
-          std::string_view s;
-          if (!Str(e, &t, &s)) return false;
-          if (!errors[kAllowedIPs].empty()) continue;  // entries after a bad one are dropped
-          if (t == JsonType::kString) {
-            p->allowed_ips.emplace_back(s);
-          } else {
-            errors[kAllowedIPs] = "spec.allowedIPs has a non-string entry";
-          }
-        }
-        break;
-      }
+      case kAllowedIPs:
+        return AllowedIPs(val, p, &errors[kAllowedIPs]);
       case kPublicKey:
-        ok = PeerStr(val, "spec.publicKey", &p->public_key, &errors[kPublicKey]);
-        break;
+        return PeerStr(val, "spec.publicKey", &p->public_key, &errors[kPublicKey]);
       case kPresharedKey:
-        ok = PeerStr(val, "spec.presharedKey", &p->preshared_key, &errors[kPresharedKey]);
-        break;
+        return PeerStr(val, "spec.presharedKey", &p->preshared_key, &errors[kPresharedKey]);
       case kKeepalive:
-        ok = IntField(val, "spec.persistentKeepalive", &p->persistent_keepalive,
-                      &errors[kKeepalive]);
-        break;
+        return IntField(val, "spec.persistentKeepalive", &p->persistent_keepalive,
+                        &errors[kKeepalive]);
       default:
-        ok = PeerEndpoint(val, p, &errors);
-        break;
+        return PeerEndpoint(val, p, &errors);
     }
-    if (!ok) return false;
-  }
+  });
+  if (!ok) return false;
   for (auto& e : errors)
     if (!e.empty()) p->type_errors.push_back(std::move(e));
   return true;
@@ -312,22 +280,21 @@ bool DecodeNode(od::object& obj, NodeObject* n, std::string* why) {
 
 bool DecodePeer(od::object& obj, PeerObject* p, std::string* why) {
   bool meta_seen = false, spec_seen = false;
-  for (auto fr : obj) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !Key(f, &key)) return false;
-    if (key == "metadata" && !meta_seen) {
-      meta_seen = true;
-      std::string_view name, rv, uid;
-      if (!ObjectMetaStrings(f.value(), &name, &rv, &uid)) return false;
-      p->name = name;
-      p->resource_version = rv;
-      p->uid = uid;
-    } else if (key == "spec" && !spec_seen) {
-      spec_seen = true;
-      if (!PeerSpec(f.value(), p)) return false;
-    }
-  }
+  static constexpr std::array<std::string_view, 2> kKeys = {"metadata", "spec"};
+  if (!FirstFields(obj, kKeys, [&](size_t i, od::value& f) {
+        if (i == 1) {
+          spec_seen = true;
+          return PeerSpec(f, p);
+        }
+        meta_seen = true;
+        std::string_view name, rv, uid;
+        if (!ObjectMetaStrings(f, &name, &rv, &uid)) return false;
+        p->name = name;
+        p->resource_version = rv;
+        p->uid = uid;
+        return true;
+      }))
+    return false;
   if (!meta_seen) {
     *why = "metadata missing";
   } else if (p->name.empty()) {

@@ -34,6 +34,25 @@ bool IsObject(od::value& v, bool* is_object);
 // The strings of an array (other elements skipped); a non-array is empty.
 bool StrArray(od::value v, std::vector<std::string_view>* out);
 
+// Calls on(i, value) for the first field of `obj` named keys[i]; the other
+// fields and later repeats are skipped. False when the JSON is broken or
+// `on` returns false.
+template <size_t N, class On>
+bool FirstFields(od::object& obj, const std::array<std::string_view, N>& keys, On on) {
+  std::array<bool, N> seen{};
+  for (auto fr : obj) {
+    od::field f;
+    std::string_view key;
+    if (std::move(fr).get(f) || !Key(f, &key)) return false;
+    size_t i = 0;
+    while (i < N && key != keys[i]) ++i;
+    if (i == N || seen[i]) continue;
+    seen[i] = true;
+    if (!on(i, f.value())) return false;
+  }
+  return true;
+}
+
 // metadata (or any ObjectMeta): name, resourceVersion, uid ("" unless strings;
 // a non-object has none).
 bool ObjectMetaStrings(od::value v, std::string_view* name, std::string_view* rv,
@@ -106,42 +125,32 @@ bool NodeSpec(od::value v, Sink* s) {
   if (!is_object) return true;
   od::object spec;
   if (v.get_object().get(spec)) return false;
-  bool pod_cidr_seen = false, pod_cidrs_seen = false;
-  for (auto fr : spec) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !Key(f, &key)) return false;
-    if (key == "podCIDR" && !pod_cidr_seen) {
-      pod_cidr_seen = true;
+  static constexpr std::array<std::string_view, 2> kKeys = {"podCIDR", "podCIDRs"};
+  return FirstFields(spec, kKeys, [&](size_t i, od::value& f) {
+    if (i == 0) {
       std::string_view c;
-      if (!StrOrEmpty(f.value(), &c)) return false;
+      if (!StrOrEmpty(f, &c)) return false;
       s->PodCIDR(c);
-    } else if (key == "podCIDRs" && !pod_cidrs_seen) {
-      pod_cidrs_seen = true;
-      std::vector<std::string_view> cidrs;
-      if (!StrArray(f.value(), &cidrs)) return false;
-      s->PodCIDRs(cidrs);
+      return true;
     }
-  }
-  return true;
+    std::vector<std::string_view> cidrs;
+    if (!StrArray(f, &cidrs)) return false;
+    s->PodCIDRs(cidrs);
+    return true;
+  });
 }
 
 // A whole Node object. `why`: "metadata missing", "metadata.name missing".
 template <class Sink>
 bool DecodeNode(od::object& obj, Sink* s, std::string* why) {
-  bool meta_seen = false, spec_seen = false, named = false;
-  for (auto fr : obj) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !Key(f, &key)) return false;
-    if (key == "metadata" && !meta_seen) {
-      meta_seen = true;
-      if (!NodeMetadata(f.value(), s, &named)) return false;
-    } else if (key == "spec" && !spec_seen) {
-      spec_seen = true;
-      if (!NodeSpec(f.value(), s)) return false;
-    }
-  }
+  bool meta_seen = false, named = false;
+  static constexpr std::array<std::string_view, 2> kKeys = {"metadata", "spec"};
+  if (!FirstFields(obj, kKeys, [&](size_t i, od::value& f) {
+        if (i == 1) return NodeSpec(f, s);
+        meta_seen = true;
+        return NodeMetadata(f, s, &named);
+      }))
+    return false;
   if (!meta_seen) {
     *why = "metadata missing";
   } else if (!named) {
