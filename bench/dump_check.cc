@@ -1,12 +1,12 @@
 // dump_check: checks that kgctl's fast dump loader (cli::ClusterFromDump:
 // simdjson On-Demand straight into the model) gives exactly what the
-// reference gives (DecodeClusterObjects' DOM decoder + BuildCluster): the
+// reference gives (DecodeClusterObjects + BuildCluster): the
 // same Nodes, Peers, warnings, granularity and subnet, or the same error.
 //
 //   dump_check FILE...        exit 1 on the first difference
 //
-// For each file it prints "fast", "dom" (the fast reader gave up and the DOM
-// decoder was used: slower, same result by construction) or "lenient" (the
+// For each file it prints "fast", "dom" (the fast reader gave up and the
+// reference, DecodeClusterObjects, was used: slower, same result by construction) or "lenient" (the
 // reference rejects the JSON for a syntax error in a value Kilo does not
 // read, which the fast reader does not look at; documented in
 // objects_json.h). Run by bench/run.sh on the benchmark dumps and usable on

@@ -10,8 +10,8 @@
 //                    GraphStreamed: Dot() in 64 KiB pieces, as kgctl writes it.
 //   DotOnly/N/L/P    Dot() alone on a built mesh.
 //   Stage*           the stages of ShowConf (Decode = VisitClusterDump alone,
-//                    Load = decode + translate, LoadReference = the DOM
-//                    decoder + BuildCluster that kgctl used before).
+//                    Load = decode + translate, LoadReference = the
+//                    reference DecodeClusterObjects + BuildCluster that kgctl used before).
 //   DecodeStatus     decode + translate of a 5,000-node dump with kubelet
 //                    status and managedFields (~100 MB, like a real cluster).
 //
@@ -100,7 +100,7 @@ cli::Cluster Load(const std::string& text) {
   return std::move(*c);
 }
 
-// The reference path: the DOM decoder into ClusterObjects, then BuildCluster.
+// The reference path: DecodeClusterObjects, then BuildCluster.
 cli::Cluster LoadReference(const std::string& text) {
   auto objs = DecodeClusterObjects(text);
   if (!objs.ok()) {
@@ -271,7 +271,8 @@ void BM_StageLoad(benchmark::State& state) {
   }
 }
 
-// The reference decoder (simdjson DOM into ClusterObjects) + BuildCluster,
+// The reference decoder (DecodeClusterObjects: DOM validation, then the
+// On-Demand decoder into ClusterObjects) + BuildCluster,
 // which kgctl used before ClusterFromDump.
 void BM_StageLoadReference(benchmark::State& state) {
   const std::string& text = Dump(state.range(0), state.range(1), state.range(2));

@@ -239,7 +239,7 @@ std::string DumpParseError(const std::string& path, const std::string& error) {
 
 // A ClusterBuilder that gives back the part of a dump file the decoder is
 // done with; should the fast decoder give up, the file is read again for
-// the DOM decoder. (`buf` null: stdin or a pipe, nothing is released.)
+// the reference decoder. (`buf` null: stdin or a pipe, nothing is released.)
 class ReleasingBuilder : public ClusterBuilder {
  public:
   ReleasingBuilder(const GlobalOptions& opts, int64_t now, DumpBuffer* buf)

@@ -151,7 +151,7 @@ constexpr const char* kDump = R"({"kind": "List", "apiVersion": "v1", "items": [
   "spec": {"podCIDRs": ["10.244.2.0/24", "fd00:2::/64"], "podCIDR": "10.244.2.0/24"}}]})";
 
 TEST(DualStackDecodeTest, BothDecodersReadPodCIDRsAndTheOwnAnnotations) {
-  // The DOM decoder.
+  // The reference decoder (DecodeClusterObjects).
   auto objs = DecodeClusterObjects(kDump);
   ASSERT_TRUE(objs.ok()) << objs.error();
   ASSERT_EQ(objs->nodes.size(), 2u);

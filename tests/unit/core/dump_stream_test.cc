@@ -48,7 +48,7 @@ std::string PeerItem(int i) {
 }
 
 // A List with `n` nodes, every fifth item a Peer, a few items the fast
-// decoder hands to the DOM decoder or skips, and keys around "items".
+// decoder reads twice (kind last) or skips, and keys around "items".
 std::string List(int n, bool status) {
   std::string s =
       "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"resourceVersion\": \"\", \"x\": [1, "
@@ -58,7 +58,7 @@ std::string List(int n, bool status) {
     s += NodeItem(i, status);
     if (i % 5 == 0) s += ", " + PeerItem(i);
   }
-  // A Node whose kind follows its metadata (decoded by the DOM decoder), an
+  // A Node whose kind follows its metadata (read again once the kind is known), an
   // item of another kind, values that are not objects.
   s +=
       R"(, {"metadata":{"name":"late-kind","annotations":{"kilo.squat.ai/location":"x"}},"kind":"Node"})";
@@ -128,7 +128,7 @@ TEST(ClusterDumpStream, EmptyListAndWhitespace) {
   }
 }
 
-// Each of these is the DOM decoder's (or an error): the stream must give up,
+// Each of these is the reference decoder's (or an error): the stream must give up,
 // never decode it otherwise.
 TEST(ClusterDumpStream, GivesUpOnWhatTheFastDecoderDoesNotRead) {
   struct Case {
