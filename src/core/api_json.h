@@ -5,7 +5,8 @@
 // through too. The items of a NodeList or PeerList carry no "kind"; the
 // caller says what it listed. As On-Demand checks only what it reads, a
 // syntax error inside a value Kilo does not read (a Node's status) is not
-// reported; the API server sends none.
+// reported in a LIST page; the API server sends none. A watch frame is
+// validated whole (simdjson's DOM parser, no decoding).
 
 #include <optional>
 #include <string>

@@ -197,5 +197,17 @@ TEST(OneDecoder, TheSameReasonsFromAFileALISTPageAndAWatchEvent) {
   }
 }
 
+// A watch frame with a syntax error in a field only one kind reads is no
+// event for either kind.
+TEST(OneDecoder, ABrokenFrameIsNoEventWhateverTheKind) {
+  for (std::string frame :
+       {std::string(
+            R"({"type":"ADDED","object":{"metadata":{"name":"a"},"spec":{"publicKey":tru}}})"),
+        std::string(R"({"type":"ADDED","object":{"metadata":{"name":"a"},"status":{"n":1x}}})")}) {
+    EXPECT_FALSE(DecodeWatchEvent(frame, ObjectKind::kNode).has_value()) << frame;
+    EXPECT_FALSE(DecodeWatchEvent(frame, ObjectKind::kPeer).has_value()) << frame;
+  }
+}
+
 }  // namespace
 }  // namespace kilo
