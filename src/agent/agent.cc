@@ -42,6 +42,14 @@ void Agent::Fail(ReconcileReport* r, const std::string& event, const std::string
   Error("reconcile step failed", {{"event", event}, {"err", msg}});
 }
 
+void Agent::ReadDevice(ReconcileReport* r) {
+  if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
+    last_device_ = std::move(*dev);
+  } else {
+    Fail(r, "wireguard", dev.error());
+  }
+}
+
 std::map<std::string, Endpoint> Agent::DiscoverNATEndpoints(const std::vector<Node>& nodes,
                                                             const std::vector<Peer>& peers) {
   std::map<std::string, Endpoint> out;
@@ -226,13 +234,7 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
   // the data plane converged, on the next resync.
   const bool may_skip = trigger == Trigger::kChange && applied_input_.has_value();
   // Read the device first: its handshakes tell the NATed endpoints.
-  if (!may_skip) {
-    if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
-      last_device_ = std::move(*dev);
-    } else {
-      Fail(&r, "wireguard", dev.error());
-    }
-  }
+  if (!may_skip) ReadDevice(&r);
   // Readiness of the other nodes is judged on this clock (see ReadinessNow).
   const int64_t readiness_now = ReadinessNow(real_now);
   View view = Translate(*self_obj, readiness_now);
@@ -248,13 +250,9 @@ ReconcileReport Agent::Reconcile(Trigger trigger) {
   // before it roamed, and writing that back cut the pair off until the
   // remote's next keepalive (interop full.bats).
   if (may_skip) {
-    if (auto dev = deps_.wg->Get(opts_.iface); dev.ok()) {
-      last_device_ = std::move(*dev);
-      view.nat = DiscoverNATEndpoints(view.ready, view.ready_peers);
-      view.input.nat = view.nat;
-    } else {
-      Fail(&r, "wireguard", dev.error());
-    }
+    ReadDevice(&r);
+    view.nat = DiscoverNATEndpoints(view.ready, view.ready_peers);
+    view.input.nat = view.nat;
   }
   std::optional<Mesh> mesh;
   std::optional<Topology> topo = BuildTopology(&view, &mesh, &r);

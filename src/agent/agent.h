@@ -162,6 +162,8 @@ class Agent {
   std::map<std::string, std::string> DesiredAnnotations(
       bool leader, const IPPrefix& wg_cidr, const std::map<std::string, Endpoint>& discovered,
       const NodeObject* current, const std::optional<IPPrefix>& wg_cidr6 = {});
+  // Reads the WireGuard device into last_device_ (kept as it was on failure).
+  void ReadDevice(ReconcileReport* r);
   std::map<std::string, Endpoint> DiscoverNATEndpoints(const std::vector<Node>& nodes,
                                                        const std::vector<Peer>& peers);
   // What the node publishes in discovered-endpoints: as leader, what the
