@@ -89,30 +89,25 @@ Result<ListPage> DecodePage(std::string_view json, ObjectKind kind, bool padded)
 
 // An ERROR event's metav1.Status: code and message.
 bool DecodeStatus(od::object& obj, ApiWatchEvent* out) {
-  bool code_seen = false, msg_seen = false;
+  static constexpr std::array<std::string_view, 2> kKeys = {"code", "message"};
   out->message = "no message";
-  for (auto fr : obj) {
-    od::field f;
-    std::string_view key;
-    if (std::move(fr).get(f) || !json_internal::Key(f, &key)) return false;
-    if (key == "code" && !code_seen) {
-      code_seen = true;
+  return json_internal::FirstFields(obj, kKeys, [&](size_t key, od::value& f) {
+    if (key == 0) {
       // metav1.Status.code is an int32; anything else is no code.
-      std::string_view tok = f.value().raw_json_token();
+      std::string_view tok = f.raw_json_token();
       if (tok.empty()) return false;
-      if (tok[0] != '-' && (tok[0] < '0' || tok[0] > '9')) continue;
+      if (tok[0] != '-' && (tok[0] < '0' || tok[0] > '9')) return true;
       double v;
-      if (f.value().get_double().get(v)) return false;
+      if (f.get_double().get(v)) return false;
       if (v >= INT32_MIN && v <= INT32_MAX) out->code = static_cast<int>(v);
-    } else if (key == "message" && !msg_seen) {
-      msg_seen = true;
-      json_internal::JsonType t;
-      std::string_view m;
-      if (!json_internal::Str(f.value(), &t, &m)) return false;
-      if (t == json_internal::JsonType::kString) out->message = m;
+      return true;
     }
-  }
-  return true;
+    json_internal::JsonType t;
+    std::string_view m;
+    if (!json_internal::Str(f, &t, &m)) return false;
+    if (t == json_internal::JsonType::kString) out->message = m;
+    return true;
+  });
 }
 
 // The event's object (at `obj`), given its type.
